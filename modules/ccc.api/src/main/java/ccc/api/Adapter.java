@@ -1,0 +1,76 @@
+package ccc.api;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Tells the core how to start, stop, update and measure one particular workload.
+ *
+ * <p>An implementation is a service provider: its module declares
+ * {@code provides ccc.api.Adapter with my.pkg.MyAdapter;} and {@code adapter.class} in
+ * {@code config.yaml} names {@code my.pkg.MyAdapter}. The core creates one instance, calls
+ * {@link #configure(AdapterConfig)} once, and then calls the lifecycle methods from a single
+ * thread, one at a time, so an adapter needs no synchronisation of its own for them.
+ * {@link #metrics()} and {@link #prometheusMetrics()} may be called from other threads at any
+ * time and must be safe to call concurrently with the lifecycle methods.
+ *
+ * <p>Only {@link #start} and {@link #stop} must be written; every other method has a default
+ * that does nothing or reports "not supported".
+ */
+public interface Adapter {
+
+    /**
+     * Receives the adapter's static configuration (the {@code adapter:} section of
+     * {@code config.yaml}) once, before any other call.
+     */
+    default void configure(AdapterConfig config) {
+    }
+
+    /**
+     * Starts the workload and returns a handle the core watches to notice when it exits.
+     *
+     * @param payload the body of {@code /api/start}
+     * @param context the core's services: privilege drop, launching, configuration
+     */
+    Workload start(Payload payload, AdapterContext context) throws Exception;
+
+    /** Stops the workload. Must be idempotent: it may be called when nothing runs. */
+    void stop() throws Exception;
+
+    /**
+     * Applies a live configuration change to the running workload.
+     *
+     * @return {@link UpdateResult#APPLIED}, {@link UpdateResult#DECLINED}, or, the default,
+     *     {@link UpdateResult#NOT_SUPPORTED}
+     */
+    default UpdateResult update(Payload payload) throws Exception {
+        return UpdateResult.NOT_SUPPORTED;
+    }
+
+    /** The adapter's own figures, served under {@code metrics} and {@code adapter_metrics}. */
+    default Map<String, Object> metrics() {
+        return Map.of();
+    }
+
+    /** The adapter's own Prometheus families, served beside the core's at {@code /metrics}. */
+    default List<MetricFamily> prometheusMetrics() {
+        return List.of();
+    }
+
+    /** Privileged setup, run as the core's user (root in a container) before {@link #start}. */
+    default void preStart(Payload payload, AdapterContext context) throws Exception {
+    }
+
+    /** Privileged teardown, run as the core's user after {@link #stop}. */
+    default void postStop(AdapterContext context) throws Exception {
+    }
+
+    /** Lets the adapter adjust the start payload before the core applies traffic control. */
+    default Payload beforeTrafficControl(Payload payload) {
+        return payload;
+    }
+
+    /** Called once when the workload has exited, whether on its own or because it was stopped. */
+    default void onWorkloadExit(WorkloadExit exit) {
+    }
+}

@@ -1,0 +1,26 @@
+package ccc.api;
+
+import java.util.List;
+import java.util.Optional;
+
+/** The core's services, handed to an adapter's lifecycle methods. */
+public interface AdapterContext {
+
+    /** The adapter's static configuration. */
+    AdapterConfig config();
+
+    /** The user the workload runs as, when the core runs as root and drops privileges. */
+    Optional<String> runAsUser();
+
+    /**
+     * Returns {@code command} unchanged unless {@code run_as_user} is set and the core runs as
+     * root; then a command that runs {@code command} as that user, with the environment kept,
+     * no new privileges and no capabilities.
+     *
+     * @throws IllegalStateException if the user does not exist or privileges cannot be dropped
+     */
+    List<String> ensureUser(List<String> command);
+
+    /** A logger whose lines go to the core's log, tagged with the adapter's name. */
+    System.Logger logger();
+}

@@ -1,0 +1,94 @@
+package ccc.core;
+
+import ccc.api.Adapter;
+import ccc.api.AdapterConfig;
+import ccc.core.config.CoreConfig;
+import ccc.core.http.ApiServer;
+import ccc.core.http.ControlApi;
+import ccc.core.http.Router;
+import ccc.core.lifecycle.Lifecycle;
+import ccc.core.log.Log;
+import ccc.core.metrics.HostReader;
+import ccc.core.metrics.MetricsService;
+import ccc.core.metrics.ProcessMetrics;
+import ccc.core.metrics.PrometheusMetrics;
+import ccc.core.metrics.SystemMetrics;
+import ccc.core.process.PrivilegeDrop;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Path;
+import java.util.Properties;
+
+/** One running core: the adapter bound, the lifecycle, metrics and the HTTP API, wired with plain constructors. */
+public final class Core {
+
+    private static final Log LOG = Log.named("core");
+
+    private final CoreConfig config;
+    private final Lifecycle lifecycle;
+    private final ApiServer server;
+    private final Router router;
+
+    private Core(CoreConfig config, Lifecycle lifecycle, ApiServer server, Router router) {
+        this.config = config;
+        this.lifecycle = lifecycle;
+        this.server = server;
+        this.router = router;
+    }
+
+    /** Wires the parts around {@code adapter} and starts listening. */
+    public static Core start(CoreConfig config, Adapter adapter, String adapterName, PrivilegeDrop privilegeDrop) throws IOException {
+        var adapterConfig = new AdapterConfig(config.adapter().values());
+        var context = new CoreAdapterContext(adapterConfig, privilegeDrop, adapterName);
+        var lifecycle = new Lifecycle(adapter, adapterName, context, config);
+        var metrics = new MetricsService(
+                new SystemMetrics(HostReader.system(), config.metrics()),
+                new ProcessMetrics(Path.of("/proc")),
+                config.metrics(), lifecycle, adapter);
+        var prometheus = new PrometheusMetrics(metrics, lifecycle, adapter, version());
+        var router = new Router(config.server().maxBodyBytes(), prometheus::countRequest);
+        new ControlApi(lifecycle, metrics, config.adapter().primaryPayloadKey()).register(router, prometheus.handler());
+        var server = ApiServer.start(config.server().host(), config.server().port(), router);
+        LOG.info("listening", "host", config.server().host(), "port", server.port(), "adapter", adapterName,
+                "config", config.source());
+        return new Core(config, lifecycle, server, router);
+    }
+
+    public int port() {
+        return server.port();
+    }
+
+    public Lifecycle lifecycle() {
+        return lifecycle;
+    }
+
+    public Router router() {
+        return router;
+    }
+
+    /**
+     * Runs the stop sequence within the configured grace, then stops serving.
+     *
+     * @return whether the workload was stopped cleanly within the grace
+     */
+    public boolean shutdown() {
+        LOG.info("shutting down", "grace", config.lifecycle().shutdownGrace());
+        boolean clean = lifecycle.shutdown(config.lifecycle().shutdownGrace());
+        server.close();
+        LOG.info("shut down", "clean", clean);
+        return clean;
+    }
+
+    /** The core's version, from the build. */
+    public static String version() {
+        try (InputStream in = Core.class.getResourceAsStream("build.properties")) {
+            var properties = new Properties();
+            if (in != null) {
+                properties.load(in);
+            }
+            return properties.getProperty("version", "unknown");
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+}

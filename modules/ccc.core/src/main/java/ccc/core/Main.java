@@ -1,0 +1,155 @@
+package ccc.core;
+
+import ccc.api.Adapter;
+import ccc.api.AdapterConfig;
+import ccc.core.adapters.AdapterCatalog;
+import ccc.core.config.ConfigException;
+import ccc.core.config.ConfigLoader;
+import ccc.core.config.CoreConfig;
+import ccc.core.log.Level;
+import ccc.core.log.Log;
+import ccc.core.process.PrivilegeDrop;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Optional;
+import sun.misc.Signal;
+import sun.misc.SignalHandler;
+
+/** The launcher: reads flags and environment, loads the configuration, binds the adapter, serves until SIGTERM or SIGINT. */
+public final class Main {
+
+    private static final Log LOG = Log.named("core");
+    private static final String USAGE = """
+            Usage: ccc [--config PATH]
+
+            Serves the Container Control API for one workload.
+
+              --config PATH   the configuration file; else env CCC_CONFIG_FILE, else ./config.yaml,
+                              else the example configuration built into the runtime image
+              --version       print the version and exit
+              --help          print this help and exit
+
+            Environment: CCC_CONFIG_FILE, CCC_HOST, CCC_PORT, CCC_ADAPTERS_DIR, LOG_LEVEL (DEBUG, INFO, WARNING, ERROR).
+            """;
+
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args, System.getenv()));
+    }
+
+    /** Starts the core; returns an exit code only when it does not start. */
+    static int run(String[] args, Map<String, String> environment) {
+        Optional<String> configFlag = Optional.empty();
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--help", "-h" -> {
+                    System.out.print(USAGE);
+                    return 0;
+                }
+                case "--version" -> {
+                    System.out.println("ccc " + Core.version());
+                    return 0;
+                }
+                case "--config" -> {
+                    if (i + 1 >= args.length) {
+                        return fail("--config needs a path");
+                    }
+                    configFlag = Optional.of(args[++i]);
+                }
+                default -> {
+                    if (args[i].startsWith("--config=")) {
+                        configFlag = Optional.of(args[i].substring("--config=".length()));
+                    } else {
+                        return fail("unknown argument '" + args[i] + "'; see --help");
+                    }
+                }
+            }
+        }
+        try {
+            Log.configure(Level.parse(environment.getOrDefault("LOG_LEVEL", "INFO")), Log.Format.TEXT);
+        } catch (IllegalArgumentException e) {
+            return fail(e.getMessage());
+        }
+        try {
+            Path configPath = locateConfig(configFlag, environment);
+            CoreConfig config = new ConfigLoader(environment).load(configPath);
+            Log.configure(Log.threshold(), config.log().format());
+            if (config.adapter().className().isEmpty()) {
+                throw new ConfigException("process_management: running a workload without an adapter is not available in this core; set adapter.class");
+            }
+            var catalog = AdapterCatalog.load(config.adaptersDir().or(Main::imageAdaptersDir));
+            String adapterName = config.adapter().className().get();
+            Adapter adapter = catalog.create(adapterName);
+            try {
+                adapter.configure(new AdapterConfig(config.adapter().values()));
+            } catch (RuntimeException e) {
+                return fail("adapter '" + adapterName + "' rejected its configuration: " + Log.describe(e));
+            }
+            Core core = Core.start(config, adapter, adapterName, PrivilegeDrop.system());
+            handleTermination(core);
+            return keepRunning();
+        } catch (ConfigException | AdapterCatalog.AdapterException e) {
+            return fail(e.getMessage());
+        } catch (java.io.IOException e) {
+            return fail("cannot listen: " + Log.describe(e));
+        }
+    }
+
+    /** {@code --config}, else {@code CCC_CONFIG_FILE}, else {@code ./config.yaml}, else the image's built-in example. */
+    static Path locateConfig(Optional<String> flag, Map<String, String> environment) throws ConfigException {
+        if (flag.isPresent()) {
+            return Path.of(flag.get());
+        }
+        String fromEnvironment = environment.get("CCC_CONFIG_FILE");
+        if (fromEnvironment != null && !fromEnvironment.isBlank()) {
+            return Path.of(fromEnvironment);
+        }
+        Path local = Path.of("config.yaml");
+        if (Files.exists(local)) {
+            return local;
+        }
+        Path builtIn = Path.of(System.getProperty("java.home"), "conf", "ccc", "config.yaml");
+        if (Files.exists(builtIn)) {
+            return builtIn;
+        }
+        throw new ConfigException("no configuration: pass --config PATH, set CCC_CONFIG_FILE, or put config.yaml in the working directory");
+    }
+
+    private static Optional<Path> imageAdaptersDir() {
+        return Optional.of(Path.of(System.getProperty("java.home"), "adapters"));
+    }
+
+    private static void handleTermination(Core core) {
+        Runnable shutdown = () -> {
+            core.shutdown();
+            // Exit 0 after an orderly stop: SIGTERM is how every orchestrator asks a container to end.
+            Runtime.getRuntime().halt(0);
+        };
+        var once = new java.util.concurrent.atomic.AtomicBoolean();
+        SignalHandler handler = signal -> {
+            if (once.compareAndSet(false, true)) {
+                LOG.info("signal received", "signal", "SIG" + signal.getName());
+                Thread.ofPlatform().name("shutdown").start(shutdown);
+            }
+        };
+        Signal.handle(new Signal("TERM"), handler);
+        Signal.handle(new Signal("INT"), handler);
+    }
+
+    private static int keepRunning() {
+        try {
+            Thread.currentThread().join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return 0;
+    }
+
+    private static int fail(String message) {
+        System.err.println("ccc: " + message);
+        return 2;
+    }
+}

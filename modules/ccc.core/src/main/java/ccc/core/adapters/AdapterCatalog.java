@@ -1,0 +1,102 @@
+package ccc.core.adapters;
+
+import ccc.api.Adapter;
+import ccc.core.log.Log;
+import java.lang.module.Configuration;
+import java.lang.module.FindException;
+import java.lang.module.ModuleFinder;
+import java.lang.module.ModuleReference;
+import java.lang.module.ResolutionException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.ServiceLoader;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
+
+/**
+ * The adapters this core can bind: those linked into the runtime image (the boot layer) and
+ * the modular jars of an adapters directory, loaded into a child module layer so that an
+ * adapter ships without relinking the core.
+ */
+public final class AdapterCatalog {
+
+    private static final Log LOG = Log.named("adapters");
+
+    private final ModuleLayer layer;
+    private final Optional<Path> directory;
+
+    private AdapterCatalog(ModuleLayer layer, Optional<Path> directory) {
+        this.layer = layer;
+        this.directory = directory;
+    }
+
+    /**
+     * The adapters of the boot layer and, when {@code directory} exists, of its modular jars.
+     *
+     * @throws AdapterException if a jar in the directory is not a usable module
+     */
+    public static AdapterCatalog load(Optional<Path> directory) throws AdapterException {
+        ModuleLayer boot = ModuleLayer.boot();
+        if (directory.isEmpty() || !Files.isDirectory(directory.get())) {
+            return new AdapterCatalog(boot, Optional.empty());
+        }
+        Path dir = directory.get();
+        try {
+            ModuleFinder finder = ModuleFinder.of(dir);
+            Set<String> roots = finder.findAll().stream()
+                    .map(ModuleReference::descriptor)
+                    .map(descriptor -> descriptor.name())
+                    .filter(name -> boot.findModule(name).isEmpty())
+                    .collect(Collectors.toCollection(TreeSet::new));
+            if (roots.isEmpty()) {
+                return new AdapterCatalog(boot, directory);
+            }
+            Configuration configuration = boot.configuration().resolveAndBind(finder, ModuleFinder.of(), roots);
+            ModuleLayer child = boot.defineModulesWithOneLoader(configuration, ClassLoader.getSystemClassLoader());
+            LOG.info("adapter modules loaded", "directory", dir, "modules", String.join(",", roots));
+            return new AdapterCatalog(child, directory);
+        } catch (FindException | ResolutionException | LayerInstantiationException e) {
+            throw new AdapterException("adapters directory " + dir + ": " + Log.describe(e));
+        }
+    }
+
+    /** The provider class names of every adapter found, sorted. */
+    public List<String> names() {
+        return ServiceLoader.load(layer, Adapter.class).stream()
+                .map(provider -> provider.type().getName())
+                .sorted()
+                .distinct()
+                .toList();
+    }
+
+    /**
+     * Creates the adapter whose provider class is {@code className}.
+     *
+     * @throws AdapterException if none is found (the message lists those that are) or it cannot be created
+     */
+    public Adapter create(String className) throws AdapterException {
+        var provider = ServiceLoader.load(layer, Adapter.class).stream()
+                .filter(candidate -> candidate.type().getName().equals(className))
+                .findFirst()
+                .orElseThrow(() -> new AdapterException("adapter.class: no adapter '" + className + "' found; available: "
+                        + (names().isEmpty() ? "none" : String.join(", ", names()))
+                        + directory.map(dir -> " (adapters directory: " + dir + ")").orElse(" (no adapters directory)")));
+        try {
+            return provider.get();
+        } catch (java.util.ServiceConfigurationError | RuntimeException e) {
+            throw new AdapterException("adapter.class: '" + className + "' could not be created: " + Log.describe(e));
+        }
+    }
+
+    /** An adapter that cannot be found or created. */
+    public static final class AdapterException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        public AdapterException(String message) {
+            super(message);
+        }
+    }
+}

@@ -1,0 +1,200 @@
+package ccc.core.config;
+
+import ccc.core.log.Log;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.constructor.SafeConstructor;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
+import org.yaml.snakeyaml.error.YAMLException;
+
+/** Reads {@code config.yaml} into a validated {@link CoreConfig}. */
+public final class ConfigLoader {
+
+    private static final Log LOG = Log.named("config");
+    private static final long MAX_CONFIG_BYTES = 1 << 20;
+    private static final Set<String> TOP_LEVEL_KEYS = Set.of(
+            "adapter", "server", "log", "lifecycle", "process_management", "metrics",
+            "traffic_control", "privileged_commands", "adapters_dir");
+
+    private final Map<String, String> environment;
+
+    /** A loader that reads overrides ({@code CCC_HOST}, {@code CCC_PORT}, {@code CCC_ADAPTERS_DIR}) from {@code environment}. */
+    public ConfigLoader(Map<String, String> environment) {
+        this.environment = Map.copyOf(environment);
+    }
+
+    /** Reads and validates the file at {@code path}. */
+    public CoreConfig load(Path path) throws ConfigException {
+        try (InputStream in = Files.newInputStream(path)) {
+            return parse(in, path.toString());
+        } catch (NoSuchFileException e) {
+            throw new ConfigException(path + ": no such file");
+        } catch (IOException e) {
+            throw new ConfigException(path + ": cannot be read: " + e.getMessage());
+        }
+    }
+
+    /** Reads and validates a YAML document; {@code source} names it in messages. */
+    @SuppressWarnings("unchecked")
+    public CoreConfig parse(InputStream in, String source) throws ConfigException {
+        var options = new LoaderOptions();
+        options.setAllowDuplicateKeys(false);
+        options.setCodePointLimit((int) MAX_CONFIG_BYTES);
+        options.setMaxAliasesForCollections(50);
+        Object document;
+        try {
+            document = new Yaml(new SafeConstructor(options)).load(in);
+        } catch (MarkedYAMLException e) {
+            var mark = e.getProblemMark();
+            String where = mark == null ? "" : " at line " + (mark.getLine() + 1) + ", column " + (mark.getColumn() + 1);
+            throw new ConfigException(source + ": not valid YAML" + where + ": " + e.getProblem());
+        } catch (YAMLException e) {
+            throw new ConfigException(source + ": not valid YAML: " + e.getMessage().lines().findFirst().orElse(""));
+        }
+        if (document == null) {
+            throw new ConfigException(source + ": empty; at least an 'adapter' or 'process_management' section is needed");
+        }
+        if (!(document instanceof Map<?, ?> map)) {
+            throw new ConfigException(source + ": expected a mapping at the top level, got " + Section.describe(document));
+        }
+        for (Object key : map.keySet()) {
+            if (!(key instanceof String)) {
+                throw new ConfigException(source + ": top-level keys must be strings, got " + Section.describe(key));
+            }
+        }
+        return read(Section.root((Map<String, Object>) map), source);
+    }
+
+    private CoreConfig read(Section root, String source) throws ConfigException {
+        for (String unknown : root.unknownKeys(TOP_LEVEL_KEYS)) {
+            LOG.warn("unknown configuration key ignored", "key", unknown, "source", source);
+        }
+        var processManagement = processManagement(root.section("process_management"));
+        var adapter = adapter(root.section("adapter"), processManagement.enabled());
+        return new CoreConfig(
+                source,
+                server(root.section("server")),
+                adapter,
+                new CoreConfig.Logging(logFormat(root.section("log"))),
+                lifecycle(root.section("lifecycle")),
+                processManagement,
+                metrics(root.section("metrics")),
+                trafficControl(root.section("traffic_control")),
+                privilegedCommands(root.section("privileged_commands")),
+                adaptersDir(root));
+    }
+
+    private CoreConfig.Server server(Section server) throws ConfigException {
+        String host = environment.getOrDefault("CCC_HOST", server.string("host", "0.0.0.0"));
+        int port = (int) server.integer("port", 8080, 0, 65535);
+        String portOverride = environment.get("CCC_PORT");
+        if (portOverride != null) {
+            try {
+                port = Integer.parseInt(portOverride.trim());
+            } catch (NumberFormatException e) {
+                port = -1;
+            }
+            if (port < 0 || port > 65535) {
+                throw ConfigException.at("CCC_PORT", "expected a port from 0 to 65535, got '" + portOverride + "'");
+            }
+        }
+        long maxBody = server.integer("max_body_bytes", 1 << 20, 1, 64L << 20);
+        return new CoreConfig.Server(host, port, maxBody);
+    }
+
+    private static CoreConfig.Adapter adapter(Section adapter, boolean processManaged) throws ConfigException {
+        Optional<String> className = adapter.string("class");
+        if (className.isEmpty() && !processManaged) {
+            throw ConfigException.at(adapter.pathOf("class"),
+                    "required: name the adapter's provider class, or set process_management.enabled: true");
+        }
+        if (className.isPresent() && !className.get().matches("[\\p{L}_$][\\p{L}\\p{N}_$]*(\\.[\\p{L}_$][\\p{L}\\p{N}_$]*)*")) {
+            throw ConfigException.at(adapter.pathOf("class"), "expected a Java class name, got '" + className.get() + "'");
+        }
+        return new CoreConfig.Adapter(
+                className,
+                adapter.string("primary_payload_key"),
+                adapter.string("run_as_user"),
+                adapter.values());
+    }
+
+    private static Log.Format logFormat(Section log) throws ConfigException {
+        String format = log.string("format", "text");
+        return switch (format) {
+            case "text" -> Log.Format.TEXT;
+            case "json" -> Log.Format.JSON;
+            default -> throw ConfigException.at(log.pathOf("format"), "expected text or json, got '" + format + "'");
+        };
+    }
+
+    private static CoreConfig.Lifecycle lifecycle(Section lifecycle) throws ConfigException {
+        return new CoreConfig.Lifecycle(
+                seconds(lifecycle, "start_timeout_seconds", 30),
+                seconds(lifecycle, "stop_timeout_seconds", 15),
+                seconds(lifecycle, "hook_timeout_seconds", 30),
+                seconds(lifecycle, "update_timeout_seconds", 10),
+                seconds(lifecycle, "shutdown_grace_seconds", 25));
+    }
+
+    private static Duration seconds(Section section, String key, double fallback) throws ConfigException {
+        double seconds = section.number(key, fallback, 0.001, 86_400);
+        return Duration.ofNanos((long) (seconds * 1e9));
+    }
+
+    private static CoreConfig.ProcessManagement processManagement(Section section) throws ConfigException {
+        boolean enabled = section.bool("enabled", false);
+        var command = section.stringList("command");
+        if (enabled && command.isEmpty()) {
+            throw ConfigException.at(section.pathOf("command"), "required when process_management.enabled is true");
+        }
+        return new CoreConfig.ProcessManagement(enabled, command);
+    }
+
+    private static CoreConfig.Metrics metrics(Section metrics) throws ConfigException {
+        var network = metrics.section("network_monitoring");
+        var process = metrics.section("process_monitoring");
+        return new CoreConfig.Metrics(
+                network.bool("enabled", true),
+                network.string("interface"),
+                process.bool("enabled", true));
+    }
+
+    private static CoreConfig.TrafficControl trafficControl(Section tc) throws ConfigException {
+        return new CoreConfig.TrafficControl(
+                tc.bool("enabled", false),
+                tc.string("interface", "eth0"),
+                tc.string("bandwidth_mbps_key", "bandwidth_limit_mbps"),
+                tc.number("default_bandwidth_mbps", 100, 0.001, 100_000),
+                tc.string("latency_ms_key", "latency_ms"),
+                tc.number("default_latency_ms", 0, 0, 60_000));
+    }
+
+    private static CoreConfig.PrivilegedCommands privilegedCommands(Section section) throws ConfigException {
+        String onError = section.string("on_error", "fail");
+        if (!onError.equals("fail") && !onError.equals("warn")) {
+            throw ConfigException.at(section.pathOf("on_error"), "expected fail or warn, got '" + onError + "'");
+        }
+        return new CoreConfig.PrivilegedCommands(
+                section.commandList("pre_start"),
+                section.commandList("post_stop"),
+                seconds(section, "timeout_seconds", 30),
+                onError.equals("fail"));
+    }
+
+    private Optional<Path> adaptersDir(Section root) throws ConfigException {
+        String fromEnvironment = environment.get("CCC_ADAPTERS_DIR");
+        if (fromEnvironment != null && !fromEnvironment.isBlank()) {
+            return Optional.of(Path.of(fromEnvironment));
+        }
+        return root.string("adapters_dir").map(Path::of);
+    }
+}

@@ -1,0 +1,93 @@
+package ccc.core.http;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
+import com.fasterxml.jackson.jr.ob.JSON;
+import java.io.IOException;
+import java.util.Map;
+
+/** JSON in and out of the API, with read limits so that hostile bodies fail fast and cleanly. */
+public final class Json {
+
+    private static final JsonFactory FACTORY = JsonFactory.builder()
+            .streamReadConstraints(StreamReadConstraints.builder()
+                    .maxNestingDepth(64)
+                    .maxStringLength(256 * 1024)
+                    .maxNumberLength(100)
+                    .maxNameLength(1024)
+                    .build())
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .build();
+    private static final JSON MAPPER = JSON.builder(FACTORY).enable(JSON.Feature.WRITE_NULL_PROPERTIES).build();
+
+    private Json() {
+    }
+
+    /**
+     * Parses a body that must be one JSON object and nothing after it.
+     *
+     * @throws HttpError 422 when it is not JSON, not an object, or breaks a read limit
+     */
+    @SuppressWarnings("unchecked")
+    public static Map<String, Object> readObject(byte[] body) throws HttpError {
+        if (body.length == 0) {
+            throw new HttpError(422, "body must be a JSON object, got an empty body");
+        }
+        try (JsonParser parser = FACTORY.createParser(body)) {
+            Object value = MAPPER.anyFrom(parser);
+            if (parser.nextToken() != null) {
+                throw new HttpError(422, "body must be a single JSON object, found more content after it");
+            }
+            if (!(value instanceof Map<?, ?> map)) {
+                throw new HttpError(422, "body must be a JSON object, got " + kind(value));
+            }
+            return (Map<String, Object>) map;
+        } catch (StreamConstraintsException e) {
+            throw new HttpError(422, "body exceeds a JSON limit: " + firstLine(e.getOriginalMessage()));
+        } catch (JsonProcessingException e) {
+            throw new HttpError(422, "body is not valid JSON: " + firstLine(e.getOriginalMessage()));
+        } catch (IOException e) {
+            throw new HttpError(422, "body is not valid JSON: " + firstLine(e.getMessage()));
+        }
+    }
+
+    /** Serialises maps, lists, strings, numbers, booleans and null. */
+    public static byte[] write(Object value) {
+        try {
+            return MAPPER.asBytes(value);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot serialise response", e);
+        }
+    }
+
+    private static String kind(Object value) {
+        if (value == null) {
+            return "null";
+        }
+        if (value instanceof java.util.List<?>) {
+            return "an array";
+        }
+        if (value instanceof String) {
+            return "a string";
+        }
+        if (value instanceof Number) {
+            return "a number";
+        }
+        if (value instanceof Boolean) {
+            return "a boolean";
+        }
+        return value.getClass().getSimpleName();
+    }
+
+    private static String firstLine(String text) {
+        if (text == null) {
+            return "unreadable";
+        }
+        String line = text.lines().findFirst().orElse(text);
+        return line.length() > 200 ? line.substring(0, 200) + "…" : line;
+    }
+}

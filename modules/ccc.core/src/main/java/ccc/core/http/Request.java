@@ -1,0 +1,94 @@
+package ccc.core.http;
+
+import com.sun.net.httpserver.HttpExchange;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Locale;
+import java.util.Map;
+
+/** One API request: its method, path, query and a size-limited, content-type-checked body. */
+public final class Request {
+
+    private final HttpExchange exchange;
+    private final long maxBodyBytes;
+
+    Request(HttpExchange exchange, long maxBodyBytes) {
+        this.exchange = exchange;
+        this.maxBodyBytes = maxBodyBytes;
+    }
+
+    public String method() {
+        return exchange.getRequestMethod();
+    }
+
+    public String path() {
+        return exchange.getRequestURI().getPath();
+    }
+
+    /** The raw query string, or null. */
+    public String query() {
+        return exchange.getRequestURI().getRawQuery();
+    }
+
+    public HttpExchange exchange() {
+        return exchange;
+    }
+
+    /**
+     * The body, read whole up to the configured limit.
+     *
+     * @throws HttpError 413 when larger than the limit, 415 when a content type other than JSON is declared
+     */
+    public byte[] body() throws HttpError {
+        String contentType = exchange.getRequestHeaders().getFirst("Content-Type");
+        if (contentType != null && !isJson(contentType)) {
+            throw new HttpError(415, "Content-Type must be application/json, got '" + contentType + "'");
+        }
+        String declared = exchange.getRequestHeaders().getFirst("Content-Length");
+        if (declared != null) {
+            try {
+                if (Long.parseLong(declared.trim()) > maxBodyBytes) {
+                    throw tooLarge();
+                }
+            } catch (NumberFormatException e) {
+                throw new HttpError(400, "Content-Length is not a number: '" + declared + "'");
+            }
+        }
+        try (InputStream in = exchange.getRequestBody()) {
+            byte[] body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBodyBytes + 1));
+            if (body.length > maxBodyBytes) {
+                throw tooLarge();
+            }
+            return body;
+        } catch (IOException e) {
+            throw new HttpError(400, "body could not be read: " + e.getMessage());
+        }
+    }
+
+    /** The body as a JSON object; an empty body reads as {@code {}} when {@code optional}. */
+    public Map<String, Object> jsonObject(boolean optional) throws HttpError {
+        byte[] body = body();
+        if (optional && isBlank(body)) {
+            return Map.of();
+        }
+        return Json.readObject(body);
+    }
+
+    private HttpError tooLarge() {
+        return new HttpError(413, "body is larger than the limit of " + maxBodyBytes + " bytes (server.max_body_bytes)");
+    }
+
+    private static boolean isJson(String contentType) {
+        String type = contentType.split(";", 2)[0].trim().toLowerCase(Locale.ROOT);
+        return type.equals("application/json") || (type.startsWith("application/") && type.endsWith("+json"));
+    }
+
+    private static boolean isBlank(byte[] body) {
+        for (byte b : body) {
+            if (b != ' ' && b != '\n' && b != '\r' && b != '\t') {
+                return false;
+            }
+        }
+        return true;
+    }
+}

@@ -1,0 +1,116 @@
+package ccc.core.http;
+
+import ccc.core.lifecycle.Lifecycle;
+import ccc.core.log.Log;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpHandler;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Dispatches exact paths and methods to routes, and is the one place where exceptions become
+ * status codes: every refusal is a JSON {@code {"detail": ...}}.
+ */
+public final class Router implements HttpHandler {
+
+    /** A route answering with JSON. */
+    @FunctionalInterface
+    public interface JsonRoute {
+        Response handle(Request request) throws Exception;
+    }
+
+    /** Observes every answered request, for the request counters. */
+    @FunctionalInterface
+    public interface Observer {
+        void answered(String route, String method, int status);
+
+        Observer NONE = (route, method, status) -> { };
+    }
+
+    private static final Log LOG = Log.named("http");
+    private static final byte[] NOT_FOUND = Json.write(Map.of("detail", "Not Found"));
+    private static final byte[] METHOD_NOT_ALLOWED = Json.write(Map.of("detail", "Method Not Allowed"));
+
+    private final Map<String, Map<String, HttpHandler>> routes = new LinkedHashMap<>();
+    private final long maxBodyBytes;
+    private final Observer observer;
+
+    public Router(long maxBodyBytes, Observer observer) {
+        this.maxBodyBytes = maxBodyBytes;
+        this.observer = observer;
+    }
+
+    /** Adds a JSON route. */
+    public Router json(String method, String path, JsonRoute route) {
+        return raw(method, path, exchange -> answer(exchange, route));
+    }
+
+    /** Adds a route that writes its own response. */
+    public Router raw(String method, String path, HttpHandler handler) {
+        routes.computeIfAbsent(path, ignored -> new TreeMap<>()).put(method, handler);
+        return this;
+    }
+
+    /** Every route: path to its methods, for documentation and tests. */
+    public Map<String, java.util.Set<String>> routes() {
+        var view = new LinkedHashMap<String, java.util.Set<String>>();
+        routes.forEach((path, methods) -> view.put(path, java.util.Set.copyOf(methods.keySet())));
+        return view;
+    }
+
+    @Override
+    public void handle(HttpExchange exchange) throws IOException {
+        String path = exchange.getRequestURI().getPath();
+        String method = exchange.getRequestMethod();
+        try (exchange) {
+            Map<String, HttpHandler> methods = routes.get(path);
+            if (methods == null) {
+                send(exchange, 404, NOT_FOUND);
+                observer.answered("other", method, 404);
+                return;
+            }
+            HttpHandler handler = methods.get(method);
+            if (handler == null) {
+                exchange.getResponseHeaders().set("Allow", String.join(", ", methods.keySet()));
+                send(exchange, 405, METHOD_NOT_ALLOWED);
+                observer.answered(path, method, 405);
+                return;
+            }
+            handler.handle(exchange);
+            observer.answered(path, method, exchange.getResponseCode());
+        } catch (IOException e) {
+            LOG.debug("connection failed while answering", "path", path, "reason", e.getMessage());
+        }
+    }
+
+    private void answer(HttpExchange exchange, JsonRoute route) throws IOException {
+        Response response;
+        try {
+            response = route.handle(new Request(exchange, maxBodyBytes));
+        } catch (HttpError e) {
+            response = Response.detail(e.status(), e.detail());
+        } catch (Lifecycle.ShuttingDownException e) {
+            response = Response.detail(503, e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            response = Response.detail(503, "the core is shutting down");
+        } catch (Exception e) {
+            LOG.error("request failed", e, "path", exchange.getRequestURI().getPath());
+            response = Response.detail(500, "internal error: " + Log.describe(e));
+        }
+        send(exchange, response.status(), Json.write(response.body()));
+    }
+
+    static void send(HttpExchange exchange, int status, byte[] body) throws IOException {
+        exchange.getResponseHeaders().set("Content-Type", "application/json");
+        exchange.sendResponseHeaders(status, body.length == 0 ? -1 : body.length);
+        if (body.length > 0) {
+            try (OutputStream out = exchange.getResponseBody()) {
+                out.write(body);
+            }
+        }
+    }
+}

@@ -1,0 +1,73 @@
+package ccc.core.lifecycle;
+
+import ccc.core.log.Log;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+
+/**
+ * Runs adapter code on its own virtual thread, bounded by a timeout, so that an adapter that
+ * hangs or throws ends in a clear error instead of taking the lifecycle with it.
+ */
+final class AdapterCalls {
+
+    private AdapterCalls() {
+    }
+
+    /**
+     * Calls {@code action}; after {@code timeout} gives up and interrupts it.
+     *
+     * @param lateResult receives a result that arrives after the timeout, so it can be cleaned up
+     */
+    static <T> T call(String what, Duration timeout, Callable<T> action, Consumer<T> lateResult)
+            throws AdapterCallException {
+        var result = new CompletableFuture<T>();
+        Thread worker = Thread.ofVirtual().name("adapter-" + what).start(() -> {
+            try {
+                T value = action.call();
+                if (!result.complete(value) && value != null) {
+                    lateResult.accept(value);
+                }
+            } catch (Throwable error) {
+                result.completeExceptionally(error);
+            }
+        });
+        try {
+            return result.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            if (result.completeExceptionally(e)) {
+                worker.interrupt();
+                throw new AdapterCallException("adapter " + what + " timed out after " + seconds(timeout), null);
+            }
+            return result.join();
+        } catch (ExecutionException e) {
+            throw new AdapterCallException("adapter " + what + " failed: " + Log.describe(e.getCause()), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            worker.interrupt();
+            throw new AdapterCallException("adapter " + what + " interrupted", e);
+        }
+    }
+
+    static void run(String what, Duration timeout, ThrowingRunnable action) throws AdapterCallException {
+        call(what, timeout, () -> {
+            action.run();
+            return Boolean.TRUE;
+        }, ignored -> { });
+    }
+
+    static String seconds(Duration duration) {
+        double seconds = duration.toMillis() / 1000.0;
+        return (seconds == Math.rint(seconds) ? String.valueOf((long) seconds) : String.valueOf(seconds)) + " s";
+    }
+
+    /** Adapter code without a result. */
+    @FunctionalInterface
+    interface ThrowingRunnable {
+        void run() throws Exception;
+    }
+}

@@ -1,0 +1,413 @@
+package ccc.core.lifecycle;
+
+import ccc.api.Adapter;
+import ccc.api.AdapterContext;
+import ccc.api.Payload;
+import ccc.api.UpdateResult;
+import ccc.api.Workload;
+import ccc.api.WorkloadExit;
+import ccc.core.config.CoreConfig;
+import ccc.core.log.Log;
+import ccc.core.process.PrivilegedCommands;
+import ccc.core.process.ProcessTree;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * The workload's state machine. Every transition (start, restart, stop, exit of the workload,
+ * shutdown) runs on one serial writer thread; readers get an immutable {@link Snapshot}
+ * published atomically, and never wait on the writer.
+ *
+ * <p>Requests are numbered as they arrive. A start or stop that a later request supersedes
+ * before the writer reaches it is skipped, so the last call wins and a burst of calls costs
+ * one transition, not one per call.
+ */
+public final class Lifecycle {
+
+    private static final Log LOG = Log.named("lifecycle");
+    private static final Duration EXIT_WAIT_AFTER_STOP = Duration.ofSeconds(2);
+
+    private final Adapter adapter;
+    private final AdapterContext context;
+    private final CoreConfig.Lifecycle timeouts;
+    private final CoreConfig.PrivilegedCommands privileged;
+    private final CoreConfig.TrafficControl trafficControl;
+    private final ExecutorService writer =
+            Executors.newSingleThreadExecutor(Thread.ofPlatform().name("lifecycle").daemon(true).factory());
+    private final AtomicReference<Snapshot> published;
+
+    // Request numbering: assigned under this lock so that numbers follow the writer's queue order.
+    private final Object submissions = new Object();
+    private long lastRequest;
+    private volatile long latestRequest;
+    private volatile long latestStartRequest;
+    private volatile long begunRequest;
+
+    // Owned by the writer thread.
+    private Workload active;
+    private long activeGeneration;
+    private long generations;
+    private Integer lastExitCode;
+
+    public Lifecycle(Adapter adapter, String adapterName, AdapterContext context, CoreConfig config) {
+        this.adapter = adapter;
+        this.context = context;
+        this.timeouts = config.lifecycle();
+        this.privileged = config.privilegedCommands();
+        this.trafficControl = config.trafficControl();
+        this.published = new AtomicReference<>(Snapshot.initial(adapterName));
+    }
+
+    /** The current state; a start that is queued but not yet begun already shows as starting. */
+    public Snapshot snapshot() {
+        Snapshot current = published.get();
+        return latestStartRequest > begunRequest && latestStartRequest == latestRequest ? current.pendingStart() : current;
+    }
+
+    /** Queues a start, which restarts a running workload. Returns at once. */
+    public void start(Payload payload) {
+        synchronized (submissions) {
+            long request = ++lastRequest;
+            latestRequest = request;
+            latestStartRequest = request;
+            submit(() -> runStart(request, payload));
+        }
+    }
+
+    /**
+     * Queues a stop. Returns whether there was anything to stop: a workload starting or
+     * running, or a start still queued.
+     */
+    public boolean stop(boolean force) {
+        synchronized (submissions) {
+            boolean startQueued = latestStartRequest > begunRequest;
+            boolean somethingToStop = startQueued || published.get().phase().active();
+            if (!somethingToStop) {
+                return false;
+            }
+            long request = ++lastRequest;
+            latestRequest = request;
+            submit(() -> runStop(request, force));
+            return true;
+        }
+    }
+
+    /** Hands a live update to the adapter, in turn with the other transitions, and waits for its answer. */
+    public UpdateOutcome update(Payload payload) throws InterruptedException {
+        if (published.get().phase() != Phase.RUNNING) {
+            return new UpdateOutcome.NotRunning();
+        }
+        Future<UpdateOutcome> outcome;
+        synchronized (submissions) {
+            outcome = writer.submit(() -> runUpdate(payload));
+        }
+        try {
+            return outcome.get();
+        } catch (ExecutionException e) {
+            return new UpdateOutcome.Failed(Log.describe(e.getCause()));
+        }
+    }
+
+    /**
+     * Runs the stop sequence and shuts the writer down, waiting at most {@code grace}. When the
+     * grace runs out, the workload's process tree is killed.
+     *
+     * @return whether the stop sequence completed within the grace
+     */
+    public boolean shutdown(Duration grace) {
+        Future<?> stopped;
+        synchronized (submissions) {
+            latestRequest = ++lastRequest;
+            try {
+                stopped = writer.submit(this::runShutdownStop);
+            } catch (RejectedExecutionException e) {
+                return true;
+            }
+            writer.shutdown();
+        }
+        try {
+            stopped.get(grace.toNanos(), TimeUnit.NANOSECONDS);
+            return true;
+        } catch (TimeoutException e) {
+            LOG.error("stop sequence did not finish within the shutdown grace; killing the workload", "grace", AdapterCalls.seconds(grace));
+            Long pid = published.get().pid();
+            if (pid != null) {
+                ProcessTree.terminate(pid, Duration.ZERO);
+            }
+            return false;
+        } catch (ExecutionException e) {
+            LOG.error("stop sequence failed during shutdown", e.getCause());
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    private void submit(Runnable transition) {
+        try {
+            writer.execute(transition);
+        } catch (RejectedExecutionException e) {
+            throw new ShuttingDownException();
+        }
+    }
+
+    /** Thrown to a request that arrives while the core shuts down. */
+    public static final class ShuttingDownException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        ShuttingDownException() {
+            super("the core is shutting down");
+        }
+    }
+
+    // ---- transitions, all on the writer thread ----
+
+    private void runStart(long request, Payload payload) {
+        begunRequest = request;
+        if (request < latestRequest) {
+            LOG.debug("start superseded by a later request", "request", request);
+            return;
+        }
+        boolean restart = active != null;
+        Instant began = Instant.now();
+        publish(published.get().starting(restart));
+        LOG.info(restart ? "restart requested" : "start requested");
+        if (restart) {
+            List<String> problems = stopSequence(false);
+            if (!problems.isEmpty()) {
+                LOG.warn("stopping the previous workload reported problems", "problems", String.join("; ", problems));
+            }
+        }
+        try {
+            runPrivilegedPreStart();
+            if (trafficControl.enabled()) {
+                throw new StartFailure("traffic_control.enabled is set, but traffic control is not available in this core");
+            }
+            AdapterCalls.run("pre_start hook", timeouts.hookTimeout(), () -> adapter.preStart(payload, context));
+            Workload workload = AdapterCalls.call("start", timeouts.startTimeout(),
+                    () -> adapter.start(payload, context), Lifecycle::endLateWorkload);
+            if (workload == null) {
+                throw new StartFailure("adapter start returned no workload");
+            }
+            long generation = ++generations;
+            active = workload;
+            activeGeneration = generation;
+            workload.exit().whenComplete((code, error) -> exited(generation, code, error));
+            Long pid = workload.pid().isPresent() ? workload.pid().getAsLong() : null;
+            publish(published.get().running(pid, Instant.now()));
+            LOG.info("workload running", "pid", pid == null ? "none" : pid,
+                    "start_ms", Duration.between(began, Instant.now()).toMillis());
+        } catch (Exception e) {
+            String reason = Log.describe(e);
+            LOG.error("start failed", "reason", reason);
+            List<String> problems = stopSequence(false);
+            if (!problems.isEmpty()) {
+                LOG.warn("cleanup after the failed start reported problems", "problems", String.join("; ", problems));
+            }
+            publish(published.get().ended(Phase.FAILED, null, reason, Instant.now()));
+        }
+    }
+
+    private void runStop(long request, boolean force) {
+        begunRequest = request;
+        if (request < latestRequest) {
+            LOG.debug("stop superseded by a later request", "request", request);
+            return;
+        }
+        Snapshot before = published.get();
+        if (active == null) {
+            if (before.phase() == Phase.IDLE) {
+                publish(before.ended(Phase.STOPPED, null, null, Instant.now()));
+            }
+            return;
+        }
+        Instant began = Instant.now();
+        LOG.info(force ? "forced stop requested" : "stop requested");
+        publish(before.stopping());
+        List<String> problems = stopSequence(force);
+        Integer code = lastExitCode;
+        if (problems.isEmpty()) {
+            publish(published.get().ended(Phase.STOPPED, code, null, Instant.now()));
+            LOG.info("workload stopped", "stop_ms", Duration.between(began, Instant.now()).toMillis());
+        } else {
+            String reason = String.join("; ", problems);
+            publish(published.get().ended(Phase.FAILED, code, reason, Instant.now()));
+            LOG.error("stop sequence failed", "reason", reason);
+        }
+    }
+
+    private void runShutdownStop() {
+        begunRequest = latestRequest;
+        if (active != null) {
+            LOG.info("stopping the workload before exit");
+            publish(published.get().stopping());
+            List<String> problems = stopSequence(false);
+            publish(published.get().ended(problems.isEmpty() ? Phase.STOPPED : Phase.FAILED, lastExitCode,
+                    problems.isEmpty() ? null : String.join("; ", problems), Instant.now()));
+        }
+    }
+
+    private UpdateOutcome runUpdate(Payload payload) {
+        if (active == null || published.get().phase() != Phase.RUNNING) {
+            return new UpdateOutcome.NotRunning();
+        }
+        try {
+            UpdateResult result = AdapterCalls.call("update", timeouts.updateTimeout(), () -> adapter.update(payload), ignored -> { });
+            if (result == null) {
+                return new UpdateOutcome.Failed("adapter update returned no result");
+            }
+            LOG.info("update handled", "result", result);
+            return new UpdateOutcome.Answered(result);
+        } catch (AdapterCallException e) {
+            LOG.error("update failed", "reason", e.getMessage());
+            return new UpdateOutcome.Failed(e.getMessage());
+        }
+    }
+
+    private void exited(long generation, Integer code, Throwable error) {
+        try {
+            writer.execute(() -> runExited(generation, code, error));
+        } catch (RejectedExecutionException e) {
+            // The core is shutting down; its stop sequence deals with the workload.
+        }
+    }
+
+    private void runExited(long generation, Integer code, Throwable error) {
+        if (generation != activeGeneration || active == null) {
+            return;
+        }
+        int exitCode = code != null ? code : -1;
+        String reason = error != null ? "workload watch failed: " + Log.describe(error)
+                : exitCode == 0 ? null : "workload exited with code " + exitCode;
+        LOG.warn("workload exited on its own", "exit_code", exitCode);
+        notifyExit(new WorkloadExit(exitCode, false, List.of(), List.of()));
+        List<String> problems = stopSequence(false);
+        if (!problems.isEmpty()) {
+            reason = (reason == null ? "" : reason + "; ") + String.join("; ", problems);
+        }
+        publish(published.get().ended(reason == null ? Phase.EXITED : Phase.FAILED, exitCode, reason, Instant.now()));
+    }
+
+    /**
+     * The stop sequence: the adapter's stop, then making sure the workload's process tree is
+     * gone, the adapter's post-stop hook, and the privileged post-stop commands. Every step
+     * runs even when an earlier one failed.
+     *
+     * @return the problems met, empty when all went well
+     */
+    private List<String> stopSequence(boolean force) {
+        var problems = new ArrayList<String>();
+        Workload workload = active;
+        Long pid = workload != null && workload.pid().isPresent() ? workload.pid().getAsLong() : null;
+        boolean alreadyEnded = workload == null || exitCodeIfEnded(workload) != null;
+        if (force && pid != null) {
+            ProcessTree.terminate(pid, Duration.ZERO);
+        }
+        try {
+            AdapterCalls.run("stop", timeouts.stopTimeout(), adapter::stop);
+        } catch (AdapterCallException e) {
+            problems.add(e.getMessage());
+        }
+        lastExitCode = null;
+        if (workload != null) {
+            Integer code = awaitExit(workload, EXIT_WAIT_AFTER_STOP);
+            if (code == null && pid != null) {
+                LOG.warn("workload still alive after the adapter's stop; ending its process tree", "pid", pid);
+                ProcessTree.terminate(pid, EXIT_WAIT_AFTER_STOP);
+                code = awaitExit(workload, EXIT_WAIT_AFTER_STOP);
+            }
+            lastExitCode = code;
+            if (!alreadyEnded) {
+                notifyExit(new WorkloadExit(code == null ? -1 : code, true, List.of(), List.of()));
+            }
+        }
+        active = null;
+        activeGeneration = 0;
+        try {
+            AdapterCalls.run("post_stop hook", timeouts.hookTimeout(), () -> adapter.postStop(context));
+        } catch (AdapterCallException e) {
+            problems.add(e.getMessage());
+        }
+        for (List<String> command : privileged.postStop()) {
+            try {
+                PrivilegedCommands.run(command, privileged.timeout());
+            } catch (PrivilegedCommands.CommandFailedException e) {
+                LOG.warn("post_stop command failed", "reason", e.getMessage());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                problems.add("interrupted during post_stop commands");
+                break;
+            }
+        }
+        return problems;
+    }
+
+    private void runPrivilegedPreStart() throws StartFailure, InterruptedException {
+        for (List<String> command : privileged.preStart()) {
+            try {
+                PrivilegedCommands.run(command, privileged.timeout());
+            } catch (PrivilegedCommands.CommandFailedException e) {
+                if (privileged.failOnError()) {
+                    throw new StartFailure(e.getMessage());
+                }
+                LOG.warn("pre_start command failed; going on (privileged_commands.on_error: warn)", "reason", e.getMessage());
+            }
+        }
+    }
+
+    private void notifyExit(WorkloadExit exit) {
+        try {
+            AdapterCalls.run("exit hook", timeouts.hookTimeout(), () -> adapter.onWorkloadExit(exit));
+        } catch (AdapterCallException e) {
+            LOG.warn("adapter exit hook failed", "reason", e.getMessage());
+        }
+    }
+
+    private void publish(Snapshot next) {
+        published.set(next);
+    }
+
+    private static Integer exitCodeIfEnded(Workload workload) {
+        var future = workload.exit().toCompletableFuture();
+        if (!future.isDone() || future.isCompletedExceptionally()) {
+            return null;
+        }
+        return future.join();
+    }
+
+    private static Integer awaitExit(Workload workload, Duration wait) {
+        try {
+            return workload.exit().toCompletableFuture().get(wait.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException | ExecutionException e) {
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+    }
+
+    private static void endLateWorkload(Workload late) {
+        LOG.warn("adapter start returned after its timeout; ending the workload it started");
+        late.pid().ifPresent(pid -> ProcessTree.terminate(pid, Duration.ZERO));
+    }
+
+    /** A start that cannot go on, for a reason the core found itself. */
+    private static final class StartFailure extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        StartFailure(String message) {
+            super(message);
+        }
+    }
+}

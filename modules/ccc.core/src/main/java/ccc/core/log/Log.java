@@ -1,0 +1,171 @@
+package ccc.core.log;
+
+import java.io.PrintStream;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * The core's log: one line per event on stdout with a UTC timestamp, as plain text or as JSON
+ * lines for log collectors. Each component holds one {@code Log} named after it.
+ */
+public final class Log {
+
+    /** How lines are written. */
+    public enum Format { TEXT, JSON }
+
+    private static volatile Level threshold = Level.INFO;
+    private static volatile Format format = Format.TEXT;
+    private static volatile PrintStream out = System.out;
+
+    private final String component;
+
+    private Log(String component) {
+        this.component = component;
+    }
+
+    /** The log of one component, for example {@code lifecycle} or {@code http}. */
+    public static Log named(String component) {
+        return new Log(Objects.requireNonNull(component));
+    }
+
+    /** Sets the level and format for every component; called once by {@code main}. */
+    public static void configure(Level level, Format lineFormat) {
+        threshold = level;
+        format = lineFormat;
+    }
+
+    /** Redirects the log, for tests that read it. */
+    public static void redirect(PrintStream stream) {
+        out = stream;
+    }
+
+    public static Level threshold() {
+        return threshold;
+    }
+
+    public boolean enabled(Level level) {
+        return level.compareTo(threshold) >= 0;
+    }
+
+    public void debug(String message, Object... fields) {
+        write(Level.DEBUG, message, null, fields);
+    }
+
+    public void info(String message, Object... fields) {
+        write(Level.INFO, message, null, fields);
+    }
+
+    public void warn(String message, Object... fields) {
+        write(Level.WARNING, message, null, fields);
+    }
+
+    public void error(String message, Object... fields) {
+        write(Level.ERROR, message, null, fields);
+    }
+
+    public void error(String message, Throwable cause, Object... fields) {
+        write(Level.ERROR, message, cause, fields);
+    }
+
+    /**
+     * Writes one event; {@code fields} alternate names and values ({@code "pid", 42}).
+     * Line breaks inside values are escaped so an event is always one line.
+     */
+    public void write(Level level, String message, Throwable cause, Object... fields) {
+        if (!enabled(level)) {
+            return;
+        }
+        var extra = new LinkedHashMap<String, Object>();
+        for (int i = 0; i + 1 < fields.length; i += 2) {
+            extra.put(String.valueOf(fields[i]), fields[i + 1]);
+        }
+        if (cause != null) {
+            extra.put("error", describe(cause));
+        }
+        String line = format == Format.JSON
+                ? jsonLine(Instant.now(), level, component, message, extra)
+                : textLine(Instant.now(), level, component, message, extra);
+        PrintStream stream = out;
+        stream.println(line);
+    }
+
+    /** A throwable as one line: its type and message, and those of its root cause. */
+    public static String describe(Throwable error) {
+        Throwable root = error;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String text = error.getMessage() != null ? error.getMessage() : error.getClass().getSimpleName();
+        if (root != error && root.getMessage() != null && !text.contains(root.getMessage())) {
+            text += ": " + root.getMessage();
+        }
+        return text;
+    }
+
+    static String textLine(Instant time, Level level, String component, String message, Map<String, Object> fields) {
+        var line = new StringBuilder(96)
+                .append(Timestamps.format(time)).append(' ')
+                .append(level.name()).append(' ')
+                .append(component).append(": ")
+                .append(oneLine(message));
+        fields.forEach((name, value) -> {
+            String text = oneLine(String.valueOf(value));
+            line.append(' ').append(name).append('=');
+            if (text.isEmpty() || text.indexOf(' ') >= 0 || text.indexOf('"') >= 0) {
+                line.append('"').append(text.replace("\"", "\\\"")).append('"');
+            } else {
+                line.append(text);
+            }
+        });
+        return line.toString();
+    }
+
+    static String jsonLine(Instant time, Level level, String component, String message, Map<String, Object> fields) {
+        var line = new StringBuilder(128).append('{');
+        appendJson(line, "timestamp", Timestamps.format(time)).append(',');
+        appendJson(line, "level", level.name()).append(',');
+        appendJson(line, "logger", component).append(',');
+        appendJson(line, "message", message);
+        fields.forEach((name, value) -> {
+            line.append(',');
+            if (value instanceof Number || value instanceof Boolean) {
+                line.append('"').append(escapeJson(name)).append("\":").append(value);
+            } else {
+                appendJson(line, name, String.valueOf(value));
+            }
+        });
+        return line.append('}').toString();
+    }
+
+    private static StringBuilder appendJson(StringBuilder line, String name, String value) {
+        return line.append('"').append(escapeJson(name)).append("\":\"").append(escapeJson(value)).append('"');
+    }
+
+    private static String oneLine(String text) {
+        return text.replace("\r", "\\r").replace("\n", "\\n");
+    }
+
+    static String escapeJson(String text) {
+        var escaped = new StringBuilder(text.length() + 8);
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            switch (c) {
+                case '"' -> escaped.append("\\\"");
+                case '\\' -> escaped.append("\\\\");
+                case '\n' -> escaped.append("\\n");
+                case '\r' -> escaped.append("\\r");
+                case '\t' -> escaped.append("\\t");
+                default -> {
+                    if (c < 0x20) {
+                        escaped.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        escaped.append(c);
+                    }
+                }
+            }
+        }
+        return escaped.toString();
+    }
+}

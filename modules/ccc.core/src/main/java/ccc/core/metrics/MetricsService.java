@@ -1,0 +1,91 @@
+package ccc.core.metrics;
+
+import ccc.api.Adapter;
+import ccc.core.config.CoreConfig;
+import ccc.core.lifecycle.Lifecycle;
+import ccc.core.lifecycle.Snapshot;
+import ccc.core.log.Log;
+import ccc.core.log.Timestamps;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Assembles {@code /api/metrics}. System readings are cached briefly, so a burst of requests to
+ * {@code /api/metrics} and {@code /metrics} reads {@code /proc} once, not once per request.
+ */
+public final class MetricsService {
+
+    private static final Log LOG = Log.named("metrics");
+    private static final Duration CACHE_FOR = Duration.ofSeconds(1);
+
+    private final SystemMetrics system;
+    private final ProcessMetrics process;
+    private final CoreConfig.Metrics config;
+    private final Lifecycle lifecycle;
+    private final Adapter adapter;
+    private volatile Cached cached;
+
+    public MetricsService(SystemMetrics system, ProcessMetrics process, CoreConfig.Metrics config, Lifecycle lifecycle, Adapter adapter) {
+        this.system = system;
+        this.process = process;
+        this.config = config;
+        this.lifecycle = lifecycle;
+        this.adapter = adapter;
+    }
+
+    /** The latest system reading, at most about a second old. */
+    public SystemMetrics.Reading systemReading() {
+        Cached current = cached;
+        long now = System.nanoTime();
+        if (current != null && now - current.takenAt < CACHE_FOR.toNanos()) {
+            return current.reading;
+        }
+        synchronized (this) {
+            current = cached;
+            if (current != null && System.nanoTime() - current.takenAt < CACHE_FOR.toNanos()) {
+                return current.reading;
+            }
+            SystemMetrics.Reading reading = system.read();
+            cached = new Cached(reading, System.nanoTime());
+            return reading;
+        }
+    }
+
+    /** The body of {@code GET /api/metrics}. */
+    public Map<String, Object> json() {
+        Snapshot snapshot = lifecycle.snapshot();
+        SystemMetrics.Reading reading = systemReading();
+        var body = new LinkedHashMap<String, Object>();
+        body.put("timestamp", Timestamps.format(Instant.now()));
+        body.put("app_status", snapshot.appStatus());
+        body.put("container_status", "running");
+        body.put("system", reading.systemJson());
+        if (reading.network() != null) {
+            body.put("network", reading.networkJson());
+        }
+        if (config.processMonitoring() && snapshot.pid() != null) {
+            body.put("process", process.read(snapshot.pid()));
+        } else if (config.processMonitoring() && snapshot.startedAt() != null) {
+            body.put("process", process.read(null));
+        }
+        Map<String, Object> adapterMetrics = adapterMetrics();
+        body.put("metrics", adapterMetrics);
+        body.put("adapter_metrics", adapterMetrics);
+        return body;
+    }
+
+    private Map<String, Object> adapterMetrics() {
+        try {
+            Map<String, Object> metrics = adapter.metrics();
+            return metrics == null ? Map.of() : metrics;
+        } catch (RuntimeException e) {
+            LOG.warn("adapter metrics failed", "reason", Log.describe(e));
+            return Map.of("error", Log.describe(e));
+        }
+    }
+
+    private record Cached(SystemMetrics.Reading reading, long takenAt) {
+    }
+}

@@ -1,0 +1,178 @@
+package ccc.core.metrics;
+
+import ccc.api.Adapter;
+import ccc.api.MetricFamily;
+import ccc.core.lifecycle.Lifecycle;
+import ccc.core.lifecycle.Phase;
+import ccc.core.lifecycle.Snapshot;
+import ccc.core.log.Log;
+import io.prometheus.client.Collector;
+import io.prometheus.client.CollectorRegistry;
+import io.prometheus.client.Counter;
+import io.prometheus.client.GaugeMetricFamily;
+import io.prometheus.client.CounterMetricFamily;
+import io.prometheus.client.exporter.HTTPServer;
+import com.sun.net.httpserver.HttpHandler;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * The {@code /metrics} endpoint: the Python core's families, now typed, beside the core's own
+ * {@code ccc_*} families and the adapter's, checked one by one so that a bad family from an
+ * adapter is dropped and logged instead of breaking the scrape.
+ */
+public final class PrometheusMetrics {
+
+    private static final Log LOG = Log.named("metrics");
+    private static final Pattern METRIC_NAME = Pattern.compile("[a-zA-Z_:][a-zA-Z0-9_:]*");
+    private static final Pattern LABEL_NAME = Pattern.compile("[a-zA-Z_][a-zA-Z0-9_]*");
+
+    private final CollectorRegistry registry = new CollectorRegistry(true);
+    private final Counter httpRequests;
+
+    public PrometheusMetrics(MetricsService metrics, Lifecycle lifecycle, Adapter adapter, String version) {
+        httpRequests = Counter.build("ccc_http_requests", "HTTP requests answered, by route, method and status code.")
+                .labelNames("path", "method", "code")
+                .register(registry);
+        new CoreCollector(metrics, lifecycle, version).register(registry);
+        new AdapterCollector(adapter, Set.of("container_cpu_percent", "container_memory_percent",
+                "container_memory_used_bytes", "container_network_bytes_sent", "container_network_bytes_recv"))
+                .register(registry);
+    }
+
+    /** Counts one answered request. */
+    public void countRequest(String path, String method, int status) {
+        httpRequests.labels(path, method, Integer.toString(status)).inc();
+    }
+
+    /** The handler for {@code GET /metrics}: text 0.0.4, OpenMetrics on request, gzip, {@code name[]} filters. */
+    public HttpHandler handler() {
+        return new HTTPServer.HTTPMetricHandler(registry);
+    }
+
+    private static final class CoreCollector extends Collector {
+        private final MetricsService metrics;
+        private final Lifecycle lifecycle;
+        private final String version;
+
+        CoreCollector(MetricsService metrics, Lifecycle lifecycle, String version) {
+            this.metrics = metrics;
+            this.lifecycle = lifecycle;
+            this.version = version;
+        }
+
+        @Override
+        public List<MetricFamilySamples> collect() {
+            var families = new ArrayList<MetricFamilySamples>();
+            SystemMetrics.Reading reading = metrics.systemReading();
+            families.add(new GaugeMetricFamily("container_cpu_percent",
+                    "CPU use of the container as a percentage of its allowance.", reading.cpuPercent()));
+            families.add(new GaugeMetricFamily("container_memory_percent",
+                    "Memory used by the container as a percentage of its limit.", reading.memoryPercent()));
+            families.add(new GaugeMetricFamily("container_memory_used_bytes",
+                    "Memory used by the container, in bytes.", reading.memory().used()));
+            if (reading.network() != null) {
+                families.add(new CounterMetricFamily("container_network_bytes_sent_total",
+                        "Bytes sent on the monitored interfaces.", reading.network().bytesSent()));
+                families.add(new CounterMetricFamily("container_network_bytes_recv_total",
+                        "Bytes received on the monitored interfaces.", reading.network().bytesRecv()));
+            }
+            Snapshot snapshot = lifecycle.snapshot();
+            var state = new GaugeMetricFamily("ccc_lifecycle_phase",
+                    "The lifecycle phase: 1 for the current phase, 0 for the others.", List.of("phase"));
+            for (Phase phase : Phase.values()) {
+                state.addMetric(List.of(phase.wireName()), phase == snapshot.phase() ? 1 : 0);
+            }
+            families.add(state);
+            families.add(new GaugeMetricFamily("ccc_workload_up",
+                    "1 while the workload runs, else 0.", snapshot.phase() == Phase.RUNNING ? 1 : 0));
+            families.add(new CounterMetricFamily("ccc_workload_restarts_total",
+                    "How often a running workload was started again.", snapshot.restarts()));
+            var build = new GaugeMetricFamily("ccc_build_info", "The core's version.", List.of("version"));
+            build.addMetric(List.of(version), 1);
+            families.add(build);
+            return families;
+        }
+    }
+
+    private static final class AdapterCollector extends Collector {
+        private final Adapter adapter;
+        private final Set<String> reserved;
+
+        AdapterCollector(Adapter adapter, Set<String> reserved) {
+            this.adapter = adapter;
+            this.reserved = reserved;
+        }
+
+        @Override
+        public List<MetricFamilySamples> collect() {
+            List<MetricFamily> families;
+            try {
+                families = adapter.prometheusMetrics();
+            } catch (RuntimeException e) {
+                LOG.warn("adapter Prometheus metrics failed; skipped", "reason", Log.describe(e));
+                return List.of();
+            }
+            var accepted = new ArrayList<MetricFamilySamples>();
+            var seen = new HashSet<String>();
+            for (MetricFamily family : families == null ? List.<MetricFamily>of() : families) {
+                String problem = problem(family, seen);
+                if (problem != null) {
+                    LOG.warn("adapter metric family rejected", "family", family == null ? "null" : family.name(), "reason", problem);
+                    continue;
+                }
+                seen.add(family.name());
+                accepted.add(convert(family));
+            }
+            return accepted;
+        }
+
+        private String problem(MetricFamily family, Set<String> seen) {
+            if (family == null) {
+                return "null family";
+            }
+            String name = family.name();
+            if (!METRIC_NAME.matcher(name).matches()) {
+                return "invalid name";
+            }
+            if (name.startsWith("ccc_") || reserved.contains(name) || seen.contains(name)) {
+                return "name taken by the core or another family";
+            }
+            for (MetricFamily.Sample sample : family.samples()) {
+                if (!sample.name().startsWith(name) || !METRIC_NAME.matcher(sample.name()).matches()) {
+                    return "sample name '" + sample.name() + "' does not belong to the family";
+                }
+                for (Map.Entry<String, String> label : sample.labels().entrySet()) {
+                    if (!LABEL_NAME.matcher(label.getKey()).matches() || label.getKey().startsWith("__")) {
+                        return "invalid label name '" + label.getKey() + "'";
+                    }
+                    if (label.getValue() == null) {
+                        return "label '" + label.getKey() + "' has no value";
+                    }
+                }
+            }
+            return null;
+        }
+
+        private static MetricFamilySamples convert(MetricFamily family) {
+            var samples = new ArrayList<MetricFamilySamples.Sample>();
+            for (MetricFamily.Sample sample : family.samples()) {
+                var names = new ArrayList<>(new java.util.TreeMap<>(sample.labels()).keySet());
+                var values = names.stream().map(sample.labels()::get).toList();
+                samples.add(new MetricFamilySamples.Sample(sample.name(), names, values, sample.value()));
+            }
+            Type type = switch (family.type()) {
+                case COUNTER -> Type.COUNTER;
+                case GAUGE -> Type.GAUGE;
+                case SUMMARY -> Type.SUMMARY;
+                case HISTOGRAM -> Type.HISTOGRAM;
+                case UNKNOWN -> Type.UNKNOWN;
+            };
+            return new MetricFamilySamples(family.name(), type, family.help(), samples);
+        }
+    }
+}

@@ -1,0 +1,126 @@
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.lang.module.ModuleDescriptor;
+import java.lang.module.ModuleFinder;
+import java.lang.module.ModuleReference;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.spi.ToolProvider;
+import java.util.stream.Stream;
+
+/**
+ * Links the runtime image: gives every library jar that lacks one a module descriptor derived
+ * with jdeps, then runs jlink over the core, the example adapter and their libraries. The JRE
+ * modules are not listed here: jlink derives them from the descriptors' {@code requires}.
+ *
+ * <p>Usage: {@code java LinkRuntime.java MODULES_DIR OUTPUT_DIR EXAMPLE_CONFIG}
+ */
+public final class LinkRuntime {
+
+    private static final String LAUNCHER = "ccc=ccc.core/ccc.core.Main";
+    private static final List<String> ROOT_MODULES = List.of("ccc.core", "ccc.adapter.example");
+
+    public static void main(String[] args) throws IOException {
+        Path modules = Path.of(args[0]);
+        Path output = Path.of(args[1]);
+        Path exampleConfig = Path.of(args[2]);
+
+        addMissingDescriptors(modules, modules.resolveSibling("module-descriptors"));
+        deleteTree(output);
+        run("jlink",
+                "--module-path", modules.toString(),
+                "--add-modules", String.join(",", ROOT_MODULES),
+                "--launcher", LAUNCHER,
+                "--strip-debug",
+                "--no-man-pages",
+                "--no-header-files",
+                "--compress", "zip-6",
+                "--output", output.toString());
+        Files.createDirectories(output.resolve("conf/ccc"));
+        Files.copy(exampleConfig, output.resolve("conf/ccc/config.yaml"), StandardCopyOption.REPLACE_EXISTING);
+        Files.createDirectories(output.resolve("adapters"));
+        System.out.println("runtime image: " + output);
+    }
+
+    /** Derives, compiles and inserts a module-info.class into every jar that is only an automatic module. */
+    static void addMissingDescriptors(Path modules, Path work) throws IOException {
+        List<Path> automatic = new ArrayList<>();
+        var explicit = new java.util.LinkedHashMap<String, ModuleDescriptor>();
+        try (Stream<Path> jars = Files.list(modules)) {
+            for (Path jar : jars.filter(p -> p.toString().endsWith(".jar")).sorted().toList()) {
+                ModuleReference reference = ModuleFinder.of(jar).findAll().iterator().next();
+                if (reference.descriptor().isAutomatic()) {
+                    automatic.add(jar);
+                } else {
+                    explicit.put(jar.toString(), reference.descriptor());
+                }
+            }
+        }
+        if (automatic.isEmpty()) {
+            return;
+        }
+        // What the automatic jars may depend on: the explicit modules that do not themselves need an automatic one.
+        var automaticNames = automatic.stream()
+                .map(jar -> ModuleFinder.of(jar).findAll().iterator().next().descriptor().name())
+                .collect(java.util.stream.Collectors.toSet());
+        List<String> dependencies = explicit.entrySet().stream()
+                .filter(entry -> entry.getValue().requires().stream().noneMatch(r -> automaticNames.contains(r.name())))
+                .map(java.util.Map.Entry::getKey)
+                .toList();
+        deleteTree(work);
+        Path sources = work.resolve("src");
+        // The exemplar tracers of Prometheus' simpleclient are optional at run time (it catches their
+        // absence), so their missing classes must not stop the derivation.
+        var jdeps = new ArrayList<>(List.of("--generate-module-info", sources.toString(),
+                "--ignore-missing-deps",
+                "--multi-release", String.valueOf(Runtime.version().feature()),
+                "--module-path", String.join(java.io.File.pathSeparator, dependencies)));
+        automatic.forEach(jar -> jdeps.add(jar.toString()));
+        run("jdeps", jdeps.toArray(String[]::new));
+        for (Path jar : automatic) {
+            ModuleDescriptor descriptor = ModuleFinder.of(jar).findAll().iterator().next().descriptor();
+            String name = descriptor.name();
+            Path source = findDescriptorSource(sources, name);
+            Path classes = work.resolve("classes").resolve(name);
+            run("javac", "--module-path", modules.toString(), "--patch-module", name + "=" + jar,
+                    "-d", classes.toString(), source.toString());
+            run("jar", "--update", "--file", jar.toString(), "-C", classes.toString(), "module-info.class");
+            System.out.println("module descriptor added: " + name + " (" + jar.getFileName() + ")");
+        }
+    }
+
+    private static Path findDescriptorSource(Path sources, String module) throws IOException {
+        try (Stream<Path> files = Files.walk(sources)) {
+            return files.filter(p -> p.getFileName().toString().equals("module-info.java"))
+                    .filter(p -> sources.relativize(p).getName(0).toString().equals(module))
+                    .findFirst()
+                    .orElseThrow(() -> new IOException("jdeps generated no descriptor for " + module));
+        }
+    }
+
+    private static void run(String tool, String... args) {
+        ToolProvider provider = ToolProvider.findFirst(tool)
+                .orElseThrow(() -> new IllegalStateException(tool + " is not available: run with a JDK"));
+        var out = new StringWriter();
+        int status = provider.run(new PrintWriter(out, true), new PrintWriter(out, true), args);
+        if (status != 0) {
+            throw new IllegalStateException(tool + " failed (" + status + "): " + String.join(" ", args) + "\n" + out);
+        }
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(root)) {
+            for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(path);
+            }
+        }
+    }
+}

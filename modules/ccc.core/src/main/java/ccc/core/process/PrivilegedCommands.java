@@ -29,8 +29,9 @@ public final class PrivilegedCommands {
         String shown = String.join(" ", command);
         Process process;
         try {
-            process = new ProcessBuilder(command).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.DISCARD).start();
-        } catch (IOException e) {
+            process = new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        } catch (IOException | RuntimeException e) {
             throw new CommandFailedException("privileged command '" + shown + "' could not start: " + e.getMessage());
         }
         var output = new StringBuilder();

@@ -1,0 +1,65 @@
+package ccc.core;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.stream.Stream;
+
+/** What {@code /proc} says about test workloads, found by a unique argument on their command line. */
+final class Processes {
+
+    private Processes() {
+    }
+
+    /** A unique {@code sleep} duration that marks one test's workloads: long, and never repeated. */
+    static String uniqueSleepArgument() {
+        return "9" + ThreadLocalRandom.current().nextInt(100_000, 999_999) + "." + ThreadLocalRandom.current().nextInt(100, 999);
+    }
+
+    /** The pids of live (not zombie) processes whose command line holds {@code marker} as one argument. */
+    static List<Long> withArgument(String marker) {
+        var pids = new ArrayList<Long>();
+        try (Stream<Path> entries = Files.list(Path.of("/proc"))) {
+            for (Path entry : entries.toList()) {
+                String name = entry.getFileName().toString();
+                if (!name.chars().allMatch(Character::isDigit)) {
+                    continue;
+                }
+                try {
+                    String cmdline = new String(Files.readAllBytes(entry.resolve("cmdline")), StandardCharsets.UTF_8);
+                    if (List.of(cmdline.split("\0")).contains(marker) && !isZombie(entry)) {
+                        pids.add(Long.parseLong(name));
+                    }
+                } catch (IOException e) {
+                    // The process ended while we looked.
+                }
+            }
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+        return pids;
+    }
+
+    static boolean isZombie(Path procEntry) throws IOException {
+        String stat = Files.readString(procEntry.resolve("stat"));
+        return stat.substring(stat.lastIndexOf(')') + 2).startsWith("Z");
+    }
+
+    static boolean alive(long pid) {
+        Path entry = Path.of("/proc", Long.toString(pid));
+        try {
+            return Files.exists(entry) && !isZombie(entry);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** Kills whatever a failed test left behind. */
+    static void killAll(String marker) {
+        withArgument(marker).forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
+    }
+}

@@ -1,0 +1,139 @@
+package ccc.core.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class ConfigLoaderTest {
+
+    private static CoreConfig parse(String yaml) throws ConfigException {
+        return parse(yaml, Map.of());
+    }
+
+    private static CoreConfig parse(String yaml, Map<String, String> environment) throws ConfigException {
+        return new ConfigLoader(environment).parse(new ByteArrayInputStream(yaml.getBytes(StandardCharsets.UTF_8)), "config.yaml");
+    }
+
+    @Test
+    void aConfigurationAsShowrunnerUsesItLoads() throws ConfigException {
+        var config = parse("""
+                adapter:
+                  class: com.example.TrafficAdapter
+                  run_as_user: app_user
+                  target_rate: 200
+                metrics:
+                  network_monitoring: {enabled: true, interface: eth0}
+                privileged_commands:
+                  pre_start:
+                    - ["sysctl", "-w", "net.core.somaxconn=8192"]
+                    - ["sysctl", "-w", "net.ipv4.tcp_tw_reuse=1"]
+                    - ["sysctl", "-w", "net.ipv4.ip_local_port_range=1024 65000"]
+                    - ["sysctl", "-w", "net.core.rmem_max=16777216"]
+                    - ["sysctl", "-w", "net.core.wmem_max=16777216"]
+                    - ["sysctl", "-w", "net.ipv4.tcp_fin_timeout=15"]
+                    - ["sysctl", "-w", "net.core.netdev_max_backlog=65536"]
+                    - ["sysctl", "-w", "net.ipv4.tcp_max_syn_backlog=8192"]
+                  post_stop: []
+                process_management:
+                  enabled: false
+                traffic_control:
+                  enabled: false
+                  interface: eth0
+                  bandwidth_mbps_key: bandwidth_limit_mbps
+                  default_bandwidth_mbps: 100
+                  latency_ms_key: latency_ms
+                  default_latency_ms: 0
+                """);
+        assertEquals(Optional.of("com.example.TrafficAdapter"), config.adapter().className());
+        assertEquals(Optional.empty(), config.adapter().primaryPayloadKey());
+        assertEquals(Optional.of("app_user"), config.adapter().runAsUser());
+        assertEquals(200, config.adapter().values().get("target_rate"));
+        assertEquals(8, config.privilegedCommands().preStart().size());
+        assertEquals(List.of("sysctl", "-w", "net.ipv4.ip_local_port_range=1024 65000"), config.privilegedCommands().preStart().get(2));
+        assertTrue(config.privilegedCommands().failOnError());
+        assertEquals(Optional.of("eth0"), config.metrics().networkInterface());
+        assertEquals("0.0.0.0", config.server().host());
+        assertEquals(8080, config.server().port());
+        assertEquals(1 << 20, config.server().maxBodyBytes());
+        assertEquals(Duration.ofSeconds(25), config.lifecycle().shutdownGrace());
+    }
+
+    @Test
+    void theSeedsMinimalConfigurationLoads() throws ConfigException {
+        var config = parse("""
+                adapter:
+                  class: my_adapter.MyAdapter      # dotted-path import
+                  primary_payload_key: flowfile    # key that must exist in /api/start body
+                  run_as_user: null
+                """);
+        assertEquals(Optional.of("flowfile"), config.adapter().primaryPayloadKey());
+        assertEquals(Optional.empty(), config.adapter().runAsUser());
+        assertTrue(config.metrics().networkMonitoring(), "v1.1 always reported the network");
+    }
+
+    @Test
+    void environmentOverridesHostPortAndAdaptersDirectory() throws ConfigException {
+        var config = parse("adapter: {class: a.B}\nserver: {port: 9000}\nadapters_dir: /x\n",
+                Map.of("CCC_HOST", "127.0.0.1", "CCC_PORT", "9100", "CCC_ADAPTERS_DIR", "/opt/adapters"));
+        assertEquals("127.0.0.1", config.server().host());
+        assertEquals(9100, config.server().port());
+        assertEquals(Optional.of(Path.of("/opt/adapters")), config.adaptersDir());
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
+            "server: {port: 8080}|adapter.class: required: name the adapter's provider class, or set process_management.enabled: true",
+            "adapter: {class: a.B}\\nserver: {port: 70000}|server.port: expected a whole number from 0 to 65535, got 70000",
+            "adapter: {class: a.B}\\nserver: {port: eighty}|server.port: expected a whole number from 0 to 65535, got 'eighty'",
+            "adapter: [a]|adapter: expected a mapping, got a list",
+            "adapter: {class: 'not a class'}|adapter.class: expected a Java class name, got 'not a class'",
+            "adapter: {class: a.B}\\ntraffic_control: {default_bandwidth_mbps: -5}|traffic_control.default_bandwidth_mbps: expected a number from 0.001 to 100000.0, got -5",
+            "adapter: {class: a.B}\\nprivileged_commands: {pre_start: [[]]}|privileged_commands.pre_start[0]: a command needs at least a program name",
+            "adapter: {class: a.B}\\nprivileged_commands: {pre_start: [[sysctl, {a: 1}]]}|privileged_commands.pre_start[0][1]: expected a string, got a mapping",
+            "adapter: {class: a.B}\\nprivileged_commands: {on_error: ignore}|privileged_commands.on_error: expected fail or warn, got 'ignore'",
+            "adapter: {class: a.B}\\nmetrics: {network_monitoring: {enabled: maybe}}|metrics.network_monitoring.enabled: expected true or false, got 'maybe'",
+            "adapter: {class: a.B}\\nlog: {format: xml}|log.format: expected text or json, got 'xml'",
+            "process_management: {enabled: true}|process_management.command: required when process_management.enabled is true",
+    })
+    void invalidConfigurationNamesTheKeyPath(String yaml, String message) {
+        var error = assertThrows(ConfigException.class, () -> parse(yaml.replace("\\n", "\n")));
+        assertEquals(message, error.getMessage());
+        assertFalse(error.getMessage().contains("\n"), "one line");
+    }
+
+    @Test
+    void brokenYamlAndEmptyFilesAreRefusedWithTheirPlace() {
+        var broken = assertThrows(ConfigException.class, () -> parse("adapter:\n  class: [unclosed\n"));
+        assertTrue(broken.getMessage().startsWith("config.yaml: not valid YAML at line"), broken.getMessage());
+        var duplicate = assertThrows(ConfigException.class, () -> parse("adapter: {class: a.B}\nadapter: {class: c.D}\n"));
+        assertTrue(duplicate.getMessage().contains("not valid YAML"), duplicate.getMessage());
+        var empty = assertThrows(ConfigException.class, () -> parse(""));
+        assertTrue(empty.getMessage().startsWith("config.yaml: empty"));
+        var scalar = assertThrows(ConfigException.class, () -> parse("just text"));
+        assertEquals("config.yaml: expected a mapping at the top level, got 'just text'", scalar.getMessage());
+        var badPort = assertThrows(ConfigException.class, () -> parse("adapter: {class: a.B}", Map.of("CCC_PORT", "http")));
+        assertEquals("CCC_PORT: expected a port from 0 to 65535, got 'http'", badPort.getMessage());
+    }
+
+    @Test
+    void aMissingFileIsNamed(@TempDir Path dir) throws Exception {
+        var missing = assertThrows(ConfigException.class, () -> new ConfigLoader(Map.of()).load(dir.resolve("none.yaml")));
+        assertEquals(dir.resolve("none.yaml") + ": no such file", missing.getMessage());
+        Path file = Files.writeString(dir.resolve("config.yaml"), "adapter: {class: a.B}\n");
+        assertEquals(file.toString(), new ConfigLoader(Map.of()).load(file).source());
+    }
+}

@@ -22,7 +22,14 @@ import java.util.stream.Stream;
  */
 public final class LinkRuntime {
 
-    private static final String LAUNCHER = "ccc=ccc.core/ccc.core.Main";
+    // jlink's own --launcher script does not exec the JVM, so SIGTERM would reach the shell and
+    // not the core; this one does.
+    private static final String LAUNCHER = """
+            #!/bin/sh
+            # Starts the Container Control Core. exec: signals must reach the JVM, not this shell.
+            DIR=$(dirname "$0")
+            exec "$DIR/java" $CCC_JAVA_OPTIONS -m ccc.core/ccc.core.Main "$@"
+            """;
     private static final List<String> ROOT_MODULES = List.of("ccc.core", "ccc.adapter.example");
 
     public static void main(String[] args) throws IOException {
@@ -35,12 +42,14 @@ public final class LinkRuntime {
         run("jlink",
                 "--module-path", modules.toString(),
                 "--add-modules", String.join(",", ROOT_MODULES),
-                "--launcher", LAUNCHER,
                 "--strip-debug",
                 "--no-man-pages",
                 "--no-header-files",
                 "--compress", "zip-6",
                 "--output", output.toString());
+        Path launcher = output.resolve("bin/ccc");
+        Files.writeString(launcher, LAUNCHER);
+        launcher.toFile().setExecutable(true, false);
         Files.createDirectories(output.resolve("conf/ccc"));
         Files.copy(exampleConfig, output.resolve("conf/ccc/config.yaml"), StandardCopyOption.REPLACE_EXISTING);
         Files.createDirectories(output.resolve("adapters"));

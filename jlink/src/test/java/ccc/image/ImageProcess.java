@@ -1,0 +1,108 @@
+package ccc.image;
+
+import java.io.IOException;
+import java.net.HttpURLConnection;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/** The runtime image's launcher run as a real process, and an HTTP client for it. */
+final class ImageProcess implements AutoCloseable {
+
+    static final Path IMAGE = Path.of(System.getProperty("ccc.image", "target/ccc")).toAbsolutePath();
+    static final Path REPOSITORY = Path.of(System.getProperty("ccc.repository", "..")).toAbsolutePath().normalize();
+
+    final Process process;
+    final int port;
+    final Path log;
+
+    private ImageProcess(Process process, int port, Path log) {
+        this.process = process;
+        this.port = port;
+        this.log = log;
+    }
+
+    /** Starts {@code bin/ccc} in {@code workDir} on a free port, with extra environment and arguments. */
+    static ImageProcess launch(Path workDir, Map<String, String> environment, String... args) throws IOException {
+        int port = freePort();
+        var command = new ArrayList<String>();
+        command.add(IMAGE.resolve("bin/ccc").toString());
+        command.addAll(List.of(args));
+        Path log = Files.createTempFile(workDir, "core", ".log");
+        var builder = new ProcessBuilder(command).directory(workDir.toFile())
+                .redirectErrorStream(true).redirectOutput(log.toFile());
+        builder.environment().put("CCC_PORT", Integer.toString(port));
+        builder.environment().put("CCC_HOST", "127.0.0.1");
+        builder.environment().putAll(environment);
+        return new ImageProcess(builder.start(), port, log);
+    }
+
+    static int freePort() throws IOException {
+        try (var socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+
+    /** Waits until {@code /api/health} answers 200; returns how long that took since {@code since}. */
+    Duration awaitHealthy(Instant since, Duration timeout) throws IOException {
+        Instant deadline = Instant.now().plus(timeout);
+        while (Instant.now().isBefore(deadline)) {
+            if (!process.isAlive()) {
+                throw new AssertionError("the core exited with " + process.exitValue() + ": " + output());
+            }
+            try {
+                if (request("GET", "/api/health", null).status() == 200) {
+                    return Duration.between(since, Instant.now());
+                }
+            } catch (IOException e) {
+                // Not listening yet.
+            }
+            sleep(5);
+        }
+        throw new AssertionError("not healthy within " + timeout + ": " + output());
+    }
+
+    /** A status code and body. */
+    record Reply(int status, String body) {
+    }
+
+    Reply request(String method, String path, String json) throws IOException {
+        var connection = (HttpURLConnection) URI.create("http://127.0.0.1:" + port + path).toURL().openConnection();
+        connection.setRequestMethod(method);
+        connection.setConnectTimeout(1000);
+        connection.setReadTimeout(10000);
+        if (json != null) {
+            connection.setDoOutput(true);
+            connection.setRequestProperty("Content-Type", "application/json");
+            connection.getOutputStream().write(json.getBytes(StandardCharsets.UTF_8));
+        }
+        int status = connection.getResponseCode();
+        var in = status < 400 ? connection.getInputStream() : connection.getErrorStream();
+        return new Reply(status, in == null ? "" : new String(in.readAllBytes(), StandardCharsets.UTF_8));
+    }
+
+    String output() throws IOException {
+        return Files.readString(log);
+    }
+
+    static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public void close() {
+        process.descendants().forEach(ProcessHandle::destroyForcibly);
+        process.destroyForcibly();
+    }
+}

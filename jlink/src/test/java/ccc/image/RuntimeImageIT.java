@@ -1,0 +1,206 @@
+package ccc.image;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.spi.ToolProvider;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The linked runtime image, run as operators run it. */
+class RuntimeImageIT {
+
+    private static final Pattern PID = Pattern.compile("\"pid\":(\\d+)");
+
+    @TempDir
+    Path work;
+
+    @Test
+    void everyModuleIsLinkedAsANamedModule() throws Exception {
+        var listing = new ProcessBuilder(ImageProcess.IMAGE.resolve("bin/java").toString(), "--list-modules")
+                .redirectErrorStream(true).start();
+        String modules = new String(listing.getInputStream().readAllBytes());
+        assertEquals(0, listing.waitFor());
+        for (String module : List.of("ccc.api", "ccc.core", "ccc.adapter.example", "com.fasterxml.jackson.jr.ob",
+                "com.fasterxml.jackson.core", "org.yaml.snakeyaml", "simpleclient", "simpleclient.common",
+                "simpleclient.httpserver", "java.base", "jdk.httpserver")) {
+            assertTrue(modules.lines().anyMatch(line -> line.equals(module) || line.startsWith(module + "@")), module + " in\n" + modules);
+        }
+        assertFalse(modules.contains("java.desktop"), "only the JRE modules the code needs");
+        assertFalse(Files.exists(ImageProcess.IMAGE.resolve("include")), "no header files");
+        assertFalse(Files.exists(ImageProcess.IMAGE.resolve("man")), "no man pages");
+        assertTrue(Files.isRegularFile(ImageProcess.IMAGE.resolve("conf/ccc/config.yaml")));
+    }
+
+    @Test
+    void startsWithTheBuiltInExampleConfigurationAndAnswersHealth() throws Exception {
+        Instant launched = Instant.now();
+        try (var core = ImageProcess.launch(work, Map.of())) {
+            Duration healthy = core.awaitHealthy(launched, Duration.ofSeconds(30));
+            var health = core.request("GET", "/api/health", null);
+            assertEquals("{\"status\":\"healthy\",\"app_status\":\"initializing\"}", health.body());
+            assertTrue(core.output().contains("config=" + ImageProcess.IMAGE.resolve("conf/ccc/config.yaml")), core.output());
+            assertTrue(core.request("GET", "/metrics", null).body().contains("# TYPE ccc_http_requests_total counter"));
+            System.out.println("launch to healthy: " + healthy.toMillis() + " ms");
+        }
+    }
+
+    @Test
+    void sigtermStopsTheWorkloadThenExitsZero() throws Exception {
+        Path flows = Files.writeString(work.resolve("flows.txt"), "1 http://127.0.0.1:9/unreachable\n");
+        Path config = Files.writeString(work.resolve("config.yaml"), """
+                adapter:
+                  class: ccc.adapter.example.ExampleAdapter
+                  primary_payload_key: flowfile
+                """);
+        try (var core = ImageProcess.launch(work, Map.of())) {
+            core.awaitHealthy(Instant.now(), Duration.ofSeconds(30));
+            assertTrue(core.output().contains("config=config.yaml"), "./config.yaml is found: " + core.output());
+            assertEquals(200, core.request("POST", "/api/start", "{\"flowfile\": \"" + flows + "\"}").status());
+            long pid = awaitRunningPid(core);
+            assertTrue(ProcessHandle.of(pid).isPresent());
+
+            core.process.destroy();
+            assertTrue(core.process.waitFor(30, TimeUnit.SECONDS), "the core ends within its grace");
+            assertEquals(0, core.process.exitValue(), core.output());
+            assertTrue(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false) == false, "the workload is gone");
+            assertTrue(core.output().contains("signal received signal=SIGTERM"), core.output());
+            assertTrue(config.toFile().exists());
+        }
+    }
+
+    @Test
+    void sigintAlsoExitsZero() throws Exception {
+        try (var core = ImageProcess.launch(work, Map.of())) {
+            core.awaitHealthy(Instant.now(), Duration.ofSeconds(30));
+            new ProcessBuilder("kill", "-INT", Long.toString(core.process.pid())).start().waitFor();
+            assertTrue(core.process.waitFor(30, TimeUnit.SECONDS));
+            assertEquals(0, core.process.exitValue(), core.output());
+        }
+    }
+
+    @Test
+    void anInvalidConfigurationExitsBeforeListeningWithOneLine() throws Exception {
+        Files.writeString(work.resolve("bad.yaml"), "adapter:\n  class: ccc.adapter.example.ExampleAdapter\nserver:\n  max_body_bytes: lots\n");
+        try (var core = ImageProcess.launch(work, Map.of("CCC_CONFIG_FILE", "bad.yaml"))) {
+            assertTrue(core.process.waitFor(30, TimeUnit.SECONDS));
+            assertEquals(2, core.process.exitValue());
+            assertEquals("ccc: server.max_body_bytes: expected a whole number from 1 to 67108864, got 'lots'\n", core.output());
+        }
+    }
+
+    @Test
+    void anUnknownAdapterNamesTheAdaptersFound() throws Exception {
+        Files.writeString(work.resolve("config.yaml"), "adapter:\n  class: com.example.Missing\n");
+        try (var core = ImageProcess.launch(work, Map.of(), "--config", "config.yaml")) {
+            assertTrue(core.process.waitFor(30, TimeUnit.SECONDS));
+            assertEquals(2, core.process.exitValue());
+            assertTrue(core.output().startsWith("ccc: adapter.class: no adapter 'com.example.Missing' found; available: ccc.adapter.example.ExampleAdapter"),
+                    core.output());
+        }
+    }
+
+    @Test
+    void anAdapterJarInTheAdaptersDirectoryIsFoundAndDriven() throws Exception {
+        Path adapters = Files.createDirectories(work.resolve("adapters"));
+        buildAdapterJar(adapters.resolve("sleepy.jar"));
+        Files.writeString(work.resolve("config.yaml"), """
+                adapter:
+                  class: com.example.sleepy.SleepyAdapter
+                  seconds: "4321.5"
+                adapters_dir: adapters
+                """);
+        try (var core = ImageProcess.launch(work, Map.of())) {
+            core.awaitHealthy(Instant.now(), Duration.ofSeconds(30));
+            assertEquals(200, core.request("POST", "/api/start", "{}").status());
+            long pid = awaitRunningPid(core);
+            String cmdline = Files.readString(Path.of("/proc", Long.toString(pid), "cmdline"));
+            assertTrue(cmdline.contains("4321.5"), cmdline);
+            assertEquals(200, core.request("POST", "/api/stop", null).status());
+            awaitBody(core, "\"phase\":\"stopped\"");
+            assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false));
+        }
+    }
+
+    /** Compiles a one-class adapter module against ccc.api alone and jars it. */
+    private void buildAdapterJar(Path jar) throws IOException {
+        Path src = work.resolve("adapter-src");
+        Path pkg = Files.createDirectories(src.resolve("com/example/sleepy"));
+        Files.writeString(src.resolve("module-info.java"), """
+                module com.example.sleepy {
+                    requires ccc.api;
+                    provides ccc.api.Adapter with com.example.sleepy.SleepyAdapter;
+                }
+                """);
+        Files.writeString(pkg.resolve("SleepyAdapter.java"), """
+                package com.example.sleepy;
+
+                import ccc.api.*;
+                import java.util.List;
+
+                public final class SleepyAdapter implements Adapter {
+                    private Process process;
+
+                    @Override
+                    public Workload start(Payload payload, AdapterContext context) throws Exception {
+                        String seconds = context.config().string("seconds").orElse("60");
+                        process = new ProcessBuilder(context.ensureUser(List.of("sleep", seconds))).start();
+                        return Workload.of(process);
+                    }
+
+                    @Override
+                    public void stop() throws Exception {
+                        if (process != null) {
+                            process.destroy();
+                            process.waitFor();
+                        }
+                    }
+                }
+                """);
+        Path api = Files.list(ImageProcess.IMAGE.resolveSibling("modules"))
+                .filter(p -> p.getFileName().toString().startsWith("ccc.api-")).findFirst().orElseThrow();
+        Path classes = work.resolve("adapter-classes");
+        run("javac", "--module-path", api.toString(), "-d", classes.toString(),
+                src.resolve("module-info.java").toString(), pkg.resolve("SleepyAdapter.java").toString());
+        run("jar", "--create", "--file", jar.toString(), "-C", classes.toString(), ".");
+    }
+
+    private static void run(String tool, String... args) {
+        var out = new StringWriter();
+        int status = ToolProvider.findFirst(tool).orElseThrow().run(new PrintWriter(out, true), new PrintWriter(out, true), args);
+        assertEquals(0, status, tool + ": " + out);
+    }
+
+    private static long awaitRunningPid(ImageProcess core) throws IOException {
+        String status = awaitBody(core, "\"phase\":\"running\"");
+        Matcher pid = PID.matcher(status);
+        assertTrue(pid.find(), status);
+        return Long.parseLong(pid.group(1));
+    }
+
+    private static String awaitBody(ImageProcess core, String fragment) throws IOException {
+        Instant deadline = Instant.now().plusSeconds(20);
+        String body = "";
+        while (Instant.now().isBefore(deadline)) {
+            body = core.request("GET", "/api/status", null).body();
+            if (body.contains(fragment)) {
+                return body;
+            }
+            ImageProcess.sleep(20);
+        }
+        throw new AssertionError("status never showed " + fragment + ": " + body + "\n" + core.output());
+    }
+}

@@ -18,7 +18,7 @@ import java.util.stream.Stream;
  * with jdeps, then runs jlink over the core, the example adapter and their libraries. The JRE
  * modules are not listed here: jlink derives them from the descriptors' {@code requires}.
  *
- * <p>Usage: {@code java LinkRuntime.java MODULES_DIR OUTPUT_DIR EXAMPLE_CONFIG}
+ * <p>Usage: {@code java LinkRuntime.java MODULES_DIR OUTPUT_DIR EXAMPLE_CONFIG EXEC_HELPER}
  */
 public final class LinkRuntime {
 
@@ -28,7 +28,7 @@ public final class LinkRuntime {
             #!/bin/sh
             # Starts the Container Control Core. exec: signals must reach the JVM, not this shell.
             DIR=$(dirname "$0")
-            exec "$DIR/java" $CCC_JAVA_OPTIONS -m ccc.core/ccc.core.Main "$@"
+            exec "$DIR/java" --enable-native-access=ccc.core $CCC_JAVA_OPTIONS -m ccc.core/ccc.core.Main "$@"
             """;
     private static final List<String> ROOT_MODULES = List.of("ccc.core", "ccc.adapter.example");
 
@@ -36,6 +36,7 @@ public final class LinkRuntime {
         Path modules = Path.of(args[0]);
         Path output = Path.of(args[1]);
         Path exampleConfig = Path.of(args[2]);
+        Path execHelper = Path.of(args[3]);
 
         addMissingDescriptors(modules, modules.resolveSibling("module-descriptors"));
         deleteTree(output);
@@ -53,6 +54,11 @@ public final class LinkRuntime {
         Files.createDirectories(output.resolve("conf/ccc"));
         Files.copy(exampleConfig, output.resolve("conf/ccc/config.yaml"), StandardCopyOption.REPLACE_EXISTING);
         Files.createDirectories(output.resolve("adapters"));
+        if (Files.isExecutable(execHelper)) {
+            Files.copy(execHelper, output.resolve("lib/ccc-exec"), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.COPY_ATTRIBUTES);
+        } else {
+            System.out.println("warning: " + execHelper + " was not built (no C compiler?); the image cannot drop privileges");
+        }
         System.out.println("runtime image: " + output);
     }
 

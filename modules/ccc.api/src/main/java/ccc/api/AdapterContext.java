@@ -21,6 +21,16 @@ public interface AdapterContext {
      */
     List<String> ensureUser(List<String> command);
 
+    /**
+     * Starts a command as the workload's user (when {@code run_as_user} is set and the core
+     * runs as root), with its stdout and stderr read into the core's log and
+     * {@code /api/logs}. Return the handle from {@link Adapter#start} so the core watches it.
+     *
+     * @throws java.io.IOException if the command cannot be started
+     * @throws IllegalStateException if the user does not exist or privileges cannot be dropped
+     */
+    WorkloadProcess launch(Launch launch) throws java.io.IOException;
+
     /** A logger whose lines go to the core's log, tagged with the adapter's name. */
     System.Logger logger();
 }

@@ -14,15 +14,21 @@ import ccc.core.metrics.ProcessMetrics;
 import ccc.core.metrics.PrometheusMetrics;
 import ccc.core.metrics.SystemMetrics;
 import ccc.core.process.PrivilegeDrop;
+import ccc.core.process.ProcessAdapter;
+import ccc.core.process.ProcessLauncher;
+import ccc.core.process.Reaper;
+import ccc.core.process.WorkloadOutput;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.Properties;
 
 /** One running core: the adapter bound, the lifecycle, metrics and the HTTP API, wired with plain constructors. */
 public final class Core {
 
     private static final Log LOG = Log.named("core");
+    private static final int OUTPUT_LINES_KEPT = 2000;
 
     private final CoreConfig config;
     private final Lifecycle lifecycle;
@@ -36,19 +42,37 @@ public final class Core {
         this.router = router;
     }
 
-    /** Wires the parts around {@code adapter} and starts listening. */
-    public static Core start(CoreConfig config, Adapter adapter, String adapterName, PrivilegeDrop privilegeDrop) throws IOException {
+    /**
+     * Wires the parts and starts listening. With {@code process_management.enabled} the core
+     * runs the configured command itself and {@code adapter}, when present, only adds hooks and
+     * metrics; otherwise {@code adapter} runs the workload.
+     */
+    public static Core start(CoreConfig config, Optional<Adapter> adapter, String adapterName, PrivilegeDrop privilegeDrop)
+            throws IOException {
+        Reaper.start();
+        var output = new WorkloadOutput(OUTPUT_LINES_KEPT);
+        var launcher = new ProcessLauncher(privilegeDrop, config.adapter().runAsUser(), output);
         var adapterConfig = new AdapterConfig(config.adapter().values());
-        var context = new CoreAdapterContext(adapterConfig, privilegeDrop, adapterName);
-        var lifecycle = new Lifecycle(adapter, adapterName, context, config);
+        var context = new CoreAdapterContext(adapterConfig, launcher, adapterName);
+        Optional<ProcessAdapter> processAdapter = config.processManagement().enabled()
+                ? Optional.of(new ProcessAdapter(config.processManagement(), launcher, adapter))
+                : Optional.empty();
+        Adapter bound = processAdapter.<Adapter>map(a -> a).orElseGet(() -> adapter.orElseThrow(
+                () -> new IllegalArgumentException("an adapter is needed unless process_management is enabled")));
+        var restart = config.processManagement().enabled() ? config.processManagement().restart() : CoreConfig.Restart.NEVER;
+        var lifecycle = new Lifecycle(bound, adapterName, context, config, restart, output);
         var metrics = new MetricsService(
                 new SystemMetrics(HostReader.system(), config.metrics()),
                 new ProcessMetrics(Path.of("/proc")),
-                config.metrics(), lifecycle, adapter);
-        var prometheus = new PrometheusMetrics(metrics, lifecycle, adapter, version());
+                config.metrics(), lifecycle, bound);
+        var prometheus = new PrometheusMetrics(metrics, lifecycle, bound, version());
         var router = new Router(config.server().maxBodyBytes(), prometheus::countRequest);
-        new ControlApi(lifecycle, metrics, config.adapter().primaryPayloadKey()).register(router, prometheus.handler());
+        new ControlApi(lifecycle, metrics, output, config.adapter().primaryPayloadKey(), processAdapter)
+                .register(router, prometheus.handler());
         var server = ApiServer.start(config.server().host(), config.server().port(), router);
+        if (config.adapter().runAsUser().isPresent() && !privilegeDrop.runningAsRoot()) {
+            LOG.info("not running as root: the workload runs as the core's own user", "run_as_user", config.adapter().runAsUser().get());
+        }
         LOG.info("listening", "host", config.server().host(), "port", server.port(), "adapter", adapterName,
                 "config", config.source());
         return new Core(config, lifecycle, server, router);
@@ -72,7 +96,7 @@ public final class Core {
      * @return whether the workload was stopped cleanly within the grace
      */
     public boolean shutdown() {
-        LOG.info("shutting down", "grace", config.lifecycle().shutdownGrace());
+        LOG.info("shutting down", "grace_s", config.lifecycle().shutdownGrace().toSeconds());
         boolean clean = lifecycle.shutdown(config.lifecycle().shutdownGrace());
         server.close();
         LOG.info("shut down", "clean", clean);

@@ -2,8 +2,12 @@ package ccc.core;
 
 import ccc.api.AdapterConfig;
 import ccc.api.AdapterContext;
+import ccc.api.Launch;
+import ccc.api.WorkloadProcess;
 import ccc.core.log.SystemLoggerAdapter;
 import ccc.core.process.PrivilegeDrop;
+import ccc.core.process.ProcessLauncher;
+import java.io.IOException;
 import java.util.List;
 import java.util.Optional;
 
@@ -12,11 +16,13 @@ final class CoreAdapterContext implements AdapterContext {
 
     private final AdapterConfig config;
     private final PrivilegeDrop privilegeDrop;
+    private final ProcessLauncher launcher;
     private final System.Logger logger;
 
-    CoreAdapterContext(AdapterConfig config, PrivilegeDrop privilegeDrop, String adapterName) {
+    CoreAdapterContext(AdapterConfig config, ProcessLauncher launcher, String adapterName) {
         this.config = config;
-        this.privilegeDrop = privilegeDrop;
+        this.privilegeDrop = launcher.privilegeDrop();
+        this.launcher = launcher;
         this.logger = new SystemLoggerAdapter("adapter " + adapterName);
     }
 
@@ -33,6 +39,11 @@ final class CoreAdapterContext implements AdapterContext {
     @Override
     public List<String> ensureUser(List<String> command) {
         return privilegeDrop.wrap(command, config.runAsUser());
+    }
+
+    @Override
+    public WorkloadProcess launch(Launch launch) throws IOException {
+        return launcher.launch(launch);
     }
 
     @Override

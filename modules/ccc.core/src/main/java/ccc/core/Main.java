@@ -77,16 +77,17 @@ public final class Main {
             Path configPath = locateConfig(configFlag, environment);
             CoreConfig config = new ConfigLoader(environment).load(configPath);
             Log.configure(Log.threshold(), config.log().format());
-            if (config.adapter().className().isEmpty()) {
-                throw new ConfigException("process_management: running a workload without an adapter is not available in this core; set adapter.class");
-            }
-            var catalog = AdapterCatalog.load(config.adaptersDir().or(Main::imageAdaptersDir));
-            String adapterName = config.adapter().className().get();
-            Adapter adapter = catalog.create(adapterName);
-            try {
-                adapter.configure(new AdapterConfig(config.adapter().values()));
-            } catch (RuntimeException e) {
-                return fail("adapter '" + adapterName + "' rejected its configuration: " + Log.describe(e));
+            Optional<Adapter> adapter = Optional.empty();
+            String adapterName = "process_management";
+            if (config.adapter().className().isPresent()) {
+                var catalog = AdapterCatalog.load(config.adaptersDir().or(Main::imageAdaptersDir));
+                adapterName = config.adapter().className().get();
+                adapter = Optional.of(catalog.create(adapterName));
+                try {
+                    adapter.get().configure(new AdapterConfig(config.adapter().values()));
+                } catch (RuntimeException e) {
+                    return fail("adapter '" + adapterName + "' rejected its configuration: " + Log.describe(e));
+                }
             }
             Core core = Core.start(config, adapter, adapterName, PrivilegeDrop.system());
             handleTermination(core);

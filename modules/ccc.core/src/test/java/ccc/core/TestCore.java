@@ -42,7 +42,7 @@ final class TestCore implements AutoCloseable {
 
     /** Starts a core with {@link #BASE_CONFIG} followed by {@code extraYaml}. */
     static TestCore start(Adapter adapter, String extraYaml) throws IOException, ConfigException {
-        return new TestCore(Core.start(config(extraYaml), adapter, "test.Adapter", PrivilegeDrop.system()));
+        return new TestCore(Core.start(config(extraYaml), java.util.Optional.ofNullable(adapter), "test.Adapter", PrivilegeDrop.system()));
     }
 
     static CoreConfig config(String extraYaml) throws ConfigException {

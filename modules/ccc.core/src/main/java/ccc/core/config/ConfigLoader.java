@@ -7,6 +7,9 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -152,11 +155,70 @@ public final class ConfigLoader {
 
     private static CoreConfig.ProcessManagement processManagement(Section section) throws ConfigException {
         boolean enabled = section.bool("enabled", false);
-        var command = section.stringList("command");
+        var command = new ArrayList<PayloadTemplate>();
+        List<String> argv = section.stringList("command");
+        for (int i = 0; i < argv.size(); i++) {
+            command.add(PayloadTemplate.parse(argv.get(i), section.pathOf("command") + "[" + i + "]"));
+        }
         if (enabled && command.isEmpty()) {
             throw ConfigException.at(section.pathOf("command"), "required when process_management.enabled is true");
         }
-        return new CoreConfig.ProcessManagement(enabled, command);
+        var environment = new LinkedHashMap<String, PayloadTemplate>();
+        Section env = section.section("env");
+        for (String name : env.values().keySet()) {
+            if (!name.matches("[A-Za-z_][A-Za-z0-9_]*")) {
+                throw ConfigException.at(env.pathOf(name), "not a valid environment variable name");
+            }
+            String value = env.string(name).orElseThrow(() -> ConfigException.at(env.pathOf(name), "expected a string, got null"));
+            environment.put(name, PayloadTemplate.parse(value, env.pathOf(name)));
+        }
+        Optional<Path> payloadFile = section.string("payload_file").map(Path::of);
+        Section update = section.section("update");
+        Optional<CoreConfig.Update> liveUpdate = Optional.empty();
+        if (!update.values().isEmpty()) {
+            String signal = update.string("signal", "HUP");
+            requireSignal(signal, update.pathOf("signal"));
+            boolean rewrite = update.bool("rewrite_payload_file", payloadFile.isPresent());
+            if (rewrite && payloadFile.isEmpty()) {
+                throw ConfigException.at(update.pathOf("rewrite_payload_file"), "needs process_management.payload_file");
+            }
+            liveUpdate = Optional.of(new CoreConfig.Update(signal, rewrite));
+        }
+        String stopSignal = section.string("stop_signal", "TERM");
+        requireSignal(stopSignal, section.pathOf("stop_signal"));
+        return new CoreConfig.ProcessManagement(
+                enabled,
+                List.copyOf(command),
+                Map.copyOf(environment),
+                section.string("working_dir").map(Path::of),
+                payloadFile,
+                liveUpdate,
+                stopSignal,
+                seconds(section, "stop_timeout_seconds", 10),
+                restart(section.section("restart")));
+    }
+
+    private static void requireSignal(String name, String path) throws ConfigException {
+        if (ccc.core.process.Signals.number(name).isEmpty()) {
+            throw ConfigException.at(path, "unknown signal '" + name + "'");
+        }
+    }
+
+    private static CoreConfig.Restart restart(Section restart) throws ConfigException {
+        String policy = restart.string("policy", "never");
+        var parsed = switch (policy) {
+            case "never" -> CoreConfig.RestartPolicy.NEVER;
+            case "on-failure", "on_failure" -> CoreConfig.RestartPolicy.ON_FAILURE;
+            case "always" -> CoreConfig.RestartPolicy.ALWAYS;
+            default -> throw ConfigException.at(restart.pathOf("policy"), "expected never, on-failure or always, got '" + policy + "'");
+        };
+        long initial = restart.integer("backoff_initial_ms", 1000, 1, 3_600_000);
+        long max = restart.integer("backoff_max_ms", 30_000, 1, 3_600_000);
+        if (max < initial) {
+            throw ConfigException.at(restart.pathOf("backoff_max_ms"), "must not be less than backoff_initial_ms (" + initial + ")");
+        }
+        return new CoreConfig.Restart(parsed, (int) restart.integer("max_retries", -1, -1, 1_000_000),
+                Duration.ofMillis(initial), Duration.ofMillis(max));
     }
 
     private static CoreConfig.Metrics metrics(Section metrics) throws ConfigException {

@@ -53,9 +53,68 @@ public record CoreConfig(
             Duration shutdownGrace) {
     }
 
-    /** compat.md's {@code process_management}: the core runs a configured command itself. */
-    public record ProcessManagement(boolean enabled, List<String> command) {
+    /**
+     * compat.md's {@code process_management}: the core runs a configured command itself.
+     *
+     * @param command argv templates, one element each
+     * @param environment variables added to the core's environment, values are templates
+     * @param payloadFile where the whole start payload is written as JSON before launch
+     * @param update how a live update reaches the workload; empty when it has none
+     * @param stopSignal the signal a stop sends first
+     * @param stopTimeout how long a stop waits before SIGKILL
+     */
+    public record ProcessManagement(
+            boolean enabled,
+            List<PayloadTemplate> command,
+            Map<String, PayloadTemplate> environment,
+            Optional<Path> workingDirectory,
+            Optional<Path> payloadFile,
+            Optional<Update> update,
+            String stopSignal,
+            Duration stopTimeout,
+            Restart restart) {
     }
+
+    /** A live update by signal, after rewriting the payload file when asked. */
+    public record Update(String signal, boolean rewritePayloadFile) {
+    }
+
+    /**
+     * What happens when the workload ends on its own.
+     *
+     * @param maxRetries restarts in a row before giving up; -1 for no limit
+     */
+    public record Restart(RestartPolicy policy, int maxRetries, Duration backoffInitial, Duration backoffMax) {
+
+        /** Never restart. */
+        public static final Restart NEVER = new Restart(RestartPolicy.NEVER, 0, Duration.ofSeconds(1), Duration.ofSeconds(30));
+
+        /** Whether the policy asks for a restart after an exit with {@code exitCode}. */
+        public boolean wanted(int exitCode) {
+            return switch (policy) {
+                case NEVER -> false;
+                case ON_FAILURE -> exitCode != 0;
+                case ALWAYS -> true;
+            };
+        }
+
+        /** Whether another restart is allowed after {@code attempts} in a row. */
+        public boolean allows(int attempts) {
+            return maxRetries < 0 || attempts < maxRetries;
+        }
+
+        /** The wait before restart number {@code attempt} (1 for the first): doubling, capped. */
+        public Duration backoff(int attempt) {
+            long millis = backoffInitial.toMillis();
+            for (int i = 1; i < attempt && millis < backoffMax.toMillis(); i++) {
+                millis *= 2;
+            }
+            return Duration.ofMillis(Math.min(millis, backoffMax.toMillis()));
+        }
+    }
+
+    /** {@code process_management.restart.policy}. */
+    public enum RestartPolicy { NEVER, ON_FAILURE, ALWAYS }
 
     /** compat.md's {@code metrics}. */
     public record Metrics(boolean networkMonitoring, Optional<String> networkInterface, boolean processMonitoring) {

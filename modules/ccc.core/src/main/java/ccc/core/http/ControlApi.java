@@ -1,27 +1,42 @@
 package ccc.core.http;
 
 import ccc.api.Payload;
+import ccc.core.config.PayloadTemplate;
 import ccc.core.lifecycle.Lifecycle;
+import ccc.core.lifecycle.SignalOutcome;
 import ccc.core.lifecycle.Snapshot;
 import ccc.core.lifecycle.UpdateOutcome;
 import ccc.core.log.Timestamps;
 import ccc.core.metrics.MetricsService;
+import ccc.core.process.ProcessAdapter;
+import ccc.core.process.Signals;
+import ccc.core.process.WorkloadOutput;
 import com.sun.net.httpserver.HttpHandler;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
 /** The control API of compat.md, plus {@code /api/status}: parses and validates requests, then hands commands to the lifecycle. */
 public final class ControlApi {
 
+    private static final int DEFAULT_TAIL = 100;
+
     private final Lifecycle lifecycle;
     private final MetricsService metrics;
+    private final WorkloadOutput output;
     private final Optional<String> primaryPayloadKey;
+    private final Optional<ProcessAdapter> processAdapter;
 
-    public ControlApi(Lifecycle lifecycle, MetricsService metrics, Optional<String> primaryPayloadKey) {
+    public ControlApi(Lifecycle lifecycle, MetricsService metrics, WorkloadOutput output,
+                      Optional<String> primaryPayloadKey, Optional<ProcessAdapter> processAdapter) {
         this.lifecycle = lifecycle;
         this.metrics = metrics;
+        this.output = output;
         this.primaryPayloadKey = primaryPayloadKey;
+        this.processAdapter = processAdapter;
     }
 
     /** Adds every route to {@code router}; {@code prometheus} serves {@code /metrics}. */
@@ -32,6 +47,8 @@ public final class ControlApi {
                 .json("POST", "/api/start", this::start)
                 .json("POST", "/api/update", this::update)
                 .json("POST", "/api/stop", this::stop)
+                .json("POST", "/api/signal", this::signal)
+                .json("GET", "/api/logs", this::logs)
                 .json("GET", "/api/metrics", request -> Response.ok(metrics.json()))
                 .raw("GET", "/metrics", prometheus);
     }
@@ -54,6 +71,8 @@ public final class ControlApi {
         body.put("started_at", snapshot.startedAt() == null ? null : Timestamps.format(snapshot.startedAt()));
         body.put("stopped_at", snapshot.stoppedAt() == null ? null : Timestamps.format(snapshot.stoppedAt()));
         body.put("exit_code", snapshot.exitCode());
+        body.put("exit_signal", snapshot.exitCode() != null && snapshot.exitCode() > 128
+                ? Signals.name(snapshot.exitCode() - 128).orElse(null) : null);
         body.put("restarts", snapshot.restarts());
         body.put("last_error", snapshot.lastError());
         body.put("timestamp", Timestamps.now());
@@ -65,7 +84,15 @@ public final class ControlApi {
         if (primaryPayloadKey.isPresent() && !body.containsKey(primaryPayloadKey.get())) {
             throw new HttpError(400, "Missing primary payload key '" + primaryPayloadKey.get() + "'");
         }
-        lifecycle.start(new Payload(body));
+        Payload payload = new Payload(body);
+        if (processAdapter.isPresent()) {
+            try {
+                processAdapter.get().validate(payload);
+            } catch (PayloadTemplate.MissingValueException e) {
+                throw new HttpError(400, e.getMessage());
+            }
+        }
+        lifecycle.start(payload);
         return Response.message("start initiated");
     }
 
@@ -81,6 +108,65 @@ public final class ControlApi {
                 case NOT_SUPPORTED -> Response.detail(409, "live-update not supported");
             };
         };
+    }
+
+    private Response signal(Request request) throws HttpError, InterruptedException {
+        Map<String, Object> body = request.jsonObject(false);
+        if (!(body.get("signal") instanceof String name)) {
+            throw new HttpError(422, "'signal' must be a signal name such as \"HUP\"");
+        }
+        int number = Signals.number(name).orElseThrow(() -> new HttpError(400, "unknown signal '" + name + "'"));
+        return switch (lifecycle.signal(number)) {
+            case DELIVERED -> Response.message("signal " + Signals.name(number).orElseThrow() + " delivered");
+            case NOT_RUNNING -> Response.detail(409, "application not running");
+        };
+    }
+
+    private Response logs(Request request) throws HttpError {
+        Map<String, String> query = query(request.query());
+        int tail = DEFAULT_TAIL;
+        if (query.containsKey("tail")) {
+            try {
+                tail = Integer.parseInt(query.get("tail"));
+            } catch (NumberFormatException e) {
+                tail = -1;
+            }
+            if (tail < 0 || tail > output.capacity()) {
+                throw new HttpError(400, "'tail' must be a whole number from 0 to " + output.capacity() + ", got '" + query.get("tail") + "'");
+            }
+        }
+        WorkloadOutput.Stream only = switch (query.getOrDefault("stream", "both")) {
+            case "both" -> null;
+            case "stdout" -> WorkloadOutput.Stream.STDOUT;
+            case "stderr" -> WorkloadOutput.Stream.STDERR;
+            default -> throw new HttpError(400, "'stream' must be stdout, stderr or both, got '" + query.get("stream") + "'");
+        };
+        List<Map<String, Object>> lines = output.tail(tail, only).stream().map(line -> {
+            var json = new LinkedHashMap<String, Object>();
+            json.put("timestamp", Timestamps.format(line.time()));
+            json.put("stream", line.stream().wireName());
+            json.put("line", line.text());
+            return (Map<String, Object>) json;
+        }).toList();
+        return Response.ok(Map.of("lines", lines));
+    }
+
+    private static Map<String, String> query(String raw) throws HttpError {
+        var parameters = new LinkedHashMap<String, String>();
+        if (raw == null || raw.isEmpty()) {
+            return parameters;
+        }
+        for (String pair : raw.split("&")) {
+            int equals = pair.indexOf('=');
+            try {
+                String name = URLDecoder.decode(equals < 0 ? pair : pair.substring(0, equals), StandardCharsets.UTF_8);
+                String value = equals < 0 ? "" : URLDecoder.decode(pair.substring(equals + 1), StandardCharsets.UTF_8);
+                parameters.put(name, value);
+            } catch (IllegalArgumentException e) {
+                throw new HttpError(400, "malformed query string");
+            }
+        }
+        return parameters;
     }
 
     private Response stop(Request request) throws HttpError {

@@ -1,5 +1,7 @@
 package ccc.core.http;
 
+import ccc.core.json.Json;
+
 import com.sun.net.httpserver.HttpExchange;
 import java.io.IOException;
 import java.io.InputStream;
@@ -71,7 +73,11 @@ public final class Request {
         if (optional && isBlank(body)) {
             return Map.of();
         }
-        return Json.readObject(body);
+        try {
+            return Json.readObject(body);
+        } catch (Json.InvalidJson e) {
+            throw new HttpError(422, e.getMessage());
+        }
     }
 
     private HttpError tooLarge() {

@@ -1,5 +1,6 @@
 package ccc.core.http;
 
+import ccc.core.json.Json;
 import ccc.core.lifecycle.Lifecycle;
 import ccc.core.log.Log;
 import com.sun.net.httpserver.HttpExchange;

@@ -8,8 +8,12 @@ import ccc.api.Workload;
 import ccc.api.WorkloadExit;
 import ccc.core.config.CoreConfig;
 import ccc.core.log.Log;
+import ccc.core.process.ManagedProcess;
+import ccc.core.process.Native;
 import ccc.core.process.PrivilegedCommands;
 import ccc.core.process.ProcessTree;
+import ccc.core.process.Signals;
+import ccc.core.process.WorkloadOutput;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -19,14 +23,15 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The workload's state machine. Every transition (start, restart, stop, exit of the workload,
- * shutdown) runs on one serial writer thread; readers get an immutable {@link Snapshot}
- * published atomically, and never wait on the writer.
+ * restart after a backoff, shutdown) runs on one serial writer thread; readers get an
+ * immutable {@link Snapshot} published atomically, and never wait on the writer.
  *
  * <p>Requests are numbered as they arrive. A start or stop that a later request supersedes
  * before the writer reaches it is skipped, so the last call wins and a burst of calls costs
@@ -36,14 +41,20 @@ public final class Lifecycle {
 
     private static final Log LOG = Log.named("lifecycle");
     private static final Duration EXIT_WAIT_AFTER_STOP = Duration.ofSeconds(2);
+    private static final Duration STABLE_RUN = Duration.ofSeconds(10);
+    private static final int EXIT_TAIL_LINES = 50;
 
     private final Adapter adapter;
     private final AdapterContext context;
     private final CoreConfig.Lifecycle timeouts;
     private final CoreConfig.PrivilegedCommands privileged;
     private final CoreConfig.TrafficControl trafficControl;
+    private final CoreConfig.Restart restartPolicy;
+    private final WorkloadOutput output;
     private final ExecutorService writer =
             Executors.newSingleThreadExecutor(Thread.ofPlatform().name("lifecycle").daemon(true).factory());
+    private final ScheduledExecutorService timer =
+            Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("lifecycle-timer").daemon(true).factory());
     private final AtomicReference<Snapshot> published;
 
     // Request numbering: assigned under this lock so that numbers follow the writer's queue order.
@@ -55,16 +66,23 @@ public final class Lifecycle {
 
     // Owned by the writer thread.
     private Workload active;
+    private Instant activeSince;
     private long activeGeneration;
     private long generations;
     private Integer lastExitCode;
+    private Payload lastPayload;
+    private int restartsInARow;
+    private long restartToken;
 
-    public Lifecycle(Adapter adapter, String adapterName, AdapterContext context, CoreConfig config) {
+    public Lifecycle(Adapter adapter, String adapterName, AdapterContext context, CoreConfig config,
+                     CoreConfig.Restart restartPolicy, WorkloadOutput output) {
         this.adapter = adapter;
         this.context = context;
         this.timeouts = config.lifecycle();
         this.privileged = config.privilegedCommands();
         this.trafficControl = config.trafficControl();
+        this.restartPolicy = restartPolicy;
+        this.output = output;
         this.published = new AtomicReference<>(Snapshot.initial(adapterName));
     }
 
@@ -80,19 +98,19 @@ public final class Lifecycle {
             long request = ++lastRequest;
             latestRequest = request;
             latestStartRequest = request;
-            submit(() -> runStart(request, payload));
+            submit(() -> runStart(request, payload, false));
         }
     }
 
     /**
-     * Queues a stop. Returns whether there was anything to stop: a workload starting or
-     * running, or a start still queued.
+     * Queues a stop. Returns whether there was anything to stop: a workload starting, running
+     * or waiting to be restarted, or a start still queued.
      */
     public boolean stop(boolean force) {
         synchronized (submissions) {
             boolean startQueued = latestStartRequest > begunRequest;
-            boolean somethingToStop = startQueued || published.get().phase().active();
-            if (!somethingToStop) {
+            Phase phase = published.get().phase();
+            if (!startQueued && !phase.active() && phase != Phase.BACKOFF) {
                 return false;
             }
             long request = ++lastRequest;
@@ -107,15 +125,41 @@ public final class Lifecycle {
         if (published.get().phase() != Phase.RUNNING) {
             return new UpdateOutcome.NotRunning();
         }
-        Future<UpdateOutcome> outcome;
-        synchronized (submissions) {
-            outcome = writer.submit(() -> runUpdate(payload));
-        }
         try {
-            return outcome.get();
+            return submitAndWait(() -> runUpdate(payload));
         } catch (ExecutionException e) {
             return new UpdateOutcome.Failed(Log.describe(e.getCause()));
         }
+    }
+
+    /** Sends signal {@code number} to the workload's process, in turn with the other transitions. */
+    public SignalOutcome signal(int number) throws InterruptedException {
+        try {
+            return submitAndWait(() -> {
+                if (active == null || active.pid().isEmpty()) {
+                    return SignalOutcome.NOT_RUNNING;
+                }
+                long pid = active.pid().getAsLong();
+                boolean delivered = Native.kill(pid, number) == 0;
+                LOG.info("signal sent to the workload", "signal", Signals.name(number).orElse(Integer.toString(number)),
+                        "pid", pid, "delivered", delivered);
+                return delivered ? SignalOutcome.DELIVERED : SignalOutcome.NOT_RUNNING;
+            });
+        } catch (ExecutionException e) {
+            throw new IllegalStateException(e.getCause());
+        }
+    }
+
+    private <T> T submitAndWait(java.util.concurrent.Callable<T> task) throws InterruptedException, ExecutionException {
+        Future<T> result;
+        synchronized (submissions) {
+            try {
+                result = writer.submit(task);
+            } catch (RejectedExecutionException e) {
+                throw new ShuttingDownException();
+            }
+        }
+        return result.get();
     }
 
     /**
@@ -134,6 +178,7 @@ public final class Lifecycle {
                 return true;
             }
             writer.shutdown();
+            timer.shutdownNow();
         }
         try {
             stopped.get(grace.toNanos(), TimeUnit.NANOSECONDS);
@@ -142,7 +187,7 @@ public final class Lifecycle {
             LOG.error("stop sequence did not finish within the shutdown grace; killing the workload", "grace", AdapterCalls.seconds(grace));
             Long pid = published.get().pid();
             if (pid != null) {
-                ProcessTree.terminate(pid, Duration.ZERO);
+                ProcessTree.terminate(pid, Signals.KILL, Duration.ZERO, true);
             }
             return false;
         } catch (ExecutionException e) {
@@ -173,22 +218,27 @@ public final class Lifecycle {
 
     // ---- transitions, all on the writer thread ----
 
-    private void runStart(long request, Payload payload) {
-        begunRequest = request;
-        if (request < latestRequest) {
-            LOG.debug("start superseded by a later request", "request", request);
-            return;
+    private void runStart(long request, Payload payload, boolean automatic) {
+        if (!automatic) {
+            begunRequest = request;
+            if (request < latestRequest) {
+                LOG.debug("start superseded by a later request", "request", request);
+                return;
+            }
+            restartToken++;
+            restartsInARow = 0;
         }
-        boolean restart = active != null;
+        boolean restart = active != null || automatic;
         Instant began = Instant.now();
         publish(published.get().starting(restart));
-        LOG.info(restart ? "restart requested" : "start requested");
-        if (restart) {
+        LOG.info(automatic ? "restarting after the workload ended" : restart ? "restart requested" : "start requested");
+        if (active != null) {
             List<String> problems = stopSequence(false);
             if (!problems.isEmpty()) {
                 LOG.warn("stopping the previous workload reported problems", "problems", String.join("; ", problems));
             }
         }
+        lastPayload = payload;
         try {
             runPrivilegedPreStart();
             if (trafficControl.enabled()) {
@@ -202,6 +252,7 @@ public final class Lifecycle {
             }
             long generation = ++generations;
             active = workload;
+            activeSince = began;
             activeGeneration = generation;
             workload.exit().whenComplete((code, error) -> exited(generation, code, error));
             Long pid = workload.pid().isPresent() ? workload.pid().getAsLong() : null;
@@ -225,10 +276,11 @@ public final class Lifecycle {
             LOG.debug("stop superseded by a later request", "request", request);
             return;
         }
+        restartToken++;
         Snapshot before = published.get();
         if (active == null) {
-            if (before.phase() == Phase.IDLE) {
-                publish(before.ended(Phase.STOPPED, null, null, Instant.now()));
+            if (before.phase() == Phase.IDLE || before.phase() == Phase.BACKOFF) {
+                publish(before.ended(Phase.STOPPED, before.exitCode(), null, Instant.now()));
             }
             return;
         }
@@ -236,19 +288,19 @@ public final class Lifecycle {
         LOG.info(force ? "forced stop requested" : "stop requested");
         publish(before.stopping());
         List<String> problems = stopSequence(force);
-        Integer code = lastExitCode;
         if (problems.isEmpty()) {
-            publish(published.get().ended(Phase.STOPPED, code, null, Instant.now()));
+            publish(published.get().ended(Phase.STOPPED, lastExitCode, null, Instant.now()));
             LOG.info("workload stopped", "stop_ms", Duration.between(began, Instant.now()).toMillis());
         } else {
             String reason = String.join("; ", problems);
-            publish(published.get().ended(Phase.FAILED, code, reason, Instant.now()));
+            publish(published.get().ended(Phase.FAILED, lastExitCode, reason, Instant.now()));
             LOG.error("stop sequence failed", "reason", reason);
         }
     }
 
     private void runShutdownStop() {
         begunRequest = latestRequest;
+        restartToken++;
         if (active != null) {
             LOG.info("stopping the workload before exit");
             publish(published.get().stopping());
@@ -289,20 +341,56 @@ public final class Lifecycle {
         }
         int exitCode = code != null ? code : -1;
         String reason = error != null ? "workload watch failed: " + Log.describe(error)
-                : exitCode == 0 ? null : "workload exited with code " + exitCode;
+                : exitCode == 0 ? null : "workload exited with code " + exitCode + signalSuffix(exitCode);
+        boolean stableRun = Duration.between(activeSince, Instant.now()).compareTo(STABLE_RUN) >= 0;
         LOG.warn("workload exited on its own", "exit_code", exitCode);
-        notifyExit(new WorkloadExit(exitCode, false, List.of(), List.of()));
+        notifyExit(new WorkloadExit(exitCode, false, output.tailText(EXIT_TAIL_LINES, WorkloadOutput.Stream.STDOUT),
+                output.tailText(EXIT_TAIL_LINES, WorkloadOutput.Stream.STDERR)));
         List<String> problems = stopSequence(false);
         if (!problems.isEmpty()) {
             reason = (reason == null ? "" : reason + "; ") + String.join("; ", problems);
         }
+        if (stableRun) {
+            restartsInARow = 0;
+        }
+        if (restartPolicy.wanted(exitCode) && lastPayload != null) {
+            if (restartPolicy.allows(restartsInARow)) {
+                restartsInARow++;
+                Duration wait = restartPolicy.backoff(restartsInARow);
+                long token = restartToken;
+                Payload payload = lastPayload;
+                publish(published.get().ended(Phase.BACKOFF, exitCode, reason, Instant.now()));
+                LOG.info("restarting after backoff", "attempt", restartsInARow, "backoff_ms", wait.toMillis());
+                timer.schedule(() -> submitAutomaticRestart(token, payload), wait.toMillis(), TimeUnit.MILLISECONDS);
+                return;
+            }
+            reason = (reason == null ? "" : reason + "; ") + "gave up after " + restartsInARow + " restarts in a row";
+        }
         publish(published.get().ended(reason == null ? Phase.EXITED : Phase.FAILED, exitCode, reason, Instant.now()));
     }
 
+    private void submitAutomaticRestart(long token, Payload payload) {
+        try {
+            writer.execute(() -> {
+                if (token != restartToken || active != null) {
+                    return;
+                }
+                runStart(0, payload, true);
+            });
+        } catch (RejectedExecutionException e) {
+            // Shutting down: no restart.
+        }
+    }
+
+    private static String signalSuffix(int exitCode) {
+        return exitCode > 128 ? Signals.name(exitCode - 128).map(name -> " (SIG" + name + ")").orElse("") : "";
+    }
+
     /**
-     * The stop sequence: the adapter's stop, then making sure the workload's process tree is
-     * gone, the adapter's post-stop hook, and the privileged post-stop commands. Every step
-     * runs even when an earlier one failed.
+     * The stop sequence: the adapter's stop, then making sure nothing of the workload's process
+     * tree survives (its descendants, its process group, and orphans it left to the core), the
+     * adapter's post-stop hook, and the privileged post-stop commands. Every step runs even when
+     * an earlier one failed.
      *
      * @return the problems met, empty when all went well
      */
@@ -310,9 +398,10 @@ public final class Lifecycle {
         var problems = new ArrayList<String>();
         Workload workload = active;
         Long pid = workload != null && workload.pid().isPresent() ? workload.pid().getAsLong() : null;
+        boolean group = workload instanceof ManagedProcess managed && managed.ownProcessGroup();
         boolean alreadyEnded = workload == null || exitCodeIfEnded(workload) != null;
         if (force && pid != null) {
-            ProcessTree.terminate(pid, Duration.ZERO);
+            ProcessTree.terminate(pid, Signals.KILL, Duration.ZERO, group);
         }
         try {
             AdapterCalls.run("stop", timeouts.stopTimeout(), adapter::stop);
@@ -321,15 +410,24 @@ public final class Lifecycle {
         }
         lastExitCode = null;
         if (workload != null) {
-            Integer code = awaitExit(workload, EXIT_WAIT_AFTER_STOP);
+            Integer code = awaitExit(workload, pid == null ? Duration.ZERO : EXIT_WAIT_AFTER_STOP);
             if (code == null && pid != null) {
                 LOG.warn("workload still alive after the adapter's stop; ending its process tree", "pid", pid);
-                ProcessTree.terminate(pid, EXIT_WAIT_AFTER_STOP);
+                ProcessTree.terminate(pid, Signals.TERM, EXIT_WAIT_AFTER_STOP, group);
                 code = awaitExit(workload, EXIT_WAIT_AFTER_STOP);
+            }
+            if (group && pid != null) {
+                Native.kill(-pid, Signals.KILL);
+            }
+            int leftovers = ProcessTree.killAdoptedSince(activeSince);
+            if (leftovers > 0) {
+                LOG.warn("killed processes the workload left behind", "count", leftovers);
             }
             lastExitCode = code;
             if (!alreadyEnded) {
-                notifyExit(new WorkloadExit(code == null ? -1 : code, true, List.of(), List.of()));
+                notifyExit(new WorkloadExit(code == null ? -1 : code, true,
+                        output.tailText(EXIT_TAIL_LINES, WorkloadOutput.Stream.STDOUT),
+                        output.tailText(EXIT_TAIL_LINES, WorkloadOutput.Stream.STDERR)));
             }
         }
         active = null;
@@ -399,7 +497,8 @@ public final class Lifecycle {
 
     private static void endLateWorkload(Workload late) {
         LOG.warn("adapter start returned after its timeout; ending the workload it started");
-        late.pid().ifPresent(pid -> ProcessTree.terminate(pid, Duration.ZERO));
+        late.pid().ifPresent(pid -> ProcessTree.terminate(pid, Signals.KILL, Duration.ZERO,
+                late instanceof ManagedProcess managed && managed.ownProcessGroup()));
     }
 
     /** A start that cannot go on, for a reason the core found itself. */

@@ -17,6 +17,8 @@ public enum Phase {
     STOPPED("stopped"),
     /** Ended on its own with exit code 0. */
     EXITED("stopped"),
+    /** The workload ended on its own and the restart policy starts it again after a backoff. */
+    BACKOFF("initializing"),
     /** A start failed, a hook failed, or the workload ended on its own with a non-zero code. */
     FAILED("error");
 

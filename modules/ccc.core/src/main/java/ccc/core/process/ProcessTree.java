@@ -6,47 +6,95 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
-/** Ends a process and everything it started, so that nothing of a workload survives a stop. */
+/**
+ * Ends a process and everything it started, so that nothing of a workload survives a stop:
+ * its descendants, its process group, and the orphans it left that were re-parented to the
+ * core (the core is a child subreaper).
+ */
 public final class ProcessTree {
 
     private ProcessTree() {
     }
 
     /**
-     * Sends SIGTERM to the process and its descendants, waits up to {@code grace}, then sends
-     * SIGKILL to every survivor. A zero grace kills at once.
+     * Sends {@code signal} to the process, its process group when it leads one, and its
+     * descendants; waits up to {@code grace}; then sends SIGKILL to every survivor.
+     * A zero grace kills at once.
      *
      * @return whether the whole tree is gone
      */
-    public static boolean terminate(long pid, Duration grace) {
+    public static boolean terminate(long pid, int signal, Duration grace, boolean processGroup) {
         Optional<ProcessHandle> root = ProcessHandle.of(pid);
-        if (root.isEmpty()) {
+        if (root.isEmpty() && !processGroup) {
             return true;
         }
-        // Collect the tree before signalling: once the parent dies its children are re-parented and lost to descendants().
-        List<ProcessHandle> tree = members(root.get());
-        if (!grace.isZero()) {
-            tree.forEach(ProcessHandle::destroy);
+        // Collect the tree before signalling: once a parent dies its children are re-parented and lost to descendants().
+        List<ProcessHandle> tree = new ArrayList<>();
+        root.ifPresent(handle -> {
+            tree.add(handle);
+            handle.descendants().forEach(tree::add);
+        });
+        if (!grace.isZero() && signal != Signals.KILL) {
+            send(tree, pid, signal, processGroup);
             Instant deadline = Instant.now().plus(grace);
-            while (Instant.now().isBefore(deadline) && tree.stream().anyMatch(ProcessHandle::isAlive)) {
+            while (Instant.now().isBefore(deadline) && anyAlive(tree)) {
                 refresh(tree);
-                sleep(Duration.ofMillis(20));
+                sleep(Duration.ofMillis(10));
             }
         }
         refresh(tree);
-        tree.forEach(ProcessHandle::destroyForcibly);
-        Instant deadline = Instant.now().plus(Duration.ofSeconds(5));
-        while (Instant.now().isBefore(deadline) && tree.stream().anyMatch(ProcessHandle::isAlive)) {
-            sleep(Duration.ofMillis(10));
-        }
-        return tree.stream().noneMatch(ProcessHandle::isAlive);
+        send(tree, pid, Signals.KILL, processGroup);
+        return awaitGone(tree, Duration.ofSeconds(5));
     }
 
-    private static List<ProcessHandle> members(ProcessHandle root) {
-        var tree = new ArrayList<ProcessHandle>();
-        tree.add(root);
-        root.descendants().forEach(tree::add);
-        return tree;
+    /** SIGTERM, then SIGKILL after {@code grace}. */
+    public static boolean terminate(long pid, Duration grace) {
+        return terminate(pid, Signals.TERM, grace, false);
+    }
+
+    /**
+     * Kills the children of the core that started at or after {@code since}, with their
+     * descendants: what a workload left behind when it double-forked away from its tree.
+     *
+     * @return how many processes were killed
+     */
+    public static int killAdoptedSince(Instant since) {
+        if (since == null || !Reaper.procMatchesThisProcess()) {
+            return 0;
+        }
+        List<ProcessHandle> adopted = new ArrayList<>();
+        ProcessHandle.current().children()
+                .filter(child -> child.info().startInstant().map(start -> !start.isBefore(since.minusMillis(10))).orElse(false))
+                .forEach(child -> {
+                    adopted.add(child);
+                    child.descendants().forEach(adopted::add);
+                });
+        adopted.forEach(ProcessHandle::destroyForcibly);
+        awaitGone(adopted, Duration.ofSeconds(5));
+        return adopted.size();
+    }
+
+    private static void send(List<ProcessHandle> tree, long pid, int signal, boolean processGroup) {
+        if (processGroup) {
+            Native.kill(-pid, signal);
+        }
+        for (ProcessHandle member : tree) {
+            if (member.isAlive()) {
+                Native.kill(member.pid(), signal);
+            }
+        }
+    }
+
+    private static boolean anyAlive(List<ProcessHandle> tree) {
+        return tree.stream().anyMatch(ProcessHandle::isAlive);
+    }
+
+    private static boolean awaitGone(List<ProcessHandle> tree, Duration wait) {
+        Instant deadline = Instant.now().plus(wait);
+        while (Instant.now().isBefore(deadline) && anyAlive(tree)) {
+            sleep(Duration.ofMillis(5));
+        }
+        return !anyAlive(tree);
     }
 
     /** Adds descendants that appeared since the tree was collected. */

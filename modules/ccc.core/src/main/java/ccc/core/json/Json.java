@@ -1,4 +1,4 @@
-package ccc.core.http;
+package ccc.core.json;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
@@ -10,7 +10,7 @@ import com.fasterxml.jackson.jr.ob.JSON;
 import java.io.IOException;
 import java.util.Map;
 
-/** JSON in and out of the API, with read limits so that hostile bodies fail fast and cleanly. */
+/** JSON in and out of the core, with read limits so that hostile bodies fail fast and cleanly. */
 public final class Json {
 
     private static final JsonFactory FACTORY = JsonFactory.builder()
@@ -30,28 +30,28 @@ public final class Json {
     /**
      * Parses a body that must be one JSON object and nothing after it.
      *
-     * @throws HttpError 422 when it is not JSON, not an object, or breaks a read limit
+     * @throws InvalidJson when it is not JSON, not an object, or breaks a read limit
      */
     @SuppressWarnings("unchecked")
-    public static Map<String, Object> readObject(byte[] body) throws HttpError {
+    public static Map<String, Object> readObject(byte[] body) throws InvalidJson {
         if (body.length == 0) {
-            throw new HttpError(422, "body must be a JSON object, got an empty body");
+            throw new InvalidJson("body must be a JSON object, got an empty body");
         }
         try (JsonParser parser = FACTORY.createParser(body)) {
             Object value = MAPPER.anyFrom(parser);
             if (parser.nextToken() != null) {
-                throw new HttpError(422, "body must be a single JSON object, found more content after it");
+                throw new InvalidJson("body must be a single JSON object, found more content after it");
             }
             if (!(value instanceof Map<?, ?> map)) {
-                throw new HttpError(422, "body must be a JSON object, got " + kind(value));
+                throw new InvalidJson("body must be a JSON object, got " + kind(value));
             }
             return (Map<String, Object>) map;
         } catch (StreamConstraintsException e) {
-            throw new HttpError(422, "body exceeds a JSON limit: " + firstLine(e.getOriginalMessage()));
+            throw new InvalidJson("body exceeds a JSON limit: " + firstLine(e.getOriginalMessage()));
         } catch (JsonProcessingException e) {
-            throw new HttpError(422, "body is not valid JSON: " + firstLine(e.getOriginalMessage()));
+            throw new InvalidJson("body is not valid JSON: " + firstLine(e.getOriginalMessage()));
         } catch (IOException e) {
-            throw new HttpError(422, "body is not valid JSON: " + firstLine(e.getMessage()));
+            throw new InvalidJson("body is not valid JSON: " + firstLine(e.getMessage()));
         }
     }
 
@@ -61,6 +61,15 @@ public final class Json {
             return MAPPER.asBytes(value);
         } catch (IOException e) {
             throw new IllegalStateException("cannot serialise response", e);
+        }
+    }
+
+    /** A body that is not one JSON object within the read limits; the message says why. */
+    public static final class InvalidJson extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        InvalidJson(String message) {
+            super(message, null, false, false);
         }
     }
 

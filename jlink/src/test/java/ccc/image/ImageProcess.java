@@ -31,8 +31,13 @@ final class ImageProcess implements AutoCloseable {
 
     /** Starts {@code bin/ccc} in {@code workDir} on a free port, with extra environment and arguments. */
     static ImageProcess launch(Path workDir, Map<String, String> environment, String... args) throws IOException {
+        return launchUnder(List.of(), workDir, environment, args);
+    }
+
+    /** Starts {@code bin/ccc} under a wrapper command such as {@code unshare}. */
+    static ImageProcess launchUnder(List<String> wrapper, Path workDir, Map<String, String> environment, String... args) throws IOException {
         int port = freePort();
-        var command = new ArrayList<String>();
+        var command = new ArrayList<String>(wrapper);
         command.add(IMAGE.resolve("bin/ccc").toString());
         command.addAll(List.of(args));
         Path log = Files.createTempFile(workDir, "core", ".log");

@@ -2,38 +2,41 @@ package ccc.adapter.example;
 
 import ccc.api.Adapter;
 import ccc.api.AdapterContext;
+import ccc.api.Launch;
 import ccc.api.Payload;
 import ccc.api.Workload;
+import ccc.api.WorkloadProcess;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /** Runs the {@link FlowRunner} with the flows file the start payload names, as {@code run_as_user}. */
 public final class ExampleAdapter implements Adapter {
 
-    private Process process;
+    private WorkloadProcess process;
 
     @Override
     public Workload start(Payload payload, AdapterContext context) throws Exception {
-        var command = new ArrayList<>(Java.command(FlowRunner.class, "--flows", payload.require("flowfile")));
-        process = new ProcessBuilder(context.ensureUser(command)).inheritIO().start();
-        return Workload.of(process);
+        process = context.launch(Launch.of(Java.command(FlowRunner.class, "--flows", payload.require("flowfile"))));
+        return process;
     }
 
     @Override
-    public void stop() throws InterruptedException {
-        if (process != null && process.isAlive()) {
-            process.destroy();
-            if (!process.waitFor(5, TimeUnit.SECONDS)) {
-                process.destroyForcibly().waitFor();
+    public void stop() throws Exception {
+        if (process != null && process.signal("TERM")) {
+            try {
+                process.exit().toCompletableFuture().get(5, TimeUnit.SECONDS);
+            } catch (TimeoutException e) {
+                process.signal("KILL");
             }
         }
     }
 
     @Override
     public Map<String, Object> metrics() {
-        Process current = process;
+        WorkloadProcess current = process;
         return Map.of("running", current != null && current.isAlive());
     }
 

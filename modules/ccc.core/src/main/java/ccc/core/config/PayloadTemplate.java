@@ -73,12 +73,27 @@ public final class PayloadTemplate {
                 replacement = "$";
             } else {
                 String key = matcher.group(1) != null ? matcher.group(1) : matcher.group(2);
-                replacement = scalar(key, payload.find(key), payload.has(key) || payload.find(key).isPresent());
+                replacement = scalar(key, payload.find(key), present(payload.values(), key));
             }
             matcher.appendReplacement(filled, Matcher.quoteReplacement(replacement));
         }
         matcher.appendTail(filled);
         return filled.toString();
+    }
+
+    /** Whether the key or dotted path is present, even with a null value. */
+    private static boolean present(Map<String, Object> values, String path) {
+        if (values.containsKey(path)) {
+            return true;
+        }
+        Object current = values;
+        for (String part : path.split("\\.")) {
+            if (!(current instanceof Map<?, ?> map) || !map.containsKey(part)) {
+                return false;
+            }
+            current = map.get(part);
+        }
+        return true;
     }
 
     private static String scalar(String key, Optional<Object> value, boolean present) throws MissingValueException {

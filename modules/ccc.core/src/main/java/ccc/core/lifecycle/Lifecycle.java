@@ -18,6 +18,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalLong;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -67,6 +68,7 @@ public final class Lifecycle {
     // Owned by the writer thread.
     private Workload active;
     private Instant activeSince;
+    private OptionalLong activeStartTicks = OptionalLong.empty();
     private long activeGeneration;
     private long generations;
     private Integer lastExitCode;
@@ -253,6 +255,7 @@ public final class Lifecycle {
             long generation = ++generations;
             active = workload;
             activeSince = began;
+            activeStartTicks = workload.pid().isPresent() ? ProcessTree.startTicks(workload.pid().getAsLong()) : OptionalLong.empty();
             activeGeneration = generation;
             workload.exit().whenComplete((code, error) -> exited(generation, code, error));
             Long pid = workload.pid().isPresent() ? workload.pid().getAsLong() : null;
@@ -419,7 +422,7 @@ public final class Lifecycle {
             if (group && pid != null) {
                 Native.kill(-pid, Signals.KILL);
             }
-            int leftovers = ProcessTree.killAdoptedSince(activeSince);
+            int leftovers = ProcessTree.killAdoptedSince(activeStartTicks);
             if (leftovers > 0) {
                 LOG.warn("killed processes the workload left behind", "count", leftovers);
             }

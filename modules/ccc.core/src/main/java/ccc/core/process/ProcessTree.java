@@ -1,10 +1,14 @@
 package ccc.core.process;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 
 /**
  * Ends a process and everything it started, so that nothing of a workload survives a stop:
@@ -53,18 +57,34 @@ public final class ProcessTree {
     }
 
     /**
-     * Kills the children of the core that started at or after {@code since}, with their
-     * descendants: what a workload left behind when it double-forked away from its tree.
+     * When a process started, in clock ticks since boot ({@code /proc/PID/stat}, field 22): exact
+     * and comparable between processes, unlike {@link ProcessHandle.Info#startInstant()}, which
+     * is only as precise as the boot time in whole seconds.
+     */
+    public static OptionalLong startTicks(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).trim().split("\\s+");
+            return OptionalLong.of(Long.parseLong(fields[19]));
+        } catch (IOException | RuntimeException e) {
+            return OptionalLong.empty();
+        }
+    }
+
+    /**
+     * Kills the children of the core that started no earlier than the workload (given as its
+     * {@link #startTicks}), with their descendants: what a workload left behind when it
+     * double-forked away from its tree and was re-parented to the core.
      *
      * @return how many processes were killed
      */
-    public static int killAdoptedSince(Instant since) {
-        if (since == null || !Reaper.procMatchesThisProcess()) {
+    public static int killAdoptedSince(OptionalLong workloadStart) {
+        if (workloadStart.isEmpty() || !Reaper.procMatchesThisProcess()) {
             return 0;
         }
         List<ProcessHandle> adopted = new ArrayList<>();
         ProcessHandle.current().children()
-                .filter(child -> child.info().startInstant().map(start -> !start.isBefore(since.minusMillis(10))).orElse(false))
+                .filter(child -> startTicks(child.pid()).orElse(-1) >= workloadStart.getAsLong())
                 .forEach(child -> {
                     adopted.add(child);
                     child.descendants().forEach(adopted::add);

@@ -1,0 +1,71 @@
+package ccc.image;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The core as PID 1 of a fresh PID namespace, as in a container with no init: orphans must not become zombies. */
+class ReapingIT {
+
+    @TempDir
+    Path work;
+
+    private static boolean isRoot() throws IOException {
+        return Files.readAllLines(Path.of("/proc/self/status")).stream()
+                .anyMatch(line -> line.startsWith("Uid:") && line.substring(4).trim().startsWith("0\t"));
+    }
+
+    private static boolean isZombie(ProcessHandle process) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(process.pid()), "stat"));
+            return stat.substring(stat.lastIndexOf(')') + 2).startsWith("Z");
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    @Test
+    void asPidOneTheCoreReapsTwoHundredOrphans() throws Exception {
+        assumeTrue(isRoot(), "skipped: a PID namespace needs root (run the tests as root to cover it)");
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/unshare")), "skipped: unshare (util-linux) is not installed");
+        Files.writeString(work.resolve("config.yaml"), """
+                process_management:
+                  enabled: true
+                  command: [sh, -c, 'for i in $$(seq 200); do (sleep 2 &) ; done; exec sleep 4321.123']
+                """);
+        try (var core = ImageProcess.launchUnder(List.of("unshare", "--pid", "--fork", "--mount-proc"), work, Map.of())) {
+            core.awaitHealthy(Instant.now(), Duration.ofSeconds(30));
+            ProcessHandle jvm = core.process.children().findFirst().orElseThrow();
+            assertTrue(core.output().contains("listening"), core.output());
+            assertEquals(200, core.request("POST", "/api/start", "{}").status());
+
+            long adopted = 0;
+            Instant deadline = Instant.now().plusSeconds(5);
+            while (adopted < 150 && Instant.now().isBefore(deadline)) {
+                adopted = jvm.children().count() - 1;
+                ImageProcess.sleep(20);
+            }
+            assertTrue(adopted >= 150, "the orphans were re-parented to the core as PID 1: " + adopted);
+
+            ImageProcess.sleep(3500);
+            long zombies = jvm.children().filter(ReapingIT::isZombie).count();
+            assertEquals(0, zombies, "no zombie is left among the core's children");
+            assertEquals(1, jvm.children().count(), "only the workload is left: " + jvm.children().toList());
+
+            new ProcessBuilder("kill", "-TERM", Long.toString(jvm.pid())).start().waitFor();
+            assertTrue(core.process.waitFor(30, TimeUnit.SECONDS));
+            assertEquals(0, core.process.exitValue(), core.output());
+        }
+    }
+}

@@ -1,0 +1,290 @@
+package ccc.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ccc.core.log.Level;
+import ccc.core.log.Log;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Config-only workloads: the core runs the configured command itself, with real processes. */
+class ProcessManagementTest {
+
+    private final String marker = Processes.uniqueSleepArgument();
+    private TestCore core;
+
+    @TempDir
+    Path work;
+
+    private TestCore start(String processManagement) throws Exception {
+        core = TestCore.start(null, "process_management:\n  enabled: true\n" + processManagement.indent(2));
+        return core;
+    }
+
+    @AfterEach
+    void stopCore() {
+        if (core != null) {
+            core.close();
+        }
+        Processes.killAll(marker);
+    }
+
+    private static String yamlList(String... items) {
+        var quoted = new StringBuilder("[");
+        for (String item : items) {
+            quoted.append(quoted.length() > 1 ? ", " : "").append('\'').append(item.replace("'", "''")).append('\'');
+        }
+        return quoted.append(']').toString();
+    }
+
+    private List<String> logLines(String stream) {
+        @SuppressWarnings("unchecked")
+        var lines = (List<Map<String, Object>>) core.get("/api/logs?tail=2000&stream=" + stream).json().get("lines");
+        return lines.stream().map(line -> (String) line.get("line")).toList();
+    }
+
+    private void awaitLog(String stream, String line) {
+        Instant deadline = Instant.now().plusSeconds(10);
+        while (!logLines(stream).contains(line)) {
+            if (Instant.now().isAfter(deadline)) {
+                throw new AssertionError("no line '" + line + "' in " + logLines(stream));
+            }
+            TestCore.sleep(20);
+        }
+    }
+
+    private static void awaitFile(Path file) {
+        Instant deadline = Instant.now().plusSeconds(10);
+        while (!Files.exists(file)) {
+            if (Instant.now().isAfter(deadline)) {
+                throw new AssertionError(file + " never appeared");
+            }
+            TestCore.sleep(10);
+        }
+    }
+
+    @Test
+    void placeholdersFillExactlyOneArgumentEachWithoutAShell() throws Exception {
+        start("command: " + yamlList("sh", "-c", "printf '<%s>\\n' \"$$@\"; exec sleep " + marker, "sh",
+                "${flowfile}", "$config.sim_users", "--name=${name}", "$$HOME", "${empty}") + "\n");
+        var reply = core.post("/api/start",
+                "{\"flowfile\": \"my flows; rm -rf /.txt\", \"config\": {\"sim_users\": 25}, \"name\": \"$(id)\", \"empty\": \"\"}");
+        assertEquals(200, reply.status(), reply.body());
+        core.awaitPhase("running");
+        awaitLog("stdout", "<>");
+        assertEquals(List.of("<my flows; rm -rf /.txt>", "<25>", "<--name=$(id)>", "<$HOME>", "<>"), logLines("stdout"));
+    }
+
+    @Test
+    void aPlaceholderThePayloadCannotFillIsA400NamingTheKey() throws Exception {
+        start("command: " + yamlList("sleep", "${config.seconds}") + "\n");
+        var missing = core.post("/api/start", "{\"config\": {}}");
+        assertEquals(400, missing.status());
+        assertEquals("payload key 'config.seconds' is missing; the configured command needs it", missing.json().get("detail"));
+        var object = core.post("/api/start", "{\"config\": {\"seconds\": {\"a\": 1}}}");
+        assertEquals(400, object.status());
+        assertEquals("payload key 'config.seconds' must be a string, number or boolean, got an object", object.json().get("detail"));
+        var nul = core.post("/api/start", "{\"config\": {\"seconds\": null}}");
+        assertEquals(400, nul.status());
+        assertTrue(((String) nul.json().get("detail")).startsWith("payload key 'config.seconds' is null"));
+        assertEquals("idle", core.status().get("phase"), "nothing was started");
+    }
+
+    @Test
+    void environmentAndWorkingDirectoryAreApplied() throws Exception {
+        start("command: " + yamlList("sh", "-c", "echo \"$$GREETING $$(pwd)\"; exec sleep " + marker) + "\n"
+                + "env: {GREETING: 'hello ${who}'}\n"
+                + "working_dir: " + work + "\n");
+        core.post("/api/start", "{\"who\": \"world\"}");
+        core.awaitPhase("running");
+        awaitLog("stdout", "hello world " + work.toRealPath());
+    }
+
+    @Test
+    void aPayloadFileAndSighupMakeAFileConfiguredProgramLiveUpdatable() throws Exception {
+        Path payload = work.resolve("conf/payload.json");
+        Path seen = work.resolve("seen.json");
+        start("command: " + yamlList("sh", "-c", "trap 'cp " + payload + " " + seen + "' HUP; while :; do sleep 0.02; done", marker) + "\n"
+                + "payload_file: " + payload + "\n"
+                + "update: {signal: HUP}\n");
+        core.post("/api/start", "{\"rate\": 10, \"target\": \"a\"}");
+        core.awaitPhase("running");
+        assertEquals("{\"rate\":10,\"target\":\"a\"}", Files.readString(payload));
+        assertEquals(PosixFilePermissions.fromString("rw-------"), Files.getPosixFilePermissions(payload));
+
+        var update = core.post("/api/update", "{\"rate\": 20}");
+        assertEquals(200, update.status(), update.body());
+        assertEquals(Map.of("message", "update applied"), update.json());
+        awaitFile(seen);
+        assertEquals("{\"rate\":20,\"target\":\"a\"}", Files.readString(seen), "the update is merged over the start payload");
+    }
+
+    @Test
+    void withoutAnUpdateSectionAnUpdateIsNotSupported() throws Exception {
+        start("command: " + yamlList("sleep", marker) + "\n");
+        core.post("/api/start", "{}");
+        core.awaitPhase("running");
+        var reply = core.post("/api/update", "{}");
+        assertEquals(409, reply.status());
+        assertEquals("live-update not supported", reply.json().get("detail"));
+    }
+
+    @Test
+    void theConfiguredStopSignalIsSent() throws Exception {
+        Path got = work.resolve("got-int");
+        start("command: " + yamlList("sh", "-c", "trap 'touch " + got + "; exit 0' INT; while :; do sleep 0.02; done", marker) + "\n"
+                + "stop_signal: INT\n");
+        core.post("/api/start", "{}");
+        core.awaitPhase("running");
+        TestCore.sleep(100);
+        core.post("/api/stop", null);
+        var status = core.awaitPhase("stopped");
+        assertTrue(Files.exists(got), "the workload received SIGINT");
+        assertEquals(0, status.get("exit_code"));
+    }
+
+    @Test
+    void aWorkloadIgnoringSigtermIsKilledAfterTheStopTimeout() throws Exception {
+        start("command: " + yamlList("sh", "-c", "trap '' TERM; while :; do sleep 0.02; done", marker) + "\n"
+                + "stop_timeout_seconds: 0.5\n");
+        core.post("/api/start", "{}");
+        long pid = ((Number) core.awaitPhase("running").get("pid")).longValue();
+        TestCore.sleep(100);
+        Instant asked = Instant.now();
+        core.post("/api/stop", null);
+        var status = core.awaitPhase("stopped");
+        long took = Duration.between(asked, Instant.now()).toMillis();
+        assertTrue(took >= 500, "waited the stop timeout first, took " + took + " ms");
+        assertEquals(137, status.get("exit_code"));
+        assertEquals("KILL", status.get("exit_signal"));
+        assertFalse(Processes.alive(pid));
+    }
+
+    @Test
+    void nothingOfTheTreeSurvivesAStopNotEvenDoubleForkedGrandchildren() throws Exception {
+        String child = Processes.uniqueSleepArgument();
+        String escaped = Processes.uniqueSleepArgument();
+        try {
+            start("command: " + yamlList("sh", "-c",
+                    "sleep " + child + " & (setsid sleep " + escaped + " &) ; exec sleep " + marker) + "\n");
+            core.post("/api/start", "{}");
+            core.awaitPhase("running");
+            Instant deadline = Instant.now().plusSeconds(5);
+            while (Processes.withArgument(escaped).isEmpty() || Processes.withArgument(child).isEmpty()) {
+                assertTrue(Instant.now().isBefore(deadline), "the workload's children started");
+                TestCore.sleep(10);
+            }
+            long escapedPid = Processes.withArgument(escaped).getFirst();
+            assertEquals(ProcessHandle.current().pid(), ProcessHandle.of(escapedPid).orElseThrow().parent().orElseThrow().pid(),
+                    "the double-forked grandchild was re-parented to the core, a child subreaper");
+            core.post("/api/stop", null);
+            core.awaitPhase("stopped");
+            assertEquals(List.of(), Processes.withArgument(marker));
+            assertEquals(List.of(), Processes.withArgument(child));
+            assertEquals(List.of(), Processes.withArgument(escaped));
+        } finally {
+            Processes.killAll(child);
+            Processes.killAll(escaped);
+        }
+    }
+
+    @Test
+    void aWorkloadFloodingItsOutputNeverBlocks() throws Exception {
+        Level before = Log.threshold();
+        // 10 MiB of output is 160,000 log lines; keep them out of the test report.
+        Log.configure(Level.WARNING, Log.Format.TEXT);
+        try {
+            start("command: " + yamlList("sh", "-c", "yes 0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopq"
+                    + " | head -c 10485760; echo done >&2; exec sleep " + marker) + "\n");
+            core.post("/api/start", "{}");
+            core.awaitPhase("running");
+            Instant deadline = Instant.now().plusSeconds(30);
+            while (Processes.withArgument(marker).isEmpty()) {
+                assertTrue(Instant.now().isBefore(deadline), "the workload got past its 10 MiB of output");
+                TestCore.sleep(20);
+            }
+            awaitLog("stderr", "done");
+            List<String> stdout = logLines("stdout");
+            assertEquals(2000 - 1, stdout.size(), "the ring buffer keeps the newest lines");
+            assertTrue(stdout.stream().allMatch(line -> line.startsWith("0123456789abcdef")), stdout.getLast());
+        } finally {
+            Log.configure(before, Log.Format.TEXT);
+        }
+    }
+
+    @Test
+    void aCrashLoopBacksOffExponentiallyAndGivesUp() throws Exception {
+        start("command: " + yamlList("sh", "-c", "echo crashing >&2; exit 3", marker) + "\n"
+                + "restart: {policy: on-failure, max_retries: 4, backoff_initial_ms: 100, backoff_max_ms: 400}\n");
+        Instant began = Instant.now();
+        core.post("/api/start", "{}");
+        var status = core.awaitStatus(s -> "failed".equals(s.get("phase")), Duration.ofSeconds(20));
+        long took = Duration.between(began, Instant.now()).toMillis();
+        assertEquals(4, status.get("restarts"));
+        assertEquals(3, status.get("exit_code"));
+        assertEquals("workload exited with code 3; gave up after 4 restarts in a row", status.get("last_error"));
+        assertTrue(took >= 100 + 200 + 400 + 400, "backoffs of 100, 200, 400, 400 ms were waited, took " + took);
+        assertEquals(5, logLines("stderr").stream().filter("crashing"::equals).count());
+    }
+
+    @Test
+    void aStopDuringTheBackoffCancelsTheRestart() throws Exception {
+        start("command: " + yamlList("sh", "-c", "exit 1", marker) + "\n"
+                + "restart: {policy: always, backoff_initial_ms: 1000}\n");
+        core.post("/api/start", "{}");
+        var backoff = core.awaitPhase("backoff");
+        assertEquals("initializing", backoff.get("app_status"));
+        assertEquals(Map.of("message", "stop initiated"), core.post("/api/stop", null).json());
+        core.awaitPhase("stopped");
+        TestCore.sleep(1300);
+        assertEquals("stopped", core.status().get("phase"));
+        assertEquals(0, core.status().get("restarts"));
+    }
+
+    @Test
+    void signalsReachTheWorkload() throws Exception {
+        Path got = work.resolve("got-usr1");
+        start("command: " + yamlList("sh", "-c", "trap 'touch " + got + "' USR1; while :; do sleep 0.02; done", marker) + "\n");
+        assertEquals(409, core.post("/api/signal", "{\"signal\": \"USR1\"}").status(), "nothing runs yet");
+        core.post("/api/start", "{}");
+        core.awaitPhase("running");
+        TestCore.sleep(100);
+        var reply = core.post("/api/signal", "{\"signal\": \"SIGUSR1\"}");
+        assertEquals(200, reply.status());
+        assertEquals(Map.of("message", "signal USR1 delivered"), reply.json());
+        awaitFile(got);
+        var unknown = core.post("/api/signal", "{\"signal\": \"SIGFOO\"}");
+        assertEquals(400, unknown.status());
+        assertEquals("unknown signal 'SIGFOO'", unknown.json().get("detail"));
+        assertEquals(422, core.post("/api/signal", "{\"signal\": 10}").status());
+        assertEquals("running", core.status().get("phase"));
+    }
+
+    @Test
+    void logsAreServedByStreamAndTail() throws Exception {
+        start("command: " + yamlList("sh", "-c", "echo one; echo two; echo oops >&2; echo three; exec sleep " + marker) + "\n");
+        core.post("/api/start", "{}");
+        core.awaitPhase("running");
+        awaitLog("stdout", "three");
+        awaitLog("stderr", "oops");
+        assertEquals(List.of("one", "two", "three"), logLines("stdout"));
+        assertEquals(List.of("oops"), logLines("stderr"));
+        @SuppressWarnings("unchecked")
+        var tail = (List<Map<String, Object>>) core.get("/api/logs?tail=2&stream=stdout").json().get("lines");
+        assertEquals(List.of("two", "three"), tail.stream().map(line -> line.get("line")).toList());
+        assertEquals("stdout", tail.getFirst().get("stream"));
+        assertEquals(400, core.get("/api/logs?tail=-1").status());
+        assertEquals(400, core.get("/api/logs?tail=many").status());
+        assertEquals(400, core.get("/api/logs?stream=stdin").status());
+    }
+}

@@ -2,7 +2,6 @@ package ccc.image;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -37,8 +36,8 @@ class ReapingIT {
 
     @Test
     void asPidOneTheCoreReapsTwoHundredOrphans() throws Exception {
-        assumeTrue(isRoot(), "skipped: a PID namespace needs root (run the tests as root to cover it)");
-        assumeTrue(Files.isExecutable(Path.of("/usr/bin/unshare")), "skipped: unshare (util-linux) is not installed");
+        Requirements.require(isRoot(), "a PID namespace needs root (run the tests as root to cover it)");
+        Requirements.require(Files.isExecutable(Path.of("/usr/bin/unshare")), "unshare (util-linux) is not installed");
         Files.writeString(work.resolve("config.yaml"), """
                 process_management:
                   enabled: true

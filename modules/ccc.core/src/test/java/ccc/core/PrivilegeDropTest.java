@@ -2,7 +2,6 @@ package ccc.core;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ccc.core.process.PrivilegeDrop;
 import java.io.IOException;
@@ -36,9 +35,9 @@ class PrivilegeDropTest {
 
     @BeforeAll
     static void createUser() throws Exception {
-        assumeTrue(PrivilegeDrop.currentUid() == 0, "skipped: dropping privileges needs root (run the tests as root to cover it)");
-        assumeTrue(PrivilegeDrop.system().helper().isPresent(),
-                "skipped: the ccc-exec helper was not built (install a C compiler, then rebuild)");
+        Requirements.require(PrivilegeDrop.currentUid() == 0, "dropping privileges needs root (run the tests as root to cover it)");
+        Requirements.require(PrivilegeDrop.system().helper().isPresent(),
+                "the ccc-exec helper was not built (install a C compiler, then rebuild)");
         run("groupadd", EXTRA_GROUP);
         run("useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", "--home-dir", "/home/" + USER, "--groups", EXTRA_GROUP, USER);
     }

@@ -8,7 +8,9 @@ import ccc.core.http.ControlApi;
 import ccc.core.http.Router;
 import ccc.core.lifecycle.Lifecycle;
 import ccc.core.log.Log;
+import ccc.core.metrics.Cgroups;
 import ccc.core.metrics.HostReader;
+import ccc.core.metrics.LifecycleTimings;
 import ccc.core.metrics.MetricsService;
 import ccc.core.metrics.ProcessMetrics;
 import ccc.core.metrics.PrometheusMetrics;
@@ -60,12 +62,13 @@ public final class Core {
         Adapter bound = processAdapter.<Adapter>map(a -> a).orElseGet(() -> adapter.orElseThrow(
                 () -> new IllegalArgumentException("an adapter is needed unless process_management is enabled")));
         var restart = config.processManagement().enabled() ? config.processManagement().restart() : CoreConfig.Restart.NEVER;
-        var lifecycle = new Lifecycle(bound, adapterName, context, config, restart, output);
+        var timings = new LifecycleTimings();
+        var lifecycle = new Lifecycle(bound, adapterName, context, config, restart, output, timings);
         var metrics = new MetricsService(
-                new SystemMetrics(HostReader.system(), config.metrics()),
+                new SystemMetrics(HostReader.system(), Cgroups.system(), config.metrics()).startSampling(),
                 new ProcessMetrics(Path.of("/proc")),
                 config.metrics(), lifecycle, bound);
-        var prometheus = new PrometheusMetrics(metrics, lifecycle, bound, version());
+        var prometheus = new PrometheusMetrics(metrics, lifecycle, bound, version(), timings);
         var router = new Router(config.server().maxBodyBytes(), prometheus::countRequest);
         new ControlApi(lifecycle, metrics, output, config.adapter().primaryPayloadKey(), processAdapter)
                 .register(router, prometheus.handler());

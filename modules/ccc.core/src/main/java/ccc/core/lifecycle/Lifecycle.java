@@ -52,6 +52,7 @@ public final class Lifecycle {
     private final CoreConfig.TrafficControl trafficControl;
     private final CoreConfig.Restart restartPolicy;
     private final WorkloadOutput output;
+    private final LifecycleObserver timings;
     private final ExecutorService writer =
             Executors.newSingleThreadExecutor(Thread.ofPlatform().name("lifecycle").daemon(true).factory());
     private final ScheduledExecutorService timer =
@@ -77,7 +78,7 @@ public final class Lifecycle {
     private long restartToken;
 
     public Lifecycle(Adapter adapter, String adapterName, AdapterContext context, CoreConfig config,
-                     CoreConfig.Restart restartPolicy, WorkloadOutput output) {
+                     CoreConfig.Restart restartPolicy, WorkloadOutput output, LifecycleObserver timings) {
         this.adapter = adapter;
         this.context = context;
         this.timeouts = config.lifecycle();
@@ -85,6 +86,7 @@ public final class Lifecycle {
         this.trafficControl = config.trafficControl();
         this.restartPolicy = restartPolicy;
         this.output = output;
+        this.timings = timings;
         this.published = new AtomicReference<>(Snapshot.initial(adapterName));
     }
 
@@ -260,8 +262,9 @@ public final class Lifecycle {
             workload.exit().whenComplete((code, error) -> exited(generation, code, error));
             Long pid = workload.pid().isPresent() ? workload.pid().getAsLong() : null;
             publish(published.get().running(pid, Instant.now()));
-            LOG.info("workload running", "pid", pid == null ? "none" : pid,
-                    "start_ms", Duration.between(began, Instant.now()).toMillis());
+            Duration took = Duration.between(began, Instant.now());
+            timings.started(took);
+            LOG.info("workload running", "pid", pid == null ? "none" : pid, "start_ms", took.toMillis());
         } catch (Exception e) {
             String reason = Log.describe(e);
             LOG.error("start failed", "reason", reason);
@@ -291,9 +294,11 @@ public final class Lifecycle {
         LOG.info(force ? "forced stop requested" : "stop requested");
         publish(before.stopping());
         List<String> problems = stopSequence(force);
+        Duration took = Duration.between(began, Instant.now());
+        timings.stopped(took);
         if (problems.isEmpty()) {
             publish(published.get().ended(Phase.STOPPED, lastExitCode, null, Instant.now()));
-            LOG.info("workload stopped", "stop_ms", Duration.between(began, Instant.now()).toMillis());
+            LOG.info("workload stopped", "stop_ms", took.toMillis());
         } else {
             String reason = String.join("; ", problems);
             publish(published.get().ended(Phase.FAILED, lastExitCode, reason, Instant.now()));

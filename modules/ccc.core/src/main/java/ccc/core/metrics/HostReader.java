@@ -13,14 +13,16 @@ import java.util.Optional;
 public final class HostReader {
 
     private final Path root;
+    private final int onlineCpus;
 
-    public HostReader(Path root) {
+    public HostReader(Path root, int onlineCpus) {
         this.root = root;
+        this.onlineCpus = onlineCpus;
     }
 
     /** The live system. */
     public static HostReader system() {
-        return new HostReader(Path.of("/"));
+        return new HostReader(Path.of("/"), Runtime.getRuntime().availableProcessors());
     }
 
     /** Total and available memory in bytes, from {@code /proc/meminfo}. */
@@ -88,9 +90,9 @@ public final class HostReader {
         return new NetworkCounters(bytesSent, bytesRecv, packetsSent, packetsRecv);
     }
 
-    /** Online CPUs as the JVM sees them (which honours the container's CPU set). */
+    /** The CPUs this process may run on (the JVM honours the container's CPU set). */
     public int onlineCpus() {
-        return Runtime.getRuntime().availableProcessors();
+        return onlineCpus;
     }
 
     private List<String> lines(String relative) {

@@ -26,6 +26,7 @@ public final class MetricsService {
     private final Lifecycle lifecycle;
     private final Adapter adapter;
     private volatile Cached cached;
+    private volatile CachedProcess cachedProcess;
 
     public MetricsService(SystemMetrics system, ProcessMetrics process, CoreConfig.Metrics config, Lifecycle lifecycle, Adapter adapter) {
         this.system = system;
@@ -65,15 +66,24 @@ public final class MetricsService {
         if (reading.network() != null) {
             body.put("network", reading.networkJson());
         }
-        if (config.processMonitoring() && snapshot.pid() != null) {
-            body.put("process", process.read(snapshot.pid()));
-        } else if (config.processMonitoring() && snapshot.startedAt() != null) {
-            body.put("process", process.read(null));
+        if (config.processMonitoring() && (snapshot.pid() != null || snapshot.startedAt() != null)) {
+            body.put("process", processReading(snapshot.pid()));
         }
         Map<String, Object> adapterMetrics = adapterMetrics();
         body.put("metrics", adapterMetrics);
         body.put("adapter_metrics", adapterMetrics);
         return body;
+    }
+
+    private Map<String, Object> processReading(Long pid) {
+        CachedProcess current = cachedProcess;
+        long now = System.nanoTime();
+        if (current != null && java.util.Objects.equals(current.pid, pid) && now - current.takenAt < CACHE_FOR.toNanos()) {
+            return current.reading;
+        }
+        Map<String, Object> reading = process.read(pid);
+        cachedProcess = new CachedProcess(pid, reading, now);
+        return reading;
     }
 
     private Map<String, Object> adapterMetrics() {
@@ -87,5 +97,8 @@ public final class MetricsService {
     }
 
     private record Cached(SystemMetrics.Reading reading, long takenAt) {
+    }
+
+    private record CachedProcess(Long pid, Map<String, Object> reading, long takenAt) {
     }
 }

@@ -15,9 +15,9 @@ import io.prometheus.client.exporter.HTTPServer;
 import com.sun.net.httpserver.HttpHandler;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.Set;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
@@ -34,14 +34,13 @@ public final class PrometheusMetrics {
     private final CollectorRegistry registry = new CollectorRegistry(true);
     private final Counter httpRequests;
 
-    public PrometheusMetrics(MetricsService metrics, Lifecycle lifecycle, Adapter adapter, String version) {
+    public PrometheusMetrics(MetricsService metrics, Lifecycle lifecycle, Adapter adapter, String version, LifecycleTimings timings) {
+        timings.register(registry);
         httpRequests = Counter.build("ccc_http_requests", "HTTP requests answered, by route, method and status code.")
                 .labelNames("path", "method", "code")
                 .register(registry);
         new CoreCollector(metrics, lifecycle, version).register(registry);
-        new AdapterCollector(adapter, Set.of("container_cpu_percent", "container_memory_percent",
-                "container_memory_used_bytes", "container_network_bytes_sent", "container_network_bytes_recv"))
-                .register(registry);
+        new AdapterCollector(adapter).register(registry);
     }
 
     /** Counts one answered request. */
@@ -74,7 +73,25 @@ public final class PrometheusMetrics {
             families.add(new GaugeMetricFamily("container_memory_percent",
                     "Memory used by the container as a percentage of its limit.", reading.memoryPercent()));
             families.add(new GaugeMetricFamily("container_memory_used_bytes",
-                    "Memory used by the container, in bytes.", reading.memory().used()));
+                    "Memory used by the container (its working set), in bytes.", reading.memoryUsed()));
+            families.add(new GaugeMetricFamily("container_memory_limit_bytes",
+                    "The container's memory limit in bytes, or the host's memory when none is set.", reading.memoryLimit()));
+            families.add(new GaugeMetricFamily("container_cpu_cores_used",
+                    "CPU use of the container in cores.", reading.cpuCoresUsed()));
+            families.add(new GaugeMetricFamily("container_cpu_limit_cores",
+                    "The container's CPU quota in cores, or the online CPUs when none is set.", reading.cpuAllowanceCores()));
+            CgroupSample cgroup = reading.cgroup();
+            if (cgroup != null && cgroup.throttledNanos() >= 0) {
+                families.add(new CounterMetricFamily("container_cpu_throttled_seconds_total",
+                        "Time the container was throttled by its CPU quota.", cgroup.throttledNanos() / 1e9));
+            }
+            if (cgroup != null && cgroup.oomKills() >= 0) {
+                families.add(new CounterMetricFamily("container_oom_kills_total",
+                        "Processes in the container killed by the OOM killer.", cgroup.oomKills()));
+            }
+            if (cgroup != null && cgroup.pids() >= 0) {
+                families.add(new GaugeMetricFamily("container_pids", "Tasks in the container.", cgroup.pids()));
+            }
             if (reading.network() != null) {
                 families.add(new CounterMetricFamily("container_network_bytes_sent_total",
                         "Bytes sent on the monitored interfaces.", reading.network().bytesSent()));
@@ -101,11 +118,9 @@ public final class PrometheusMetrics {
 
     private static final class AdapterCollector extends Collector {
         private final Adapter adapter;
-        private final Set<String> reserved;
 
-        AdapterCollector(Adapter adapter, Set<String> reserved) {
+        AdapterCollector(Adapter adapter) {
             this.adapter = adapter;
-            this.reserved = reserved;
         }
 
         @Override
@@ -139,7 +154,7 @@ public final class PrometheusMetrics {
             if (!METRIC_NAME.matcher(name).matches()) {
                 return "invalid name";
             }
-            if (name.startsWith("ccc_") || reserved.contains(name) || seen.contains(name)) {
+            if (name.startsWith("ccc_") || name.startsWith("container_") || seen.contains(name)) {
                 return "name taken by the core or another family";
             }
             for (MetricFamily.Sample sample : family.samples()) {

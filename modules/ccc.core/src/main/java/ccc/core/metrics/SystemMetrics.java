@@ -1,54 +1,152 @@
 package ccc.core.metrics;
 
 import ccc.core.config.CoreConfig;
+import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicReference;
+import java.util.Optional;
+import java.util.function.LongSupplier;
 
 /**
- * The {@code system} and {@code network} figures of {@code /api/metrics}. CPU use is measured
- * against the previous reading, and the first reading is taken at construction, so even the
- * first request gets a meaningful figure.
+ * The {@code system} and {@code network} figures of {@code /api/metrics}, for the container:
+ * from its cgroup (v2 or v1), falling back to the host's {@code /proc} figures only where no
+ * cgroup or no limit applies. CPU use is measured over a short sliding window kept by a
+ * sampler, whose first sample is taken at construction, so even the first request gets a
+ * meaningful figure.
  */
 public final class SystemMetrics {
 
-    private final HostReader host;
-    private final CoreConfig.Metrics config;
-    private final AtomicReference<HostReader.CpuTimes> previousCpu;
+    private static final Duration SAMPLE_EVERY = Duration.ofSeconds(1);
+    private static final long MIN_WINDOW_NANOS = Duration.ofMillis(200).toNanos();
+    private static final int SAMPLES_KEPT = 5;
 
-    public SystemMetrics(HostReader host, CoreConfig.Metrics config) {
+    private final HostReader host;
+    private final Optional<Cgroups.Reader> cgroup;
+    private final CoreConfig.Metrics config;
+    private final LongSupplier nanoTime;
+    private final ArrayDeque<CpuPoint> samples = new ArrayDeque<>();
+
+    public SystemMetrics(HostReader host, Optional<Cgroups.Reader> cgroup, CoreConfig.Metrics config) {
+        this(host, cgroup, config, System::nanoTime);
+    }
+
+    SystemMetrics(HostReader host, Optional<Cgroups.Reader> cgroup, CoreConfig.Metrics config, LongSupplier nanoTime) {
         this.host = host;
+        this.cgroup = cgroup;
         this.config = config;
-        this.previousCpu = new AtomicReference<>(host.cpu().orElse(null));
+        this.nanoTime = nanoTime;
+        remember(cpuPoint(cgroup.map(Cgroups.Reader::read).orElse(null)));
+    }
+
+    /** Keeps sampling CPU use in the background, so the window stays short however rarely figures are asked for. */
+    public SystemMetrics startSampling() {
+        Thread.ofVirtual().name("cpu-sampler").start(() -> {
+            while (!Thread.currentThread().isInterrupted()) {
+                try {
+                    Thread.sleep(SAMPLE_EVERY);
+                } catch (InterruptedException e) {
+                    return;
+                }
+                remember(cpuPoint(cgroup.map(Cgroups.Reader::read).orElse(null)));
+            }
+        });
+        return this;
     }
 
     /** A reading of CPU, memory and network. */
     public Reading read() {
-        HostReader.CpuTimes now = host.cpu().orElse(null);
-        HostReader.CpuTimes before = previousCpu.getAndSet(now);
-        double cpuPercent = 0;
-        if (now != null && before != null && now.total() > before.total()) {
-            cpuPercent = 100.0 * (now.busy() - before.busy()) / (now.total() - before.total());
+        CgroupSample sample = cgroup.map(Cgroups.Reader::read).orElse(null);
+        CpuPoint now = cpuPoint(sample);
+        CpuPoint before = reference(now);
+        remember(now);
+        int onlineCpus = host.onlineCpus();
+        double allowance = sample != null && sample.cpuQuotaCores() > 0 ? sample.cpuQuotaCores() : onlineCpus;
+        double coresUsed = 0;
+        if (before != null && now.wallNanos > before.wallNanos) {
+            if (now.fromCgroup) {
+                coresUsed = (double) (now.busy - before.busy) / (now.wallNanos - before.wallNanos);
+            } else if (now.total > before.total) {
+                coresUsed = onlineCpus * (double) (now.busy - before.busy) / (now.total - before.total);
+            }
         }
-        var memory = host.memory().orElse(new HostReader.Memory(0, 0));
-        var network = config.networkMonitoring() ? host.network(config.networkInterface()) : null;
-        return new Reading(Math.max(0, cpuPercent), memory, network);
+        coresUsed = Math.max(0, coresUsed);
+        var hostMemory = host.memory().orElse(new HostReader.Memory(0, 0));
+        long used = sample != null && sample.memoryUsage() >= 0 ? sample.workingSet() : hostMemory.used();
+        long limit = sample != null && sample.memoryLimit() > 0 && sample.memoryLimit() < hostMemory.total()
+                ? sample.memoryLimit() : hostMemory.total();
+        return new Reading(
+                Math.min(100, 100 * coresUsed / allowance), coresUsed, allowance,
+                used, limit, sample,
+                config.networkMonitoring() ? host.network(config.networkInterface()) : null);
     }
 
-    /** One reading; {@code network} is null when network monitoring is off. */
-    public record Reading(double cpuPercent, HostReader.Memory memory, HostReader.NetworkCounters network) {
+    private synchronized CpuPoint reference(CpuPoint now) {
+        CpuPoint chosen = null;
+        for (CpuPoint point : samples) {
+            if (now.wallNanos - point.wallNanos >= MIN_WINDOW_NANOS) {
+                chosen = point;
+            }
+        }
+        return chosen != null ? chosen : samples.peekFirst();
+    }
+
+    private synchronized void remember(CpuPoint point) {
+        if (point == null) {
+            return;
+        }
+        samples.addLast(point);
+        while (samples.size() > SAMPLES_KEPT) {
+            samples.removeFirst();
+        }
+    }
+
+    private CpuPoint cpuPoint(CgroupSample sample) {
+        long wall = nanoTime.getAsLong();
+        if (sample != null && sample.cpuUsageNanos() >= 0) {
+            return new CpuPoint(wall, sample.cpuUsageNanos(), 0, true);
+        }
+        return host.cpu().map(times -> new CpuPoint(wall, times.busy(), times.total(), false)).orElse(null);
+    }
+
+    /** CPU time at one moment: cgroup nanoseconds, or host busy and total clock ticks. */
+    private record CpuPoint(long wallNanos, long busy, long total, boolean fromCgroup) {
+    }
+
+    /**
+     * One reading.
+     *
+     * @param cpuPercent CPU use as a percentage of the allowance
+     * @param cpuCoresUsed CPU use in cores
+     * @param cpuAllowanceCores the CPU quota, or the online CPUs when there is none
+     * @param memoryUsed the working set in bytes
+     * @param memoryLimit the cgroup's memory limit, or the host's total
+     * @param cgroup the cgroup reading, or null outside any cgroup
+     * @param network the network counters, or null when network monitoring is off
+     */
+    public record Reading(double cpuPercent, double cpuCoresUsed, double cpuAllowanceCores,
+                          long memoryUsed, long memoryLimit, CgroupSample cgroup,
+                          HostReader.NetworkCounters network) {
 
         public double memoryPercent() {
-            return memory.total() == 0 ? 0 : 100.0 * memory.used() / memory.total();
+            return memoryLimit == 0 ? 0 : 100.0 * memoryUsed / memoryLimit;
         }
 
-        /** The {@code system} object, rounded as the Python core rounds it. */
+        /** The {@code system} object: compat.md's four keys, rounded as the Python core rounds them, then ours. */
         public Map<String, Object> systemJson() {
             var system = new LinkedHashMap<String, Object>();
             system.put("cpu_percent", round(cpuPercent, 1));
             system.put("memory_percent", round(memoryPercent(), 1));
-            system.put("memory_available_mb", round(memory.available() / 1048576.0, 2));
-            system.put("memory_used_mb", round(memory.used() / 1048576.0, 2));
+            system.put("memory_available_mb", round(Math.max(0, memoryLimit - memoryUsed) / 1048576.0, 2));
+            system.put("memory_used_mb", round(memoryUsed / 1048576.0, 2));
+            system.put("memory_limit_mb", round(memoryLimit / 1048576.0, 2));
+            system.put("cpu_cores_used", round(cpuCoresUsed, 3));
+            system.put("cpu_limit_cores", round(cpuAllowanceCores, 3));
+            system.put("cpu_throttled_periods", cgroup == null || cgroup.throttledPeriods() < 0 ? null : cgroup.throttledPeriods());
+            system.put("cpu_throttled_seconds", cgroup == null || cgroup.throttledNanos() < 0 ? null : round(cgroup.throttledNanos() / 1e9, 3));
+            system.put("oom_kills", cgroup == null || cgroup.oomKills() < 0 ? null : cgroup.oomKills());
+            system.put("pids", cgroup == null || cgroup.pids() < 0 ? null : cgroup.pids());
+            system.put("cgroup_version", cgroup == null ? null : cgroup.version());
             return system;
         }
 

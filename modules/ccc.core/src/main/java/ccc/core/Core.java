@@ -8,6 +8,7 @@ import ccc.core.http.ControlApi;
 import ccc.core.http.Router;
 import ccc.core.lifecycle.Lifecycle;
 import ccc.core.log.Log;
+import ccc.core.log.Redactor;
 import ccc.core.metrics.Cgroups;
 import ccc.core.metrics.HostReader;
 import ccc.core.metrics.LifecycleTimings;
@@ -52,7 +53,9 @@ public final class Core {
     public static Core start(CoreConfig config, Optional<Adapter> adapter, String adapterName, PrivilegeDrop privilegeDrop)
             throws IOException {
         Reaper.start();
-        var output = new WorkloadOutput(OUTPUT_LINES_KEPT);
+        var redactor = new Redactor();
+        Log.redactWith(redactor);
+        var output = new WorkloadOutput(OUTPUT_LINES_KEPT, redactor);
         var launcher = new ProcessLauncher(privilegeDrop, config.adapter().runAsUser(), output);
         var adapterConfig = new AdapterConfig(config.adapter().values());
         var context = new CoreAdapterContext(adapterConfig, launcher, adapterName);
@@ -69,15 +72,16 @@ public final class Core {
                 new ProcessMetrics(Path.of("/proc")),
                 config.metrics(), lifecycle, bound);
         var prometheus = new PrometheusMetrics(metrics, lifecycle, bound, version(), timings);
-        var router = new Router(config.server().maxBodyBytes(), prometheus::countRequest);
+        var router = new Router(config.server().maxBodyBytes(), prometheus::countRequest,
+                config.server().authToken(), config.server().authMetrics());
         new ControlApi(lifecycle, metrics, output, config.adapter().primaryPayloadKey(), processAdapter)
                 .register(router, prometheus.handler());
-        var server = ApiServer.start(config.server().host(), config.server().port(), router);
+        var server = ApiServer.start(config.server(), router);
         if (config.adapter().runAsUser().isPresent() && !privilegeDrop.runningAsRoot()) {
             LOG.info("not running as root: the workload runs as the core's own user", "run_as_user", config.adapter().runAsUser().get());
         }
         LOG.info("listening", "host", config.server().host(), "port", server.port(), "adapter", adapterName,
-                "config", config.source());
+                "config", config.source(), "auth", config.server().authToken().isPresent() ? "bearer token" : "none");
         return new Core(config, lifecycle, server, router);
     }
 

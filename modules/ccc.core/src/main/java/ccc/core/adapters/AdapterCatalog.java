@@ -45,7 +45,7 @@ public final class AdapterCatalog {
         }
         Path dir = directory.get();
         try {
-            ModuleFinder finder = ModuleFinder.of(dir);
+            ModuleFinder finder = ModuleFinder.of(usableJars(dir).toArray(Path[]::new));
             Set<String> roots = finder.findAll().stream()
                     .map(ModuleReference::descriptor)
                     .map(descriptor -> descriptor.name())
@@ -61,6 +61,27 @@ public final class AdapterCatalog {
         } catch (FindException | ResolutionException | LayerInstantiationException e) {
             throw new AdapterException("adapters directory " + dir + ": " + Log.describe(e));
         }
+    }
+
+    /**
+     * The jars of the directory that are modules: one that is not (corrupt, or not a jar at
+     * all) is logged and left out, so it cannot keep the others from loading.
+     */
+    private static List<Path> usableJars(Path dir) throws AdapterException {
+        var usable = new java.util.ArrayList<Path>();
+        try (var entries = Files.list(dir)) {
+            for (Path entry : entries.sorted().toList()) {
+                try {
+                    ModuleFinder.of(entry).findAll();
+                    usable.add(entry);
+                } catch (FindException e) {
+                    LOG.error("adapter jar skipped: it is not a usable module", "jar", entry, "reason", Log.describe(e));
+                }
+            }
+        } catch (java.io.IOException e) {
+            throw new AdapterException("adapters directory " + dir + ": cannot be listed: " + e.getMessage());
+        }
+        return usable;
     }
 
     /** The provider class names of every adapter found, sorted. */

@@ -111,7 +111,38 @@ public final class ConfigLoader {
             }
         }
         long maxBody = server.integer("max_body_bytes", 1 << 20, 1, 64L << 20);
-        return new CoreConfig.Server(host, port, maxBody);
+        return new CoreConfig.Server(host, port, maxBody,
+                authToken(server),
+                server.bool("auth_metrics", false),
+                (int) server.integer("max_headers", 100, 8, 10_000),
+                (int) server.integer("max_header_bytes", 64 * 1024, 1024, 1 << 20),
+                seconds(server, "request_timeout_seconds", 30),
+                seconds(server, "idle_timeout_seconds", 30));
+    }
+
+    /** The API token: env {@code CCC_API_TOKEN}, else {@code server.auth_token}, else the file {@code server.auth_token_file}. */
+    private Optional<Secret> authToken(Section server) throws ConfigException {
+        String fromEnvironment = environment.get("CCC_API_TOKEN");
+        if (fromEnvironment != null && !fromEnvironment.isBlank()) {
+            return Optional.of(Secret.of(fromEnvironment));
+        }
+        Optional<String> inline = server.string("auth_token");
+        if (inline.isPresent()) {
+            return Optional.of(Secret.of(inline.get()));
+        }
+        Optional<String> file = server.string("auth_token_file");
+        if (file.isEmpty()) {
+            return Optional.empty();
+        }
+        try {
+            String token = Files.readString(Path.of(file.get())).strip();
+            if (token.isEmpty()) {
+                throw ConfigException.at(server.pathOf("auth_token_file"), file.get() + " is empty");
+            }
+            return Optional.of(Secret.of(token));
+        } catch (IOException e) {
+            throw ConfigException.at(server.pathOf("auth_token_file"), "cannot read " + file.get() + ": " + e.getClass().getSimpleName());
+        }
     }
 
     private static CoreConfig.Adapter adapter(Section adapter, boolean processManaged) throws ConfigException {

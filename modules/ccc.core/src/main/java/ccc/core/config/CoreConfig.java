@@ -23,8 +23,22 @@ public record CoreConfig(
         PrivilegedCommands privilegedCommands,
         Optional<Path> adaptersDir) {
 
-    /** Where and how the HTTP API listens. */
-    public record Server(String host, int port, long maxBodyBytes) {
+    /**
+     * Where and how the HTTP API listens, and what it accepts.
+     *
+     * @param authToken the bearer token every {@code /api/*} route but health and readiness needs, if set
+     * @param authMetrics whether {@code /metrics} and {@code /api/metrics} need the token too
+     */
+    public record Server(
+            String host,
+            int port,
+            long maxBodyBytes,
+            Optional<Secret> authToken,
+            boolean authMetrics,
+            int maxHeaders,
+            int maxHeaderBytes,
+            Duration requestTimeout,
+            Duration idleTimeout) {
     }
 
     /**

@@ -1,5 +1,6 @@
 package ccc.core.http;
 
+import ccc.core.config.CoreConfig;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -17,14 +18,30 @@ public final class ApiServer implements AutoCloseable {
         this.executor = executor;
     }
 
-    /** Binds and starts serving; a port of 0 takes any free port. */
-    public static ApiServer start(String host, int port, Router router) throws IOException {
-        HttpServer server = HttpServer.create(new InetSocketAddress(host, port), 512);
+    /**
+     * Binds and starts serving; a port of 0 takes any free port. The JDK server reads its limits
+     * from system properties once, when it is first used, so they are set here, before that.
+     */
+    public static ApiServer start(CoreConfig.Server config, Router router) throws IOException {
+        setDefault("sun.net.httpserver.maxReqHeaders", config.maxHeaders());
+        setDefault("sun.net.httpserver.maxReqHeaderSize", config.maxHeaderBytes());
+        setDefault("sun.net.httpserver.maxReqTime", Math.max(1, config.requestTimeout().toSeconds()));
+        setDefault("sun.net.httpserver.idleInterval", Math.max(1, config.idleTimeout().toSeconds()));
+        // Check the request and idle timers every second rather than every ten.
+        setDefault("sun.net.httpserver.timerMillis", 1000);
+        setDefault("sun.net.httpserver.clockTick", 1000);
+        HttpServer server = HttpServer.create(new InetSocketAddress(config.host(), config.port()), 512);
         ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
         server.setExecutor(executor);
         server.createContext("/", router);
         server.start();
         return new ApiServer(server, executor);
+    }
+
+    private static void setDefault(String property, long value) {
+        if (System.getProperty(property) == null) {
+            System.setProperty(property, Long.toString(value));
+        }
     }
 
     /** The port actually bound. */

@@ -101,7 +101,7 @@ public final class ControlApi {
         UpdateOutcome outcome = lifecycle.update(new Payload(body));
         return switch (outcome) {
             case UpdateOutcome.NotRunning notRunning -> Response.detail(400, "application not running");
-            case UpdateOutcome.Failed failed -> Response.detail(500, failed.reason());
+            case UpdateOutcome.Failed failed -> Response.detail(500, output.redactor().redact(failed.reason()));
             case UpdateOutcome.Answered answered -> switch (answered.result()) {
                 case APPLIED -> Response.message("update applied");
                 case DECLINED -> Response.detail(409, "adapter declined update");

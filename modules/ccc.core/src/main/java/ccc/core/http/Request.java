@@ -62,7 +62,8 @@ public final class Request {
                 throw tooLarge();
             }
             return body;
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
+            // The JDK's chunked decoder reports malformed chunks as either.
             throw new HttpError(400, "body could not be read: " + e.getMessage());
         }
     }

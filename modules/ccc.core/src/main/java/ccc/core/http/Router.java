@@ -1,5 +1,6 @@
 package ccc.core.http;
 
+import ccc.core.config.Secret;
 import ccc.core.json.Json;
 import ccc.core.lifecycle.Lifecycle;
 import ccc.core.log.Log;
@@ -9,6 +10,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 
 /**
@@ -35,13 +37,40 @@ public final class Router implements HttpHandler {
     private static final byte[] NOT_FOUND = Json.write(Map.of("detail", "Not Found"));
     private static final byte[] METHOD_NOT_ALLOWED = Json.write(Map.of("detail", "Method Not Allowed"));
 
+    private static final byte[] UNAUTHORIZED = Json.write(Map.of("detail", "missing or invalid bearer token"));
+
     private final Map<String, Map<String, HttpHandler>> routes = new LinkedHashMap<>();
     private final long maxBodyBytes;
     private final Observer observer;
+    private final Optional<Secret> token;
+    private final boolean metricsNeedToken;
 
-    public Router(long maxBodyBytes, Observer observer) {
+    /**
+     * A router that answers every {@code /api/*} path but {@code /api/health} and
+     * {@code /api/ready} with 401 unless the request carries {@code token}, when one is set;
+     * {@code /metrics} and {@code /api/metrics} too when {@code metricsNeedToken}.
+     */
+    public Router(long maxBodyBytes, Observer observer, Optional<Secret> token, boolean metricsNeedToken) {
         this.maxBodyBytes = maxBodyBytes;
         this.observer = observer;
+        this.token = token;
+        this.metricsNeedToken = metricsNeedToken;
+    }
+
+    private boolean needsToken(String path) {
+        if (path.equals("/api/health") || path.equals("/api/ready")) {
+            return false;
+        }
+        if (path.equals("/metrics") || path.equals("/api/metrics")) {
+            return metricsNeedToken;
+        }
+        return path.startsWith("/api/");
+    }
+
+    private boolean authorized(HttpExchange exchange) {
+        String header = exchange.getRequestHeaders().getFirst("Authorization");
+        String presented = header != null && header.regionMatches(true, 0, "Bearer ", 0, 7) ? header.substring(7).strip() : null;
+        return token.get().matches(presented);
     }
 
     /** Adds a JSON route. */
@@ -67,6 +96,12 @@ public final class Router implements HttpHandler {
         String path = exchange.getRequestURI().getPath();
         String method = exchange.getRequestMethod();
         try (exchange) {
+            if (token.isPresent() && needsToken(path) && !authorized(exchange)) {
+                exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer realm=\"ccc\"");
+                send(exchange, 401, UNAUTHORIZED);
+                observer.answered(routes.containsKey(path) ? path : "other", method, 401);
+                return;
+            }
             Map<String, HttpHandler> methods = routes.get(path);
             if (methods == null) {
                 send(exchange, 404, NOT_FOUND);

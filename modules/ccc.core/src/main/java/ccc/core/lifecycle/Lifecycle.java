@@ -8,6 +8,7 @@ import ccc.api.Workload;
 import ccc.api.WorkloadExit;
 import ccc.core.config.CoreConfig;
 import ccc.core.log.Log;
+import ccc.core.log.Redactor;
 import ccc.core.process.ManagedProcess;
 import ccc.core.process.Native;
 import ccc.core.process.PrivilegedCommands;
@@ -98,6 +99,7 @@ public final class Lifecycle {
 
     /** Queues a start, which restarts a running workload. Returns at once. */
     public void start(Payload payload) {
+        output.redactor().learn(payload.values());
         synchronized (submissions) {
             long request = ++lastRequest;
             latestRequest = request;
@@ -129,6 +131,7 @@ public final class Lifecycle {
         if (published.get().phase() != Phase.RUNNING) {
             return new UpdateOutcome.NotRunning();
         }
+        output.redactor().learn(payload.values());
         try {
             return submitAndWait(() -> runUpdate(payload));
         } catch (ExecutionException e) {
@@ -235,7 +238,8 @@ public final class Lifecycle {
         boolean restart = active != null || automatic;
         Instant began = Instant.now();
         publish(published.get().starting(restart));
-        LOG.info(automatic ? "restarting after the workload ended" : restart ? "restart requested" : "start requested");
+        LOG.info(automatic ? "restarting after the workload ended" : restart ? "restart requested" : "start requested",
+                "payload", Redactor.masked(payload.values()));
         if (active != null) {
             List<String> problems = stopSequence(false);
             if (!problems.isEmpty()) {
@@ -266,7 +270,7 @@ public final class Lifecycle {
             timings.started(took);
             LOG.info("workload running", "pid", pid == null ? "none" : pid, "start_ms", took.toMillis());
         } catch (Exception e) {
-            String reason = Log.describe(e);
+            String reason = output.redactor().redact(Log.describe(e));
             LOG.error("start failed", "reason", reason);
             List<String> problems = stopSequence(false);
             if (!problems.isEmpty()) {
@@ -481,7 +485,11 @@ public final class Lifecycle {
     }
 
     private void publish(Snapshot next) {
-        published.set(next);
+        String error = next.lastError();
+        String redacted = output.redactor().redact(error);
+        published.set(java.util.Objects.equals(error, redacted) ? next
+                : new Snapshot(next.phase(), next.adapterName(), next.pid(), next.startedAt(), next.stoppedAt(),
+                        next.exitCode(), next.restarts(), redacted));
     }
 
     private static Integer exitCodeIfEnded(Workload workload) {

@@ -18,6 +18,7 @@ public final class Log {
     private static volatile Level threshold = Level.INFO;
     private static volatile Format format = Format.TEXT;
     private static volatile PrintStream out = System.out;
+    private static volatile Redactor redactor = new Redactor();
 
     private final String component;
 
@@ -34,6 +35,11 @@ public final class Log {
     public static void configure(Level level, Format lineFormat) {
         threshold = level;
         format = lineFormat;
+    }
+
+    /** Masks the secrets {@code secrets} learns in every line written from now on. */
+    public static void redactWith(Redactor secrets) {
+        redactor = secrets;
     }
 
     /** Redirects the log, for tests that read it. */
@@ -84,9 +90,11 @@ public final class Log {
         if (cause != null) {
             extra.put("error", describe(cause));
         }
+        Redactor secrets = redactor;
+        extra.replaceAll((name, value) -> value instanceof Number || value instanceof Boolean ? value : secrets.redact(String.valueOf(value)));
         String line = format == Format.JSON
-                ? jsonLine(Instant.now(), level, component, message, extra)
-                : textLine(Instant.now(), level, component, message, extra);
+                ? jsonLine(Instant.now(), level, component, secrets.redact(message), extra)
+                : textLine(Instant.now(), level, component, secrets.redact(message), extra);
         PrintStream stream = out;
         stream.println(line);
     }

@@ -47,7 +47,7 @@ public final class ProcessLauncher {
         Process process = builder.start();
         Thread stdout = output.pump(process.getInputStream(), WorkloadOutput.Stream.STDOUT, process.pid());
         Thread stderr = output.pump(process.getErrorStream(), WorkloadOutput.Stream.STDERR, process.pid());
-        LOG.info("workload launched", "pid", process.pid(), "command", String.join(" ", launch.command()),
+        LOG.info("workload launched", "pid", process.pid(), "command", output.redactor().redact(String.join(" ", launch.command())),
                 "user", effectiveUser().orElse("(core's own)"));
         return new ManagedProcess(process, privilegeDrop.helper().isPresent(), stdout, stderr);
     }

@@ -1,6 +1,7 @@
 package ccc.core.process;
 
 import ccc.core.log.Log;
+import ccc.core.log.Redactor;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -33,10 +34,16 @@ public final class WorkloadOutput {
 
     private final int capacity;
     private final ArrayDeque<Line> lines;
+    private final Redactor redactor;
 
-    public WorkloadOutput(int capacity) {
+    public WorkloadOutput(int capacity, Redactor redactor) {
         this.capacity = capacity;
         this.lines = new ArrayDeque<>(Math.min(capacity, 1024));
+        this.redactor = redactor;
+    }
+
+    public Redactor redactor() {
+        return redactor;
     }
 
     public int capacity() {
@@ -102,7 +109,7 @@ public final class WorkloadOutput {
 
     private void emit(byte[] bytes, int length, Stream stream, long pid) {
         int end = length > 0 && bytes[length - 1] == '\r' ? length - 1 : length;
-        String text = new String(bytes, 0, end, StandardCharsets.UTF_8);
+        String text = redactor.redact(new String(bytes, 0, end, StandardCharsets.UTF_8));
         add(new Line(Instant.now(), stream, text));
         LOG.info(text, "stream", stream.wireName(), "pid", pid);
     }

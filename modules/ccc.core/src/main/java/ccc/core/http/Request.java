@@ -48,17 +48,21 @@ public final class Request {
         }
         String declared = exchange.getRequestHeaders().getFirst("Content-Length");
         if (declared != null) {
+            long length;
             try {
-                if (Long.parseLong(declared.trim()) > maxBodyBytes) {
-                    throw tooLarge();
-                }
+                length = Long.parseLong(declared.trim());
             } catch (NumberFormatException e) {
                 throw new HttpError(400, "Content-Length is not a number: '" + declared + "'");
+            }
+            if (length > maxBodyBytes) {
+                drainIfSmall(length);
+                throw tooLarge();
             }
         }
         try (InputStream in = exchange.getRequestBody()) {
             byte[] body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBodyBytes + 1));
             if (body.length > maxBodyBytes) {
+                drainIfSmall(Long.MAX_VALUE);
                 throw tooLarge();
             }
             return body;
@@ -78,6 +82,28 @@ public final class Request {
             return Json.readObject(body);
         } catch (Json.InvalidJson e) {
             throw new HttpError(422, e.getMessage());
+        }
+    }
+
+    /**
+     * Reads and discards a moderately oversized body, so the client gets its 413 instead of a
+     * connection reset; a body far over the limit is not worth reading and the connection closes.
+     */
+    private void drainIfSmall(long declaredLength) {
+        long cap = 4 * maxBodyBytes;
+        if (declaredLength > cap && declaredLength != Long.MAX_VALUE) {
+            return;
+        }
+        try (InputStream in = exchange.getRequestBody()) {
+            in.skipNBytes(0);
+            long skipped = 0;
+            byte[] buffer = new byte[16 * 1024];
+            int read;
+            while (skipped < cap && (read = in.read(buffer)) >= 0) {
+                skipped += read;
+            }
+        } catch (IOException | RuntimeException e) {
+            // The client went away; nothing to drain.
         }
     }
 

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.jr.ob.JSON;
 import java.io.IOException;
+import java.util.List;
 import java.util.Map;
 
 /** JSON in and out of the core, with read limits so that hostile bodies fail fast and cleanly. */
@@ -45,6 +46,7 @@ public final class Json {
             if (!(value instanceof Map<?, ?> map)) {
                 throw new InvalidJson("body must be a JSON object, got " + kind(value));
             }
+            requireFiniteNumbers(map);
             return (Map<String, Object>) map;
         } catch (StreamConstraintsException e) {
             throw new InvalidJson("body exceeds a JSON limit: " + firstLine(e.getOriginalMessage()));
@@ -52,6 +54,23 @@ public final class Json {
             throw new InvalidJson("body is not valid JSON: " + firstLine(e.getOriginalMessage()));
         } catch (IOException e) {
             throw new InvalidJson("body is not valid JSON: " + firstLine(e.getMessage()));
+        }
+    }
+
+    /** Numbers such as 1e999999 read as infinity, which JSON cannot carry back out: refuse them here. */
+    private static void requireFiniteNumbers(Object value) throws InvalidJson {
+        if (value instanceof Map<?, ?> map) {
+            for (Object nested : map.values()) {
+                requireFiniteNumbers(nested);
+            }
+        } else if (value instanceof List<?> list) {
+            for (Object nested : list) {
+                requireFiniteNumbers(nested);
+            }
+        } else if (value instanceof Double number && !Double.isFinite(number)) {
+            throw new InvalidJson("body holds a number too large to represent");
+        } else if (value instanceof Float number && !Float.isFinite(number)) {
+            throw new InvalidJson("body holds a number too large to represent");
         }
     }
 
@@ -77,7 +96,7 @@ public final class Json {
         if (value == null) {
             return "null";
         }
-        if (value instanceof java.util.List<?>) {
+        if (value instanceof List<?>) {
             return "an array";
         }
         if (value instanceof String) {

@@ -137,7 +137,15 @@ public final class Router implements HttpHandler {
             LOG.error("request failed", e, "path", exchange.getRequestURI().getPath());
             response = Response.detail(500, "internal error: " + Log.describe(e));
         }
-        send(exchange, response.status(), Json.write(response.body()));
+        byte[] body;
+        try {
+            body = Json.write(response.body());
+        } catch (RuntimeException | StackOverflowError e) {
+            LOG.error("response could not be serialised", "path", exchange.getRequestURI().getPath(), "reason", Log.describe(e));
+            response = Response.detail(500, "response could not be serialised: " + Log.describe(e));
+            body = Json.write(response.body());
+        }
+        send(exchange, response.status(), body);
     }
 
     static void send(HttpExchange exchange, int status, byte[] body) throws IOException {

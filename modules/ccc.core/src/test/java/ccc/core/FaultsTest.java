@@ -1,0 +1,133 @@
+package ccc.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ccc.api.MetricFamily;
+import ccc.api.Payload;
+import ccc.api.UpdateResult;
+import ccc.api.WorkloadExit;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Adapter hooks that throw or hang, where LifecycleTest does not already cover them: each ends in a clear state. */
+class FaultsTest {
+
+    private TestCore core;
+    private SleepAdapter adapter;
+
+    @AfterEach
+    void stop() {
+        core.close();
+        Processes.killAll(adapter.marker);
+    }
+
+    @Test
+    void aHangingUpdateIsBoundedAndTheWorkloadKeepsRunning() throws Exception {
+        adapter = new SleepAdapter() {
+            @Override
+            public UpdateResult update(Payload payload) {
+                try {
+                    Thread.sleep(Duration.ofHours(1));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return UpdateResult.APPLIED;
+            }
+        };
+        core = TestCore.start(adapter, "");
+        core.post("/api/start", "{}");
+        core.awaitPhase("running");
+        var reply = core.post("/api/update", "{}");
+        assertEquals(500, reply.status());
+        assertEquals("adapter update timed out after 2 s", reply.json().get("detail"));
+        assertEquals("running", core.status().get("phase"));
+        assertEquals(Map.of("message", "stop initiated"), core.post("/api/stop", null).json());
+        core.awaitPhase("stopped");
+    }
+
+    @Test
+    void throwingMetricsNeverBreakTheMetricsEndpoints() throws Exception {
+        adapter = new SleepAdapter() {
+            @Override
+            public Map<String, Object> metrics() {
+                throw new IllegalStateException("metrics source down");
+            }
+
+            @Override
+            public List<MetricFamily> prometheusMetrics() {
+                throw new IllegalStateException("exporter down");
+            }
+        };
+        core = TestCore.start(adapter, "");
+        var metrics = core.get("/api/metrics");
+        assertEquals(200, metrics.status());
+        assertEquals(Map.of("error", "metrics source down"), metrics.json().get("adapter_metrics"));
+        var prometheus = core.get("/metrics");
+        assertEquals(200, prometheus.status());
+        assertTrue(prometheus.body().contains("# TYPE container_cpu_percent gauge"));
+    }
+
+    @Test
+    void oddAdapterMetricValuesStillMakeValidJson() throws Exception {
+        adapter = new SleepAdapter() {
+            @Override
+            public Map<String, Object> metrics() {
+                return Map.of("object", new Object(), "not_a_number", Double.NaN, "list", List.of(1, "two"));
+            }
+        };
+        core = TestCore.start(adapter, "");
+        var metrics = core.get("/api/metrics");
+        assertEquals(200, metrics.status(), metrics.body());
+        var adapterMetrics = (Map<?, ?>) metrics.json().get("adapter_metrics");
+        assertEquals(List.of(1, "two"), adapterMetrics.get("list"));
+        assertEquals("NaN", adapterMetrics.get("not_a_number"));
+    }
+
+    @Test
+    void aSelfReferencingMetricsMapIsA500WithADetailAndTheCoreGoesOn() throws Exception {
+        adapter = new SleepAdapter() {
+            @Override
+            public Map<String, Object> metrics() {
+                var loop = new java.util.HashMap<String, Object>();
+                loop.put("self", loop);
+                return loop;
+            }
+        };
+        core = TestCore.start(adapter, "");
+        var metrics = core.get("/api/metrics");
+        assertEquals(500, metrics.status(), metrics.body());
+        assertTrue(((String) metrics.json().get("detail")).startsWith("response could not be serialised"));
+        assertEquals(200, core.get("/api/health").status());
+    }
+
+    @Test
+    void aThrowingOrHangingExitHookDoesNotStopTheLifecycle() throws Exception {
+        adapter = new SleepAdapter() {
+            @Override
+            public void onWorkloadExit(WorkloadExit exit) {
+                if (exit.requested()) {
+                    throw new IllegalStateException("exit hook broken");
+                }
+                try {
+                    Thread.sleep(Duration.ofHours(1));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        };
+        core = TestCore.start(adapter, "");
+        core.post("/api/start", "{}");
+        core.awaitPhase("running");
+        core.post("/api/stop", null);
+        core.awaitPhase("stopped");
+        adapter.command = List.of("sh", "-c", "exit 5", adapter.marker);
+        core.post("/api/start", "{}");
+        var status = core.awaitStatus(s -> "failed".equals(s.get("phase")), Duration.ofSeconds(15));
+        assertEquals(5, status.get("exit_code"));
+        assertEquals(200, core.get("/api/health").status());
+    }
+}

@@ -31,6 +31,11 @@ public final class LinkRuntime {
             exec "$DIR/java" --enable-native-access=ccc.core $CCC_JAVA_OPTIONS -m ccc.core/ccc.core.Main "$@"
             """;
     private static final List<String> ROOT_MODULES = List.of("ccc.core", "ccc.adapter.example");
+    // Defaults for a small sidecar, stored in the image so that every launch of bin/java has them;
+    // the README's "JVM options" section gives the reason for each.
+    private static final String JVM_OPTIONS = String.join(" ",
+            "-XX:+UseSerialGC", "-Xms8m", "-Xmx96m", "-XX:MaxMetaspaceSize=64m", "-Xss512k",
+            "-XX:+ExitOnOutOfMemoryError");
 
     public static void main(String[] args) throws IOException {
         Path modules = Path.of(args[0]);
@@ -47,6 +52,7 @@ public final class LinkRuntime {
                 "--no-man-pages",
                 "--no-header-files",
                 "--compress", "zip-6",
+                "--add-options", JVM_OPTIONS,
                 "--output", output.toString());
         Path launcher = output.resolve("bin/ccc");
         Files.writeString(launcher, LAUNCHER);

@@ -81,8 +81,8 @@ final class ImageProcess implements AutoCloseable {
     Reply request(String method, String path, String json) throws IOException {
         var connection = (HttpURLConnection) URI.create("http://127.0.0.1:" + port + path).toURL().openConnection();
         connection.setRequestMethod(method);
-        connection.setConnectTimeout(1000);
-        connection.setReadTimeout(10000);
+        connection.setConnectTimeout(5000);
+        connection.setReadTimeout(30000);
         if (json != null) {
             connection.setDoOutput(true);
             connection.setRequestProperty("Content-Type", "application/json");

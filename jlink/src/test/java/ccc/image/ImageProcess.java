@@ -22,11 +22,13 @@ final class ImageProcess implements AutoCloseable {
     final Process process;
     final int port;
     final Path log;
+    final String host;
 
-    private ImageProcess(Process process, int port, Path log) {
+    private ImageProcess(Process process, int port, Path log, String host) {
         this.process = process;
         this.port = port;
         this.log = log;
+        this.host = host;
     }
 
     /** Starts {@code bin/ccc} in {@code workDir} on a free port, with extra environment and arguments. */
@@ -46,7 +48,8 @@ final class ImageProcess implements AutoCloseable {
         builder.environment().put("CCC_PORT", Integer.toString(port));
         builder.environment().put("CCC_HOST", "127.0.0.1");
         builder.environment().putAll(environment);
-        return new ImageProcess(builder.start(), port, log);
+        String host = environment.getOrDefault("CCC_HOST", "127.0.0.1");
+        return new ImageProcess(builder.start(), port, log, host.equals("0.0.0.0") ? "127.0.0.1" : host);
     }
 
     static int freePort() throws IOException {
@@ -79,7 +82,7 @@ final class ImageProcess implements AutoCloseable {
     }
 
     Reply request(String method, String path, String json) throws IOException {
-        var connection = (HttpURLConnection) URI.create("http://127.0.0.1:" + port + path).toURL().openConnection();
+        var connection = (HttpURLConnection) URI.create("http://" + host + ":" + port + path).toURL().openConnection();
         connection.setRequestMethod(method);
         connection.setConnectTimeout(5000);
         connection.setReadTimeout(30000);

@@ -31,6 +31,9 @@ public interface AdapterContext {
      */
     WorkloadProcess launch(Launch launch) throws java.io.IOException;
 
+    /** The core's traffic-control service, on the interface {@code traffic_control.interface} names. */
+    TrafficControl trafficControl();
+
     /** A logger whose lines go to the core's log, tagged with the adapter's name. */
     System.Logger logger();
 }

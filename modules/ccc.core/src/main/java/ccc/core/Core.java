@@ -21,6 +21,8 @@ import ccc.core.process.ProcessAdapter;
 import ccc.core.process.ProcessLauncher;
 import ccc.core.process.Reaper;
 import ccc.core.process.WorkloadOutput;
+import ccc.core.traffic.Shaper;
+import ccc.core.traffic.TrafficPlan;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Path;
@@ -58,7 +60,8 @@ public final class Core {
         var output = new WorkloadOutput(OUTPUT_LINES_KEPT, redactor);
         var launcher = new ProcessLauncher(privilegeDrop, config.adapter().runAsUser(), output);
         var adapterConfig = new AdapterConfig(config.adapter().values());
-        var context = new CoreAdapterContext(adapterConfig, launcher, adapterName);
+        var shaper = Shaper.system(config.trafficControl().networkInterface(), privilegeDrop.runningAsRoot());
+        var context = new CoreAdapterContext(adapterConfig, launcher, shaper, adapterName);
         Optional<ProcessAdapter> processAdapter = config.processManagement().enabled()
                 ? Optional.of(new ProcessAdapter(config.processManagement(), launcher, adapter))
                 : Optional.empty();
@@ -66,7 +69,8 @@ public final class Core {
                 () -> new IllegalArgumentException("an adapter is needed unless process_management is enabled")));
         var restart = config.processManagement().enabled() ? config.processManagement().restart() : CoreConfig.Restart.NEVER;
         var timings = new LifecycleTimings();
-        var lifecycle = new Lifecycle(bound, adapterName, context, config, restart, output, timings);
+        var lifecycle = new Lifecycle(bound, adapterName, context, config, restart, output, timings, shaper,
+                privilegeDrop.runningAsRoot());
         var metrics = new MetricsService(
                 new SystemMetrics(HostReader.system(), Cgroups.system(), config.metrics()).startSampling(),
                 new ProcessMetrics(Path.of("/proc")),
@@ -74,11 +78,12 @@ public final class Core {
         var prometheus = new PrometheusMetrics(metrics, lifecycle, bound, version(), timings);
         var router = new Router(config.server().maxBodyBytes(), prometheus::countRequest,
                 config.server().authToken(), config.server().authMetrics());
-        new ControlApi(lifecycle, metrics, output, config.adapter().primaryPayloadKey(), processAdapter)
+        new ControlApi(lifecycle, metrics, output, config.adapter().primaryPayloadKey(), processAdapter,
+                config.trafficControl().enabled() ? Optional.of(new TrafficPlan(config.trafficControl())) : Optional.empty())
                 .register(router, prometheus.handler());
         var server = ApiServer.start(config.server(), router);
-        if (config.adapter().runAsUser().isPresent() && !privilegeDrop.runningAsRoot()) {
-            LOG.info("not running as root: the workload runs as the core's own user", "run_as_user", config.adapter().runAsUser().get());
+        if (!privilegeDrop.runningAsRoot()) {
+            LOG.warn("not running as root: privileged commands and traffic control are off, and the workload runs as the core's own user");
         }
         LOG.info("listening", "host", config.server().host(), "port", server.port(), "adapter", adapterName,
                 "config", config.source(), "auth", config.server().authToken().isPresent() ? "bearer token" : "none");

@@ -3,6 +3,7 @@ package ccc.core;
 import ccc.api.AdapterConfig;
 import ccc.api.AdapterContext;
 import ccc.api.Launch;
+import ccc.api.TrafficControl;
 import ccc.api.WorkloadProcess;
 import ccc.core.log.SystemLoggerAdapter;
 import ccc.core.process.PrivilegeDrop;
@@ -17,12 +18,14 @@ final class CoreAdapterContext implements AdapterContext {
     private final AdapterConfig config;
     private final PrivilegeDrop privilegeDrop;
     private final ProcessLauncher launcher;
+    private final TrafficControl trafficControl;
     private final System.Logger logger;
 
-    CoreAdapterContext(AdapterConfig config, ProcessLauncher launcher, String adapterName) {
+    CoreAdapterContext(AdapterConfig config, ProcessLauncher launcher, TrafficControl trafficControl, String adapterName) {
         this.config = config;
         this.privilegeDrop = launcher.privilegeDrop();
         this.launcher = launcher;
+        this.trafficControl = trafficControl;
         this.logger = new SystemLoggerAdapter("adapter " + adapterName);
     }
 
@@ -44,6 +47,11 @@ final class CoreAdapterContext implements AdapterContext {
     @Override
     public WorkloadProcess launch(Launch launch) throws IOException {
         return launcher.launch(launch);
+    }
+
+    @Override
+    public TrafficControl trafficControl() {
+        return trafficControl;
     }
 
     @Override

@@ -243,6 +243,7 @@ class LifecycleTest {
 
     @Test
     void failingPrivilegedPreStartCommandsFailTheStartUnlessWarned() throws Exception {
+        Requirements.require(ccc.core.process.PrivilegeDrop.currentUid() == 0, "privileged commands need root");
         adapter = new SleepAdapter();
         core = TestCore.start(adapter, """
                 privileged_commands:
@@ -261,6 +262,16 @@ class LifecycleTest {
                 """);
         core.post("/api/start", "{}");
         core.awaitPhase("running");
+    }
+
+    @Test
+    void withoutRootPrivilegedCommandsFailTheStartClearly() throws Exception {
+        adapter = new SleepAdapter();
+        var notRoot = new ccc.core.process.PrivilegeDrop(ccc.core.process.UserDirectory.system(), java.util.Optional.empty(), false);
+        core = TestCore.start(adapter, "privileged_commands:\n  pre_start: [[\"true\"]]\n", notRoot);
+        core.post("/api/start", "{}");
+        var status = core.awaitPhase("failed");
+        assertEquals("privileged_commands.pre_start is set, but privileged commands need the core to run as root", status.get("last_error"));
     }
 
     @Test

@@ -32,7 +32,8 @@ class MetricsCacheTest {
         };
         CoreConfig config = TestCore.config("");
         var adapter = new SleepAdapter();
-        var lifecycle = new Lifecycle(adapter, "test", null, config, CoreConfig.Restart.NEVER, new WorkloadOutput(10, new ccc.core.log.Redactor()), LifecycleObserver.NONE);
+        var lifecycle = new Lifecycle(adapter, "test", null, config, CoreConfig.Restart.NEVER, new WorkloadOutput(10, new ccc.core.log.Redactor()), LifecycleObserver.NONE,
+                ccc.core.traffic.Shaper.system("lo", false), false);
         var system = new SystemMetrics(HostReader.system(), Optional.of(counting), config.metrics());
         var metrics = new MetricsService(system, new ProcessMetrics(Path.of("/proc")), config.metrics(), lifecycle, adapter);
         int atConstruction = reads.get();

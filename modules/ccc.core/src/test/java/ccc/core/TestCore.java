@@ -42,7 +42,12 @@ final class TestCore implements AutoCloseable {
 
     /** Starts a core with {@link #BASE_CONFIG} followed by {@code extraYaml}. */
     static TestCore start(Adapter adapter, String extraYaml) throws IOException, ConfigException {
-        return new TestCore(Core.start(config(extraYaml), java.util.Optional.ofNullable(adapter), "test.Adapter", PrivilegeDrop.system()));
+        return start(adapter, extraYaml, PrivilegeDrop.system());
+    }
+
+    /** As {@link #start(Adapter, String)}, with the given view of privileges (a core that is not root, say). */
+    static TestCore start(Adapter adapter, String extraYaml, PrivilegeDrop privileges) throws IOException, ConfigException {
+        return new TestCore(Core.start(config(extraYaml), java.util.Optional.ofNullable(adapter), "test.Adapter", privileges));
     }
 
     static CoreConfig config(String extraYaml) throws ConfigException {

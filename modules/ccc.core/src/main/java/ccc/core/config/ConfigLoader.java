@@ -268,7 +268,11 @@ public final class ConfigLoader {
                 tc.string("bandwidth_mbps_key", "bandwidth_limit_mbps"),
                 tc.number("default_bandwidth_mbps", 100, 0.001, 100_000),
                 tc.string("latency_ms_key", "latency_ms"),
-                tc.number("default_latency_ms", 0, 0, 60_000));
+                tc.number("default_latency_ms", 0, 0, 60_000),
+                tc.string("jitter_ms_key", "jitter_ms"),
+                tc.number("default_jitter_ms", 0, 0, 60_000),
+                tc.string("loss_percent_key", "loss_percent"),
+                tc.number("default_loss_percent", 0, 0, 100));
     }
 
     private static CoreConfig.PrivilegedCommands privilegedCommands(Section section) throws ConfigException {

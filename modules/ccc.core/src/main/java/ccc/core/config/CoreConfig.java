@@ -134,14 +134,23 @@ public record CoreConfig(
     public record Metrics(boolean networkMonitoring, Optional<String> networkInterface, boolean processMonitoring) {
     }
 
-    /** compat.md's {@code traffic_control}. */
+    /** compat.md's {@code traffic_control}, with jitter and loss beside bandwidth and latency. */
     public record TrafficControl(
             boolean enabled,
             String networkInterface,
             String bandwidthMbpsKey,
             double defaultBandwidthMbps,
             String latencyMsKey,
-            double defaultLatencyMs) {
+            double defaultLatencyMs,
+            String jitterMsKey,
+            double defaultJitterMs,
+            String lossPercentKey,
+            double defaultLossPercent) {
+
+        /** The payload keys that carry shaping. */
+        public java.util.Set<String> keys() {
+            return java.util.Set.of(bandwidthMbpsKey, latencyMsKey, jitterMsKey, lossPercentKey);
+        }
     }
 
     /** compat.md's {@code privileged_commands}: argv lists run as the core's user, in order. */

@@ -11,6 +11,7 @@ import ccc.core.metrics.MetricsService;
 import ccc.core.process.ProcessAdapter;
 import ccc.core.process.Signals;
 import ccc.core.process.WorkloadOutput;
+import ccc.core.traffic.TrafficPlan;
 import com.sun.net.httpserver.HttpHandler;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
@@ -29,14 +30,17 @@ public final class ControlApi {
     private final WorkloadOutput output;
     private final Optional<String> primaryPayloadKey;
     private final Optional<ProcessAdapter> processAdapter;
+    private final Optional<TrafficPlan> trafficPlan;
 
     public ControlApi(Lifecycle lifecycle, MetricsService metrics, WorkloadOutput output,
-                      Optional<String> primaryPayloadKey, Optional<ProcessAdapter> processAdapter) {
+                      Optional<String> primaryPayloadKey, Optional<ProcessAdapter> processAdapter,
+                      Optional<TrafficPlan> trafficPlan) {
         this.lifecycle = lifecycle;
         this.metrics = metrics;
         this.output = output;
         this.primaryPayloadKey = primaryPayloadKey;
         this.processAdapter = processAdapter;
+        this.trafficPlan = trafficPlan;
     }
 
     /** Adds every route to {@code router}; {@code prometheus} serves {@code /metrics}. */
@@ -92,12 +96,26 @@ public final class ControlApi {
                 throw new HttpError(400, e.getMessage());
             }
         }
+        if (trafficPlan.isPresent()) {
+            try {
+                trafficPlan.get().forStart(payload);
+            } catch (TrafficPlan.InvalidValue e) {
+                throw new HttpError(400, e.getMessage());
+            }
+        }
         lifecycle.start(payload);
         return Response.message("start initiated");
     }
 
     private Response update(Request request) throws HttpError, InterruptedException {
         Map<String, Object> body = request.jsonObject(false);
+        if (trafficPlan.isPresent()) {
+            try {
+                trafficPlan.get().forUpdate(new Payload(body), new ccc.api.TrafficShape(0, 0, 0, 0));
+            } catch (TrafficPlan.InvalidValue e) {
+                throw new HttpError(400, e.getMessage());
+            }
+        }
         UpdateOutcome outcome = lifecycle.update(new Payload(body));
         return switch (outcome) {
             case UpdateOutcome.NotRunning notRunning -> Response.detail(400, "application not running");

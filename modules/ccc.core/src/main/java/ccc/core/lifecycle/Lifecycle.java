@@ -3,6 +3,7 @@ package ccc.core.lifecycle;
 import ccc.api.Adapter;
 import ccc.api.AdapterContext;
 import ccc.api.Payload;
+import ccc.api.TrafficShape;
 import ccc.api.UpdateResult;
 import ccc.api.Workload;
 import ccc.api.WorkloadExit;
@@ -15,6 +16,8 @@ import ccc.core.process.PrivilegedCommands;
 import ccc.core.process.ProcessTree;
 import ccc.core.process.Signals;
 import ccc.core.process.WorkloadOutput;
+import ccc.core.traffic.Shaper;
+import ccc.core.traffic.TrafficPlan;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -49,11 +52,14 @@ public final class Lifecycle {
     private final Adapter adapter;
     private final AdapterContext context;
     private final CoreConfig.Lifecycle timeouts;
-    private final CoreConfig.PrivilegedCommands privileged;
+    private final CoreConfig.PrivilegedCommands privilegedCommands;
     private final CoreConfig.TrafficControl trafficControl;
     private final CoreConfig.Restart restartPolicy;
     private final WorkloadOutput output;
     private final LifecycleObserver timings;
+    private final Shaper shaper;
+    private final TrafficPlan trafficPlan;
+    private final boolean privileged;
     private final ExecutorService writer =
             Executors.newSingleThreadExecutor(Thread.ofPlatform().name("lifecycle").daemon(true).factory());
     private final ScheduledExecutorService timer =
@@ -79,15 +85,19 @@ public final class Lifecycle {
     private long restartToken;
 
     public Lifecycle(Adapter adapter, String adapterName, AdapterContext context, CoreConfig config,
-                     CoreConfig.Restart restartPolicy, WorkloadOutput output, LifecycleObserver timings) {
+                     CoreConfig.Restart restartPolicy, WorkloadOutput output, LifecycleObserver timings,
+                     Shaper shaper, boolean privileged) {
         this.adapter = adapter;
         this.context = context;
         this.timeouts = config.lifecycle();
-        this.privileged = config.privilegedCommands();
+        this.privilegedCommands = config.privilegedCommands();
         this.trafficControl = config.trafficControl();
         this.restartPolicy = restartPolicy;
         this.output = output;
         this.timings = timings;
+        this.shaper = shaper;
+        this.trafficPlan = new TrafficPlan(config.trafficControl());
+        this.privileged = privileged;
         this.published = new AtomicReference<>(Snapshot.initial(adapterName));
     }
 
@@ -250,7 +260,7 @@ public final class Lifecycle {
         try {
             runPrivilegedPreStart();
             if (trafficControl.enabled()) {
-                throw new StartFailure("traffic_control.enabled is set, but traffic control is not available in this core");
+                applyTrafficControl(payload);
             }
             AdapterCalls.run("pre_start hook", timeouts.hookTimeout(), () -> adapter.preStart(payload, context));
             Workload workload = AdapterCalls.call("start", timeouts.startTimeout(),
@@ -326,8 +336,22 @@ public final class Lifecycle {
         if (active == null || published.get().phase() != Phase.RUNNING) {
             return new UpdateOutcome.NotRunning();
         }
+        boolean shaping = trafficControl.enabled() && trafficPlan.mentions(payload);
+        if (shaping) {
+            try {
+                TrafficShape current = shaper.applied().orElse(new TrafficShape(0, 0, 0, 0));
+                shaper.shape(trafficPlan.forUpdate(payload, current));
+            } catch (TrafficPlan.InvalidValue | IllegalStateException e) {
+                return new UpdateOutcome.Failed("traffic control: " + e.getMessage());
+            }
+        }
+        Payload rest = shaping ? trafficPlan.withoutShaping(payload) : payload;
+        if (shaping && rest.values().isEmpty()) {
+            LOG.info("update handled", "result", "traffic shaping changed");
+            return new UpdateOutcome.Answered(UpdateResult.APPLIED);
+        }
         try {
-            UpdateResult result = AdapterCalls.call("update", timeouts.updateTimeout(), () -> adapter.update(payload), ignored -> { });
+            UpdateResult result = AdapterCalls.call("update", timeouts.updateTimeout(), () -> adapter.update(rest), ignored -> { });
             if (result == null) {
                 return new UpdateOutcome.Failed("adapter update returned no result");
             }
@@ -449,9 +473,12 @@ public final class Lifecycle {
         } catch (AdapterCallException e) {
             problems.add(e.getMessage());
         }
-        for (List<String> command : privileged.postStop()) {
+        if (shaper.applied().isPresent()) {
+            shaper.clear();
+        }
+        for (List<String> command : privileged ? privilegedCommands.postStop() : List.<List<String>>of()) {
             try {
-                PrivilegedCommands.run(command, privileged.timeout());
+                PrivilegedCommands.run(command, privilegedCommands.timeout());
             } catch (PrivilegedCommands.CommandFailedException e) {
                 LOG.warn("post_stop command failed", "reason", e.getMessage());
             } catch (InterruptedException e) {
@@ -463,12 +490,28 @@ public final class Lifecycle {
         return problems;
     }
 
+    private void applyTrafficControl(Payload payload) throws StartFailure, AdapterCallException {
+        if (!shaper.available()) {
+            throw new StartFailure("traffic_control.enabled is set, but " + shaper.unavailableReason());
+        }
+        Payload adjusted = AdapterCalls.call("traffic control hook", timeouts.hookTimeout(),
+                () -> adapter.beforeTrafficControl(payload), ignored -> { });
+        try {
+            shaper.shape(trafficPlan.forStart(adjusted == null ? payload : adjusted));
+        } catch (TrafficPlan.InvalidValue | IllegalStateException e) {
+            throw new StartFailure("traffic control: " + e.getMessage());
+        }
+    }
+
     private void runPrivilegedPreStart() throws StartFailure, InterruptedException {
-        for (List<String> command : privileged.preStart()) {
+        if (!privilegedCommands.preStart().isEmpty() && !privileged) {
+            throw new StartFailure("privileged_commands.pre_start is set, but privileged commands need the core to run as root");
+        }
+        for (List<String> command : privilegedCommands.preStart()) {
             try {
-                PrivilegedCommands.run(command, privileged.timeout());
+                PrivilegedCommands.run(command, privilegedCommands.timeout());
             } catch (PrivilegedCommands.CommandFailedException e) {
-                if (privileged.failOnError()) {
+                if (privilegedCommands.failOnError()) {
                     throw new StartFailure(e.getMessage());
                 }
                 LOG.warn("pre_start command failed; going on (privileged_commands.on_error: warn)", "reason", e.getMessage());

@@ -26,6 +26,15 @@ public final class PrivilegedCommands {
 
     /** Runs one command; fails with its exit code and output when it does not exit 0 in time. */
     public static void run(List<String> command, Duration timeout) throws CommandFailedException, InterruptedException {
+        run(command, timeout, true);
+    }
+
+    /** As {@link #run(List, Duration)}, logging nothing: for commands whose failure is expected. */
+    public static void runQuietly(List<String> command, Duration timeout) throws CommandFailedException, InterruptedException {
+        run(command, timeout, false);
+    }
+
+    private static void run(List<String> command, Duration timeout, boolean logged) throws CommandFailedException, InterruptedException {
         String shown = String.join(" ", command);
         Process process;
         try {
@@ -56,7 +65,7 @@ public final class PrivilegedCommands {
         synchronized (output) {
             text = output.toString();
         }
-        if (!text.isEmpty()) {
+        if (!text.isEmpty() && logged) {
             LOG.info("privileged command output", "command", shown, "output", text);
         }
         if (!finished) {
@@ -66,6 +75,8 @@ public final class PrivilegedCommands {
             throw new CommandFailedException("privileged command '" + shown + "' exited with " + process.exitValue()
                     + (text.isEmpty() ? "" : ": " + text));
         }
-        LOG.info("privileged command done", "command", shown);
+        if (logged) {
+            LOG.info("privileged command done", "command", shown);
+        }
     }
 }

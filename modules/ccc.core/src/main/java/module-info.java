@@ -2,7 +2,7 @@
  * The immutable core: serves the control API, owns the workload's lifecycle and reports
  * container-level metrics. It binds one {@link ccc.api.Adapter} found with
  * {@link java.util.ServiceLoader}, in the runtime image or in an adapters directory.
- * It exports nothing.
+ * It exports nothing to adapters; the test kit alone sees the supervisor.
  */
 module ccc.core {
     requires ccc.api;
@@ -15,4 +15,10 @@ module ccc.core {
     requires simpleclient.httpserver;
 
     uses ccc.api.Adapter;
+
+    // For the test kit only, which drives a supervisor without the HTTP API.
+    exports ccc.core to ccc.testkit;
+    exports ccc.core.config to ccc.testkit;
+    exports ccc.core.lifecycle to ccc.testkit;
+    exports ccc.core.process to ccc.testkit;
 }

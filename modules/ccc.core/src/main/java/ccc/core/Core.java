@@ -1,27 +1,19 @@
 package ccc.core;
 
 import ccc.api.Adapter;
-import ccc.api.AdapterConfig;
 import ccc.core.config.CoreConfig;
 import ccc.core.http.ApiServer;
 import ccc.core.http.ControlApi;
 import ccc.core.http.Router;
 import ccc.core.lifecycle.Lifecycle;
 import ccc.core.log.Log;
-import ccc.core.log.Redactor;
 import ccc.core.metrics.Cgroups;
 import ccc.core.metrics.HostReader;
-import ccc.core.metrics.LifecycleTimings;
 import ccc.core.metrics.MetricsService;
 import ccc.core.metrics.ProcessMetrics;
 import ccc.core.metrics.PrometheusMetrics;
 import ccc.core.metrics.SystemMetrics;
 import ccc.core.process.PrivilegeDrop;
-import ccc.core.process.ProcessAdapter;
-import ccc.core.process.ProcessLauncher;
-import ccc.core.process.Reaper;
-import ccc.core.process.WorkloadOutput;
-import ccc.core.traffic.Shaper;
 import ccc.core.traffic.TrafficPlan;
 import java.io.IOException;
 import java.io.InputStream;
@@ -33,7 +25,6 @@ import java.util.Properties;
 public final class Core {
 
     private static final Log LOG = Log.named("core");
-    private static final int OUTPUT_LINES_KEPT = 2000;
 
     private final CoreConfig config;
     private final Lifecycle lifecycle;
@@ -47,30 +38,15 @@ public final class Core {
         this.router = router;
     }
 
-    /**
-     * Wires the parts and starts listening. With {@code process_management.enabled} the core
-     * runs the configured command itself and {@code adapter}, when present, only adds hooks and
-     * metrics; otherwise {@code adapter} runs the workload.
-     */
+    /** Wires a {@link Supervisor} for {@code adapter}, its metrics and the HTTP API, and starts listening. */
     public static Core start(CoreConfig config, Optional<Adapter> adapter, String adapterName, PrivilegeDrop privilegeDrop)
             throws IOException {
-        Reaper.start();
-        var redactor = new Redactor();
-        Log.redactWith(redactor);
-        var output = new WorkloadOutput(OUTPUT_LINES_KEPT, redactor);
-        var launcher = new ProcessLauncher(privilegeDrop, config.adapter().runAsUser(), output);
-        var adapterConfig = new AdapterConfig(config.adapter().values());
-        var shaper = Shaper.system(config.trafficControl().networkInterface(), privilegeDrop.runningAsRoot());
-        var context = new CoreAdapterContext(adapterConfig, launcher, shaper, adapterName);
-        Optional<ProcessAdapter> processAdapter = config.processManagement().enabled()
-                ? Optional.of(new ProcessAdapter(config.processManagement(), launcher, adapter))
-                : Optional.empty();
-        Adapter bound = processAdapter.<Adapter>map(a -> a).orElseGet(() -> adapter.orElseThrow(
-                () -> new IllegalArgumentException("an adapter is needed unless process_management is enabled")));
-        var restart = config.processManagement().enabled() ? config.processManagement().restart() : CoreConfig.Restart.NEVER;
-        var timings = new LifecycleTimings();
-        var lifecycle = new Lifecycle(bound, adapterName, context, config, restart, output, timings, shaper,
-                privilegeDrop.runningAsRoot());
+        var supervisor = Supervisor.create(config, adapter, adapterName, privilegeDrop);
+        var lifecycle = supervisor.lifecycle();
+        var bound = supervisor.adapter();
+        var output = supervisor.output();
+        var timings = supervisor.timings();
+        var processAdapter = supervisor.processAdapter();
         var metrics = new MetricsService(
                 new SystemMetrics(HostReader.system(), Cgroups.system(), config.metrics()).startSampling(),
                 new ProcessMetrics(Path.of("/proc")),

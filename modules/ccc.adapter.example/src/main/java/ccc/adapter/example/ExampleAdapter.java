@@ -4,58 +4,62 @@ import ccc.api.Adapter;
 import ccc.api.AdapterContext;
 import ccc.api.Launch;
 import ccc.api.Payload;
+import ccc.api.TrafficShape;
+import ccc.api.UpdateResult;
 import ccc.api.Workload;
 import ccc.api.WorkloadProcess;
-import java.util.ArrayList;
-import java.util.List;
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
-/** Runs the {@link FlowRunner} with the flows file the start payload names, as {@code run_as_user}. */
+/** The seed's {@code my_adapter.py} in Java: runs the {@link FlowRunner} on the flows the payload names. */
 public final class ExampleAdapter implements Adapter {
 
     private WorkloadProcess process;
+    private Path stats;
 
     @Override
-    public Workload start(Payload payload, AdapterContext context) throws Exception {
-        process = context.launch(Launch.of(Java.command(FlowRunner.class, "--flows", payload.require("flowfile"))));
+    public void preStart(Payload payload, AdapterContext context) {
+        // Privileged setup, as the seed's example does with tc: here through the core's own service.
+        payload.string("bandwidth_mbps").ifPresent(mbps -> context.trafficControl().shape(TrafficShape.bandwidth(Double.parseDouble(mbps))));
+    }
+
+    @Override
+    public Workload start(Payload payload, AdapterContext context) throws IOException {
+        stats = Path.of(System.getProperty("java.io.tmpdir"), "flow-stats-" + UUID.randomUUID() + ".properties");
+        process = context.launch(Launch.of(JavaCommand.of(FlowRunner.class, "--flows", payload.require("flowfile"), "--stats", stats.toString())));
         return process;
     }
 
     @Override
     public void stop() throws Exception {
+        // Idempotent; should the runner not end in time, the core ends its whole process tree.
         if (process != null && process.signal("TERM")) {
-            try {
-                process.exit().toCompletableFuture().get(5, TimeUnit.SECONDS);
-            } catch (TimeoutException e) {
-                process.signal("KILL");
-            }
+            process.exit().toCompletableFuture().get(10, TimeUnit.SECONDS);
         }
     }
 
     @Override
-    public Map<String, Object> metrics() {
-        WorkloadProcess current = process;
-        return Map.of("running", current != null && current.isAlive());
+    public UpdateResult update(Payload payload) {
+        // As the seed: SIGUSR1 switches the workload's log level; a payload without log_level is declined.
+        boolean applied = payload.has("log_level") && process != null && process.signal("USR1");
+        return applied ? UpdateResult.APPLIED : UpdateResult.DECLINED;
     }
 
-    /** How to start a main class of this module with the Java that runs the core. */
-    static final class Java {
-        private Java() {
+    @Override
+    public Map<String, Object> metrics() {
+        var figures = new Properties();
+        try (Reader in = Files.newBufferedReader(stats)) {
+            figures.load(in);
+        } catch (IOException | RuntimeException e) {
+            return Map.of("running", process != null && process.isAlive());
         }
-
-        static List<String> command(Class<?> mainClass, String... args) {
-            var command = new ArrayList<String>();
-            command.add(ProcessHandle.current().info().command().orElse("java"));
-            String modulePath = System.getProperty("jdk.module.path");
-            if (modulePath != null) {
-                command.addAll(List.of("--module-path", modulePath));
-            }
-            command.addAll(List.of("-Xmx32m", "-Xss256k", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
-            command.addAll(List.of("-m", mainClass.getModule().getName() + "/" + mainClass.getName()));
-            command.addAll(List.of(args));
-            return command;
-        }
+        return Map.of("running", process.isAlive(), "requests_sent", Long.parseLong(figures.getProperty("sent", "0")),
+                "errors", Long.parseLong(figures.getProperty("errors", "0")), "rate", Double.parseDouble(figures.getProperty("rate", "0")));
     }
 }

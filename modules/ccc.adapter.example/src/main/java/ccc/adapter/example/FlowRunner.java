@@ -5,16 +5,20 @@ import java.net.HttpURLConnection;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The example workload: sends HTTP GET requests to each flow's URL at the flow's rate, and
- * prints its counters every few seconds. A flows file holds one flow a line,
- * {@code <requests per second> <url>}; blank lines and lines starting with {@code #} are skipped.
+ * The example workload: sends HTTP GET requests to each flow's URL at the flow's rate. A flows
+ * file holds one flow a line, {@code <requests per second> <url>}; blank lines and lines
+ * starting with {@code #} are skipped. Every second it writes its figures (requests sent,
+ * errors, rate over the last second, log level) to the stats file, as Java properties. SIGUSR1
+ * switches its log level between INFO and DEBUG; at DEBUG it prints every request.
  */
 public final class FlowRunner {
 
@@ -24,15 +28,19 @@ public final class FlowRunner {
 
     private final AtomicLong sent = new AtomicLong();
     private final AtomicLong errors = new AtomicLong();
+    private final AtomicBoolean debug = new AtomicBoolean();
+    private long sentAtLastReport;
 
     public static void main(String[] args) throws Exception {
-        if (args.length != 2 || !args[0].equals("--flows")) {
-            System.err.println("usage: FlowRunner --flows FILE");
+        if (args.length != 4 || !args[0].equals("--flows") || !args[2].equals("--stats")) {
+            System.err.println("usage: FlowRunner --flows FILE --stats FILE");
             System.exit(2);
         }
         List<Flow> flows = parse(Files.readAllLines(Path.of(args[1])));
+        var runner = new FlowRunner();
+        sun.misc.Signal.handle(new sun.misc.Signal("USR1"), signal -> runner.switchLogLevel());
         System.out.println("flow runner: " + flows.size() + " flow(s) from " + args[1]);
-        new FlowRunner().run(flows, Long.MAX_VALUE);
+        runner.run(flows, Long.MAX_VALUE, Path.of(args[3]));
     }
 
     static List<Flow> parse(List<String> lines) {
@@ -57,15 +65,17 @@ public final class FlowRunner {
         return flows;
     }
 
-    /** Sends requests for {@code millis} milliseconds (or forever). */
-    void run(List<Flow> flows, long millis) throws InterruptedException {
+    /** Sends requests for {@code millis} milliseconds (or forever), writing figures to {@code stats} every second. */
+    void run(List<Flow> flows, long millis, Path stats) throws InterruptedException {
         try (var scheduler = Executors.newScheduledThreadPool(1, Thread.ofVirtual().factory())) {
             for (Flow flow : flows) {
                 long periodMicros = (long) (1_000_000 / flow.ratePerSecond());
                 scheduler.scheduleAtFixedRate(() -> Thread.ofVirtual().start(() -> send(flow.target())),
                         0, periodMicros, TimeUnit.MICROSECONDS);
             }
-            scheduler.scheduleAtFixedRate(this::report, 5, 5, TimeUnit.SECONDS);
+            if (stats != null) {
+                scheduler.scheduleAtFixedRate(() -> writeStats(stats), 1, 1, TimeUnit.SECONDS);
+            }
             scheduler.awaitTermination(millis, TimeUnit.MILLISECONDS);
             scheduler.shutdownNow();
         }
@@ -79,8 +89,36 @@ public final class FlowRunner {
             int status = connection.getResponseCode();
             (status < 400 ? connection.getInputStream() : connection.getErrorStream()).readAllBytes();
             (status < 400 ? sent : errors).incrementAndGet();
+            if (debug.get()) {
+                System.out.println("flow runner: GET " + target + " -> " + status);
+            }
         } catch (IOException | RuntimeException e) {
             errors.incrementAndGet();
+        }
+    }
+
+    void switchLogLevel() {
+        boolean now = !debug.get();
+        debug.set(now);
+        System.out.println("flow runner: log level " + logLevel());
+    }
+
+    String logLevel() {
+        return debug.get() ? "DEBUG" : "INFO";
+    }
+
+    /** Writes the figures atomically, so a reader never sees half a file. */
+    synchronized void writeStats(Path stats) {
+        long total = sent.get();
+        String figures = "sent=" + total + "\nerrors=" + errors.get() + "\nrate=" + (total - sentAtLastReport)
+                + "\nlog_level=" + logLevel() + "\n";
+        sentAtLastReport = total;
+        try {
+            Path temporary = stats.resolveSibling(stats.getFileName() + ".tmp");
+            Files.writeString(temporary, figures);
+            Files.move(temporary, stats, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            System.err.println("flow runner: cannot write " + stats + ": " + e.getMessage());
         }
     }
 
@@ -90,9 +128,5 @@ public final class FlowRunner {
 
     long errors() {
         return errors.get();
-    }
-
-    private void report() {
-        System.out.println("flow runner: sent=" + sent.get() + " errors=" + errors.get());
     }
 }

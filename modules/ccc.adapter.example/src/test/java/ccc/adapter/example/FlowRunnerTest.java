@@ -4,12 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 class FlowRunnerTest {
@@ -30,36 +27,26 @@ class FlowRunnerTest {
     }
 
     @Test
+    void writesItsFiguresAndSwitchesItsLogLevel(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        var runner = new FlowRunner();
+        var stats = dir.resolve("stats.properties");
+        runner.writeStats(stats);
+        assertEquals("sent=0\nerrors=0\nrate=0\nlog_level=INFO\n", java.nio.file.Files.readString(stats));
+        runner.switchLogLevel();
+        assertEquals("DEBUG", runner.logLevel());
+        runner.switchLogLevel();
+        assertEquals("INFO", runner.logLevel());
+    }
+
+    @Test
     void sendsRequestsAtTheFlowsRateAndCountsErrors() throws Exception {
-        var served = new AtomicInteger();
-        try (var server = new ServerSocket(0)) {
-            Thread.ofVirtual().start(() -> {
-                while (!server.isClosed()) {
-                    try (var socket = server.accept()) {
-                        var in = socket.getInputStream();
-                        byte[] buffer = new byte[4096];
-                        var request = new StringBuilder();
-                        while (!request.toString().contains("\r\n\r\n")) {
-                            int read = in.read(buffer);
-                            if (read < 0) {
-                                break;
-                            }
-                            request.append(new String(buffer, 0, read, StandardCharsets.ISO_8859_1));
-                        }
-                        served.incrementAndGet();
-                        socket.getOutputStream().write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
-                                .getBytes(StandardCharsets.ISO_8859_1));
-                    } catch (IOException e) {
-                        return;
-                    }
-                }
-            });
+        try (var server = new TinyHttpServer()) {
             var runner = new FlowRunner();
-            runner.run(List.of(new FlowRunner.Flow(20, URI.create("http://127.0.0.1:" + server.getLocalPort() + "/"))), 1000);
+            runner.run(List.of(new FlowRunner.Flow(20, URI.create(server.url()))), 1000, null);
             Thread.sleep(200);
             // 20 a second for one second: about 20, with slack for a loaded machine.
             assertTrue(runner.sent() >= 10 && runner.sent() <= 25, "sent " + runner.sent());
-            assertEquals(runner.sent(), served.get());
+            assertEquals(runner.sent(), server.served());
             assertEquals(0, runner.errors());
         }
         var refused = new FlowRunner();

@@ -92,6 +92,30 @@ class RuntimeImageIT {
         }
     }
 
+    private String runLauncher(int expectedStatus, String... args) throws Exception {
+        var command = new java.util.ArrayList<String>();
+        command.add(ImageProcess.IMAGE.resolve("bin/ccc").toString());
+        command.addAll(List.of(args));
+        var process = new ProcessBuilder(command).directory(work.toFile()).redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes());
+        assertTrue(process.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(expectedStatus, process.exitValue(), output);
+        return output;
+    }
+
+    @Test
+    void theLauncherHelpsReportsItsVersionAndChecksAConfiguration() throws Exception {
+        assertTrue(runLauncher(0, "--help").contains("--check-config"));
+        assertTrue(runLauncher(0, "--version").matches("ccc \\d+\\.\\d+\\.\\d+.*\\n"));
+        String checked = runLauncher(0, "--check-config", "--config", ImageProcess.REPOSITORY.resolve("modules/ccc.adapter.example/config.yaml").toString());
+        assertTrue(checked.contains("adapter: ccc.adapter.example.ExampleAdapter (module ccc.adapter.example)"), checked);
+        assertTrue(checked.endsWith("configuration OK\n"), checked);
+        Files.writeString(work.resolve("bad.yaml"), "adapter:\n  class: com.example.Missing\n");
+        String refused = runLauncher(1, "--check-config", "--config", "bad.yaml");
+        assertTrue(refused.startsWith("ccc: adapter.class: no adapter 'com.example.Missing' found"), refused);
+        assertTrue(runLauncher(2, "--no-such-flag").contains("unknown argument"));
+    }
+
     @Test
     void anInvalidConfigurationExitsBeforeListeningWithOneLine() throws Exception {
         Files.writeString(work.resolve("bad.yaml"), "adapter:\n  class: ccc.adapter.example.ExampleAdapter\nserver:\n  max_body_bytes: lots\n");
@@ -148,24 +172,27 @@ class RuntimeImageIT {
         Files.writeString(pkg.resolve("SleepyAdapter.java"), """
                 package com.example.sleepy;
 
-                import ccc.api.*;
-                import java.util.List;
+                import ccc.api.Adapter;
+                import ccc.api.AdapterContext;
+                import ccc.api.Launch;
+                import ccc.api.Payload;
+                import ccc.api.Workload;
+                import ccc.api.WorkloadProcess;
 
                 public final class SleepyAdapter implements Adapter {
-                    private Process process;
+                    private WorkloadProcess process;
 
                     @Override
                     public Workload start(Payload payload, AdapterContext context) throws Exception {
-                        String seconds = context.config().string("seconds").orElse("60");
-                        process = new ProcessBuilder(context.ensureUser(List.of("sleep", seconds))).start();
-                        return Workload.of(process);
+                        String seconds = payload.string("seconds").orElse(context.config().string("seconds").orElse("60"));
+                        process = context.launch(Launch.of("sleep", seconds));
+                        return process;
                     }
 
                     @Override
                     public void stop() throws Exception {
-                        if (process != null) {
-                            process.destroy();
-                            process.waitFor();
+                        if (process != null && process.signal("TERM")) {
+                            process.exit().toCompletableFuture().get();
                         }
                     }
                 }

@@ -30,18 +30,21 @@ public final class Core {
     private final Lifecycle lifecycle;
     private final ApiServer server;
     private final Router router;
+    private final java.util.concurrent.atomic.AtomicBoolean readiness;
 
-    private Core(CoreConfig config, Lifecycle lifecycle, ApiServer server, Router router) {
+    private Core(CoreConfig config, Lifecycle lifecycle, ApiServer server, Router router, java.util.concurrent.atomic.AtomicBoolean readiness) {
         this.config = config;
         this.lifecycle = lifecycle;
         this.server = server;
         this.router = router;
+        this.readiness = readiness;
     }
 
     /** Wires a {@link Supervisor} for {@code adapter}, its metrics and the HTTP API, and starts listening. */
     public static Core start(CoreConfig config, Optional<Adapter> adapter, String adapterName, PrivilegeDrop privilegeDrop)
             throws IOException {
         var supervisor = Supervisor.create(config, adapter, adapterName, privilegeDrop);
+        var readiness = new java.util.concurrent.atomic.AtomicBoolean();
         var lifecycle = supervisor.lifecycle();
         var bound = supervisor.adapter();
         var output = supervisor.output();
@@ -55,7 +58,8 @@ public final class Core {
         var router = new Router(config.server().maxBodyBytes(), prometheus::countRequest,
                 config.server().authToken(), config.server().authMetrics());
         new ControlApi(lifecycle, metrics, output, config.adapter().primaryPayloadKey(), processAdapter,
-                config.trafficControl().enabled() ? Optional.of(new TrafficPlan(config.trafficControl())) : Optional.empty())
+                config.trafficControl().enabled() ? Optional.of(new TrafficPlan(config.trafficControl())) : Optional.empty(),
+                readiness::get)
                 .register(router, prometheus.handler());
         var server = ApiServer.start(config.server(), router);
         if (!privilegeDrop.runningAsRoot()) {
@@ -63,7 +67,8 @@ public final class Core {
         }
         LOG.info("listening", "host", config.server().host(), "port", server.port(), "adapter", adapterName,
                 "config", config.source(), "auth", config.server().authToken().isPresent() ? "bearer token" : "none");
-        return new Core(config, lifecycle, server, router);
+        readiness.set(true);
+        return new Core(config, lifecycle, server, router, readiness);
     }
 
     public int port() {
@@ -84,6 +89,7 @@ public final class Core {
      * @return whether the workload was stopped cleanly within the grace
      */
     public boolean shutdown() {
+        readiness.set(false);
         LOG.info("shutting down", "grace_s", config.lifecycle().shutdownGrace().toSeconds());
         boolean clean = lifecycle.shutdown(config.lifecycle().shutdownGrace());
         server.close();

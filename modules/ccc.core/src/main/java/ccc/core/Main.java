@@ -21,14 +21,16 @@ public final class Main {
 
     private static final Log LOG = Log.named("core");
     private static final String USAGE = """
-            Usage: ccc [--config PATH]
+            Usage: ccc [--config PATH] [--check-config]
 
             Serves the Container Control API for one workload.
 
-              --config PATH   the configuration file; else env CCC_CONFIG_FILE, else ./config.yaml,
-                              else the example configuration built into the runtime image
-              --version       print the version and exit
-              --help          print this help and exit
+              --config PATH    the configuration file; else env CCC_CONFIG_FILE, else ./config.yaml,
+                               else the example configuration built into the runtime image
+              --check-config   load the configuration and the adapter, print what was found, and
+                               exit 0, or 1 with the reason; starts nothing
+              --version        print the version and exit
+              --help           print this help and exit
 
             Environment: CCC_CONFIG_FILE, CCC_HOST, CCC_PORT, CCC_ADAPTERS_DIR, LOG_LEVEL (DEBUG, INFO, WARNING, ERROR).
             """;
@@ -43,6 +45,7 @@ public final class Main {
     /** Starts the core; returns an exit code only when it does not start. */
     static int run(String[] args, Map<String, String> environment) {
         Optional<String> configFlag = Optional.empty();
+        boolean checkOnly = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--help", "-h" -> {
@@ -53,6 +56,7 @@ public final class Main {
                     System.out.println("ccc " + Core.version());
                     return 0;
                 }
+                case "--check-config" -> checkOnly = true;
                 case "--config" -> {
                     if (i + 1 >= args.length) {
                         return fail("--config needs a path");
@@ -79,21 +83,26 @@ public final class Main {
             Log.configure(Log.threshold(), config.log().format());
             Optional<Adapter> adapter = Optional.empty();
             String adapterName = "process_management";
+            Optional<Path> adaptersDir = config.adaptersDir().or(Main::imageAdaptersDir);
             if (config.adapter().className().isPresent()) {
-                var catalog = AdapterCatalog.load(config.adaptersDir().or(Main::imageAdaptersDir));
+                var catalog = AdapterCatalog.load(adaptersDir);
                 adapterName = config.adapter().className().get();
                 adapter = Optional.of(catalog.create(adapterName));
                 try {
                     adapter.get().configure(new AdapterConfig(config.adapter().values()));
                 } catch (RuntimeException e) {
-                    return fail("adapter '" + adapterName + "' rejected its configuration: " + Log.describe(e));
+                    return fail("adapter '" + adapterName + "' rejected its configuration: " + Log.describe(e), checkOnly ? 1 : 2);
                 }
+            }
+            if (checkOnly) {
+                System.out.println(describe(config, adapterName, adapter, adaptersDir));
+                return 0;
             }
             Core core = Core.start(config, adapter, adapterName, PrivilegeDrop.system());
             handleTermination(core);
             return keepRunning();
         } catch (ConfigException | AdapterCatalog.AdapterException e) {
-            return fail(e.getMessage());
+            return fail(e.getMessage(), checkOnly ? 1 : 2);
         } catch (java.io.IOException e) {
             return fail("cannot listen: " + Log.describe(e));
         }
@@ -149,8 +158,30 @@ public final class Main {
         return 0;
     }
 
+    /** What {@code --check-config} found, one item a line. */
+    static String describe(CoreConfig config, String adapterName, Optional<Adapter> adapter, Optional<Path> adaptersDir) {
+        var lines = new java.util.ArrayList<String>();
+        lines.add("configuration: " + config.source());
+        adapter.ifPresent(bound -> lines.add("adapter: " + adapterName + " (module " + bound.getClass().getModule().getName() + ")"));
+        adaptersDir.ifPresent(dir -> lines.add("adapters directory: " + dir + (Files.isDirectory(dir) ? "" : " (absent)")));
+        var process = config.processManagement();
+        lines.add("process_management: " + (process.enabled() ? "enabled, command " + process.command() : "off"));
+        lines.add("run_as_user: " + config.adapter().runAsUser().orElse("(none)"));
+        lines.add("privileged_commands: " + config.privilegedCommands().preStart().size() + " pre_start, "
+                + config.privilegedCommands().postStop().size() + " post_stop");
+        lines.add("traffic_control: " + (config.trafficControl().enabled() ? "on " + config.trafficControl().networkInterface() : "off"));
+        lines.add("listens on: " + config.server().host() + ":" + config.server().port()
+                + (config.server().authToken().isPresent() ? " (bearer token required)" : ""));
+        lines.add("configuration OK");
+        return String.join("\n", lines);
+    }
+
     private static int fail(String message) {
+        return fail(message, 2);
+    }
+
+    private static int fail(String message, int status) {
         System.err.println("ccc: " + message);
-        return 2;
+        return status;
     }
 }

@@ -31,22 +31,39 @@ public final class ControlApi {
     private final Optional<String> primaryPayloadKey;
     private final Optional<ProcessAdapter> processAdapter;
     private final Optional<TrafficPlan> trafficPlan;
+    private final java.util.function.BooleanSupplier ready;
+    private final byte[] openApi;
 
     public ControlApi(Lifecycle lifecycle, MetricsService metrics, WorkloadOutput output,
                       Optional<String> primaryPayloadKey, Optional<ProcessAdapter> processAdapter,
-                      Optional<TrafficPlan> trafficPlan) {
+                      Optional<TrafficPlan> trafficPlan, java.util.function.BooleanSupplier ready) {
         this.lifecycle = lifecycle;
         this.metrics = metrics;
         this.output = output;
         this.primaryPayloadKey = primaryPayloadKey;
         this.processAdapter = processAdapter;
         this.trafficPlan = trafficPlan;
+        this.ready = ready;
+        this.openApi = openApiDocument();
+    }
+
+    private static byte[] openApiDocument() {
+        try (var in = ControlApi.class.getResourceAsStream("openapi.json")) {
+            if (in == null) {
+                throw new IllegalStateException("openapi.json is missing from the core's module");
+            }
+            return in.readAllBytes();
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("openapi.json cannot be read", e);
+        }
     }
 
     /** Adds every route to {@code router}; {@code prometheus} serves {@code /metrics}. */
     public Router register(Router router, HttpHandler prometheus) {
         return router
                 .json("GET", "/api/health", this::health)
+                .json("GET", "/api/ready", request -> ready.getAsBoolean()
+                        ? Response.ok(Map.of("status", "ready")) : Response.detail(503, "not ready"))
                 .json("GET", "/api/status", this::status)
                 .json("POST", "/api/start", this::start)
                 .json("POST", "/api/update", this::update)
@@ -54,7 +71,8 @@ public final class ControlApi {
                 .json("POST", "/api/signal", this::signal)
                 .json("GET", "/api/logs", this::logs)
                 .json("GET", "/api/metrics", request -> Response.ok(metrics.json()))
-                .raw("GET", "/metrics", prometheus);
+                .raw("GET", "/metrics", prometheus)
+                .raw("GET", "/openapi.json", exchange -> Router.send(exchange, 200, openApi));
     }
 
     private Response health(Request request) {

@@ -148,7 +148,8 @@ public final class Router implements HttpHandler {
         send(exchange, response.status(), body);
     }
 
-    static void send(HttpExchange exchange, int status, byte[] body) throws IOException {
+    /** Sends a JSON body. */
+    public static void send(HttpExchange exchange, int status, byte[] body) throws IOException {
         exchange.getResponseHeaders().set("Content-Type", "application/json");
         exchange.sendResponseHeaders(status, body.length == 0 ? -1 : body.length);
         if (body.length > 0) {

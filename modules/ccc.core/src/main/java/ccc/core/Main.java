@@ -11,6 +11,7 @@ import ccc.core.log.Log;
 import ccc.core.process.PrivilegeDrop;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import sun.misc.Signal;
@@ -29,6 +30,10 @@ public final class Main {
                                else the example configuration built into the runtime image
               --check-config   load the configuration and the adapter, print what was found, and
                                exit 0, or 1 with the reason; starts nothing
+              --training-run   start on a loopback port, answer a few hundred requests to itself,
+                               stop and exit 0: the build runs it to record an ahead-of-time cache
+              --probe          GET /api/health of the core on CCC_PORT (or 8080) on loopback: exit 0
+                               when it answers 200, else 1; a health check that needs no shell
               --version        print the version and exit
               --help           print this help and exit
 
@@ -46,6 +51,7 @@ public final class Main {
     static int run(String[] args, Map<String, String> environment) {
         Optional<String> configFlag = Optional.empty();
         boolean checkOnly = false;
+        boolean trainingRun = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--help", "-h" -> {
@@ -57,6 +63,10 @@ public final class Main {
                     return 0;
                 }
                 case "--check-config" -> checkOnly = true;
+                case "--probe" -> {
+                    return probe(environment);
+                }
+                case "--training-run" -> trainingRun = true;
                 case "--config" -> {
                     if (i + 1 >= args.length) {
                         return fail("--config needs a path");
@@ -79,6 +89,11 @@ public final class Main {
         }
         try {
             Path configPath = locateConfig(configFlag, environment);
+            if (trainingRun) {
+                environment = new java.util.HashMap<>(environment);
+                environment.put("CCC_HOST", "127.0.0.1");
+                environment.put("CCC_PORT", "0");
+            }
             CoreConfig config = new ConfigLoader(environment).load(configPath);
             Log.configure(Log.threshold(), config.log().format());
             Optional<Adapter> adapter = Optional.empty();
@@ -99,12 +114,76 @@ public final class Main {
                 return 0;
             }
             Core core = Core.start(config, adapter, adapterName, PrivilegeDrop.system());
+            if (trainingRun) {
+                return train(core);
+            }
             handleTermination(core);
             return keepRunning();
         } catch (ConfigException | AdapterCatalog.AdapterException e) {
             return fail(e.getMessage(), checkOnly ? 1 : 2);
         } catch (java.io.IOException e) {
             return fail("cannot listen: " + Log.describe(e));
+        }
+    }
+
+    /** Exercises the API's common paths, so that an ahead-of-time cache recorded meanwhile holds what they load. */
+    private static int train(Core core) {
+        List<String[]> calls = List.of(
+                new String[] {"GET", "/api/health", null}, new String[] {"GET", "/api/ready", null},
+                new String[] {"GET", "/api/status", null}, new String[] {"GET", "/api/metrics", null},
+                new String[] {"GET", "/metrics", null}, new String[] {"GET", "/openapi.json", null},
+                new String[] {"GET", "/api/logs?tail=10", null}, new String[] {"POST", "/api/stop", "{}"},
+                new String[] {"POST", "/api/update", "{\"x\": 1}"}, new String[] {"POST", "/api/start", "not json"},
+                new String[] {"GET", "/no/such/path", null});
+        int answered = 0;
+        for (int round = 0; round < 40; round++) {
+            for (String[] call : calls) {
+                if (request(core.port(), call[0], call[1], call[2]) > 0) {
+                    answered++;
+                }
+            }
+        }
+        core.shutdown();
+        System.out.println("training run: " + answered + " requests answered");
+        return answered > 0 ? 0 : 1;
+    }
+
+    /** {@code --probe}: whether the local core answers its health check. */
+    private static int probe(Map<String, String> environment) {
+        int port;
+        try {
+            port = Integer.parseInt(environment.getOrDefault("CCC_PORT", "8080").trim());
+        } catch (NumberFormatException e) {
+            return fail("CCC_PORT is not a port: " + environment.get("CCC_PORT"), 1);
+        }
+        int status = request(port, "GET", "/api/health", null);
+        if (status != 200) {
+            System.err.println("ccc: /api/health on port " + port + " answered " + (status < 0 ? "nothing" : status));
+            return 1;
+        }
+        return 0;
+    }
+
+    /** One request to the core on loopback; the status code, or -1 when nothing answered. */
+    private static int request(int port, String method, String path, String body) {
+        try {
+            var connection = (java.net.HttpURLConnection) java.net.URI.create("http://127.0.0.1:" + port + path).toURL().openConnection();
+            connection.setRequestMethod(method);
+            connection.setConnectTimeout(2000);
+            connection.setReadTimeout(5000);
+            if (body != null) {
+                connection.setDoOutput(true);
+                connection.setRequestProperty("Content-Type", "application/json");
+                connection.getOutputStream().write(body.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            }
+            int status = connection.getResponseCode();
+            var in = status < 400 ? connection.getInputStream() : connection.getErrorStream();
+            if (in != null) {
+                in.readAllBytes();
+            }
+            return status;
+        } catch (java.io.IOException e) {
+            return -1;
         }
     }
 

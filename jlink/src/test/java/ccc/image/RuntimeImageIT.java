@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -16,7 +14,6 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.spi.ToolProvider;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -140,7 +137,7 @@ class RuntimeImageIT {
     @Test
     void anAdapterJarInTheAdaptersDirectoryIsFoundAndDriven() throws Exception {
         Path adapters = Files.createDirectories(work.resolve("adapters"));
-        buildAdapterJar(adapters.resolve("sleepy.jar"));
+        AdapterJar.build(work, adapters.resolve("sleepy.jar"));
         Files.writeString(work.resolve("config.yaml"), """
                 adapter:
                   class: com.example.sleepy.SleepyAdapter
@@ -157,58 +154,6 @@ class RuntimeImageIT {
             awaitBody(core, "\"phase\":\"stopped\"");
             assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false));
         }
-    }
-
-    /** Compiles a one-class adapter module against ccc.api alone and jars it. */
-    private void buildAdapterJar(Path jar) throws IOException {
-        Path src = work.resolve("adapter-src");
-        Path pkg = Files.createDirectories(src.resolve("com/example/sleepy"));
-        Files.writeString(src.resolve("module-info.java"), """
-                module com.example.sleepy {
-                    requires ccc.api;
-                    provides ccc.api.Adapter with com.example.sleepy.SleepyAdapter;
-                }
-                """);
-        Files.writeString(pkg.resolve("SleepyAdapter.java"), """
-                package com.example.sleepy;
-
-                import ccc.api.Adapter;
-                import ccc.api.AdapterContext;
-                import ccc.api.Launch;
-                import ccc.api.Payload;
-                import ccc.api.Workload;
-                import ccc.api.WorkloadProcess;
-
-                public final class SleepyAdapter implements Adapter {
-                    private WorkloadProcess process;
-
-                    @Override
-                    public Workload start(Payload payload, AdapterContext context) throws Exception {
-                        String seconds = payload.string("seconds").orElse(context.config().string("seconds").orElse("60"));
-                        process = context.launch(Launch.of("sleep", seconds));
-                        return process;
-                    }
-
-                    @Override
-                    public void stop() throws Exception {
-                        if (process != null && process.signal("TERM")) {
-                            process.exit().toCompletableFuture().get();
-                        }
-                    }
-                }
-                """);
-        Path api = Files.list(ImageProcess.IMAGE.resolveSibling("modules"))
-                .filter(p -> p.getFileName().toString().startsWith("ccc.api-")).findFirst().orElseThrow();
-        Path classes = work.resolve("adapter-classes");
-        run("javac", "--module-path", api.toString(), "-d", classes.toString(),
-                src.resolve("module-info.java").toString(), pkg.resolve("SleepyAdapter.java").toString());
-        run("jar", "--create", "--file", jar.toString(), "-C", classes.toString(), ".");
-    }
-
-    private static void run(String tool, String... args) {
-        var out = new StringWriter();
-        int status = ToolProvider.findFirst(tool).orElseThrow().run(new PrintWriter(out, true), new PrintWriter(out, true), args);
-        assertEquals(0, status, tool + ": " + out);
     }
 
     private static long awaitRunningPid(ImageProcess core) throws IOException {

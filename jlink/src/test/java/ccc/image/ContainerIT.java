@@ -1,0 +1,231 @@
+package ccc.image;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The real Dockerfile, built and run by a real container engine (podman) on stand-in base
+ * images assembled from Debian packages, and checked from outside the container.
+ */
+class ContainerIT {
+
+    private static final String IMAGE = "localhost/ccc:it";
+    private static final Path HOME = Path.of(System.getProperty("user.home"));
+    private final List<String> containers = new ArrayList<>();
+
+    @TempDir
+    Path work;
+
+    /** A command's exit code and output. */
+    private record Result(int status, String output) {
+    }
+
+    private static Result run(Duration timeout, Path directory, String... command) throws IOException, InterruptedException {
+        var builder = new ProcessBuilder(command).redirectErrorStream(true);
+        if (directory != null) {
+            builder.directory(directory.toFile());
+        }
+        Path log = Files.createTempFile("ccc-container", ".log");
+        Process process = builder.redirectOutput(log.toFile()).start();
+        if (!process.waitFor(timeout.toSeconds(), TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            throw new AssertionError(String.join(" ", command) + " did not finish in " + timeout + ":\n" + Files.readString(log));
+        }
+        String output = Files.readString(log);
+        Files.delete(log);
+        return new Result(process.exitValue(), output);
+    }
+
+    private static String podman(Duration timeout, String... arguments) throws IOException, InterruptedException {
+        var command = new ArrayList<>(List.of("podman", "--runtime", "/usr/sbin/runc"));
+        command.addAll(List.of(arguments));
+        Result result = run(timeout, null, command.toArray(String[]::new));
+        assertEquals(0, result.status(), String.join(" ", command) + ":\n" + result.output());
+        return result.output();
+    }
+
+    private static boolean isRoot() throws IOException {
+        return Files.readAllLines(Path.of("/proc/self/status")).stream()
+                .anyMatch(line -> line.startsWith("Uid:") && line.substring(4).trim().startsWith("0\t"));
+    }
+
+    @BeforeAll
+    static void buildTheImage() throws Exception {
+        Requirements.require(isRoot(), "building and running images with podman here needs root");
+        Requirements.require(Files.isExecutable(Path.of("/usr/bin/podman")) && Files.isExecutable(Path.of("/usr/sbin/runc")),
+                "podman and runc are not installed (apt-get install podman runc)");
+        Requirements.require(Files.isExecutable(Path.of("/usr/sbin/debootstrap")), "debootstrap is not installed");
+        Result bases = run(Duration.ofMinutes(15), ImageProcess.REPOSITORY, "docker/stand-in-bases.sh");
+        assertEquals(0, bases.status(), bases.output());
+        Files.createDirectories(HOME.resolve(".m2"));
+        podman(Duration.ofMinutes(20), "build", "--format", "docker", "--volume", HOME.resolve(".m2") + ":/root/.m2",
+                "--build-arg", "BUILDER_IMAGE=localhost/ccc-builder-base:25", "--build-arg", "RUNTIME_IMAGE=localhost/ccc-runtime-base:12",
+                "--tag", IMAGE, ImageProcess.REPOSITORY.toString());
+    }
+
+    @AfterEach
+    void removeContainers() throws Exception {
+        for (String name : containers) {
+            run(Duration.ofMinutes(1), null, "podman", "--runtime", "/usr/sbin/runc", "rm", "--force", name);
+        }
+    }
+
+    private ImageClient startContainer(String image, String... entrypoint) throws Exception {
+        String name = "ccc-it-" + ThreadLocalRandom.current().nextInt(1_000_000);
+        int port = ImageProcess.freePort();
+        var arguments = new ArrayList<>(List.of("run", "--detach", "--name", name, "--network", "host", "--env", "CCC_PORT=" + port));
+        if (entrypoint.length > 0) {
+            arguments.addAll(List.of("--entrypoint", "[\"" + String.join("\", \"", entrypoint) + "\"]"));
+        }
+        arguments.add(image);
+        containers.add(name);
+        podman(Duration.ofMinutes(1), arguments.toArray(String[]::new));
+        return new ImageClient(name, port);
+    }
+
+    /** HTTP to a container on the host's network. */
+    private record ImageClient(String name, int port) {
+        ImageProcess.Reply request(String method, String path, String json) throws IOException {
+            var connection = (java.net.HttpURLConnection) java.net.URI.create("http://127.0.0.1:" + port + path).toURL().openConnection();
+            connection.setRequestMethod(method);
+            connection.setConnectTimeout(1000);
+            connection.setReadTimeout(10000);
+            if (json != null) {
+                connection.setDoOutput(true);
+                connection.setRequestProperty("Content-Type", "application/json");
+                connection.getOutputStream().write(json.getBytes(StandardCharsets.UTF_8));
+            }
+            int status = connection.getResponseCode();
+            var in = status < 400 ? connection.getInputStream() : connection.getErrorStream();
+            return new ImageProcess.Reply(status, in == null ? "" : new String(in.readAllBytes(), StandardCharsets.UTF_8));
+        }
+
+        long awaitHealthy(Instant since) throws Exception {
+            Instant deadline = Instant.now().plusSeconds(60);
+            while (Instant.now().isBefore(deadline)) {
+                try {
+                    if (request("GET", "/api/health", null).status() == 200) {
+                        return Duration.between(since, Instant.now()).toMillis();
+                    }
+                } catch (IOException e) {
+                    // Not listening yet.
+                }
+                Thread.sleep(5);
+            }
+            throw new AssertionError("container " + name + " never became healthy");
+        }
+
+        String awaitStatus(String fragment) throws Exception {
+            Instant deadline = Instant.now().plusSeconds(30);
+            String status = "";
+            while (Instant.now().isBefore(deadline)) {
+                status = request("GET", "/api/status", null).body();
+                if (status.contains(fragment)) {
+                    return status;
+                }
+                Thread.sleep(50);
+            }
+            throw new AssertionError("status never showed " + fragment + ": " + status);
+        }
+    }
+
+    @Test
+    void theImageRunsTheWorkloadAsAppUserAndStopsGracefully() throws Exception {
+        var core = startContainer(IMAGE);
+        core.awaitHealthy(Instant.now());
+        assertEquals(200, core.request("POST", "/api/start", "{\"flowfile\": \"/opt/ccc/conf/ccc/flows.txt\"}").status());
+        core.awaitStatus("\"phase\":\"running\"");
+        String processes = podman(Duration.ofMinutes(1), "top", core.name(), "user", "args");
+        assertTrue(processes.lines().anyMatch(line -> line.startsWith("app_user") && line.contains("FlowRunner")), processes);
+        assertTrue(processes.lines().anyMatch(line -> line.startsWith("root") && line.contains("ccc.core.Main")), processes);
+        var metrics = core.request("GET", "/api/metrics", null);
+        assertEquals(200, metrics.status());
+        assertTrue(metrics.body().contains("\"adapter_metrics\""), metrics.body());
+        assertTrue(podman(Duration.ofMinutes(1), "healthcheck", "run", core.name()).isBlank(), "the health check passes without a shell");
+        assertEquals(200, core.request("POST", "/api/stop", "{}").status());
+        core.awaitStatus("\"phase\":\"stopped\"");
+
+        assertEquals(200, core.request("POST", "/api/start", "{\"flowfile\": \"/opt/ccc/conf/ccc/flows.txt\"}").status());
+        core.awaitStatus("\"phase\":\"running\"");
+        Instant asked = Instant.now();
+        podman(Duration.ofMinutes(1), "stop", "--time", "30", core.name());
+        long took = Duration.between(asked, Instant.now()).toMillis();
+        assertEquals("0", podman(Duration.ofMinutes(1), "inspect", core.name(), "--format", "{{.State.ExitCode}}").strip());
+        assertTrue(took < 30_000, "ended within the grace period, in " + took + " ms");
+        String logs = podman(Duration.ofMinutes(1), "logs", core.name());
+        assertTrue(logs.contains("signal received signal=SIGTERM") && logs.contains("shut down clean=true"), logs);
+        System.out.println("podman stop of a running workload: " + took + " ms");
+    }
+
+    @Test
+    void thereIsNoShell() throws Exception {
+        Result shell = run(Duration.ofMinutes(1), null, "podman", "--runtime", "/usr/sbin/runc", "run", "--rm", "--entrypoint", "/bin/sh", IMAGE, "-c", "true");
+        assertNotEquals(0, shell.status(), shell.output());
+        assertTrue(shell.output().contains("/bin/sh"), shell.output());
+    }
+
+    @Test
+    void anAdapterAuthorsImageAddsAJarAndAConfigurationWithoutRelinking() throws Exception {
+        Path context = Files.createDirectories(work.resolve("authors-image"));
+        AdapterJar.build(work, context.resolve("sleepy.jar"));
+        Files.writeString(context.resolve("config.yaml"), """
+                adapter:
+                  class: com.example.sleepy.SleepyAdapter
+                  run_as_user: app_user
+                  seconds: "4321.5"
+                """);
+        // The workload, sleep, is the author's to ship: distroless has no coreutils.
+        Files.writeString(context.resolve("Dockerfile"), """
+                FROM %s
+                COPY --from=localhost/ccc-builder-base:25 /usr/bin/sleep /usr/bin/sleep
+                COPY sleepy.jar /opt/ccc/adapters/
+                COPY config.yaml /opt/ccc/conf/ccc/config.yaml
+                """.formatted(IMAGE));
+        podman(Duration.ofMinutes(5), "build", "--format", "docker", "--tag", "localhost/ccc-sleepy:it", context.toString());
+        var core = startContainer("localhost/ccc-sleepy:it");
+        core.awaitHealthy(Instant.now());
+        assertEquals(200, core.request("POST", "/api/start", "{}").status());
+        core.awaitStatus("\"phase\":\"running\"");
+        String processes = podman(Duration.ofMinutes(1), "top", core.name(), "user", "args");
+        assertTrue(processes.lines().anyMatch(line -> line.startsWith("app_user") && line.contains("sleep 4321.5")), processes);
+        podman(Duration.ofMinutes(1), "stop", "--time", "30", core.name());
+        assertEquals("0", podman(Duration.ofMinutes(1), "inspect", core.name(), "--format", "{{.State.ExitCode}}").strip());
+    }
+
+    @Test
+    void launchToHealthyWithAndWithoutTheAheadOfTimeCache() throws Exception {
+        var withCache = new ArrayList<Long>();
+        var without = new ArrayList<Long>();
+        for (int i = 0; i < 5; i++) {
+            Instant launched = Instant.now();
+            var core = startContainer(IMAGE);
+            withCache.add(core.awaitHealthy(launched));
+            launched = Instant.now();
+            var plain = startContainer(IMAGE, "/opt/ccc/bin/java", "-XX:AOTMode=off", "--enable-native-access=ccc.core", "-m", "ccc.core/ccc.core.Main");
+            without.add(plain.awaitHealthy(launched));
+            removeContainers();
+            containers.clear();
+        }
+        String size = podman(Duration.ofMinutes(1), "image", "inspect", IMAGE, "--format", "{{.Size}}").strip();
+        System.out.println("container image: " + Long.parseLong(size) / (1024 * 1024) + " MiB; launch to healthy (podman run to first 200), ms:"
+                + " with the AOT cache " + withCache + " median " + withCache.stream().sorted().toList().get(2)
+                + ", without " + without + " median " + without.stream().sorted().toList().get(2));
+        assertTrue(Long.parseLong(size) > 0);
+    }
+}

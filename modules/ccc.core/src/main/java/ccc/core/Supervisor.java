@@ -39,11 +39,11 @@ public record Supervisor(
      * {@code adapter} runs the workload.
      */
     public static Supervisor create(CoreConfig config, Optional<Adapter> adapter, String adapterName, PrivilegeDrop privilegeDrop) {
-        Reaper.start();
+        var reaperReady = Reaper.startInBackground();
         var redactor = new Redactor();
         Log.redactWith(redactor);
         var output = new WorkloadOutput(OUTPUT_LINES_KEPT, redactor);
-        var launcher = new ProcessLauncher(privilegeDrop, config.adapter().runAsUser(), output);
+        var launcher = new ProcessLauncher(privilegeDrop, config.adapter().runAsUser(), output, reaperReady);
         var shaper = Shaper.system(config.trafficControl().networkInterface(), privilegeDrop.runningAsRoot());
         var context = new CoreAdapterContext(new AdapterConfig(config.adapter().values()), launcher, shaper, adapterName);
         Optional<ProcessAdapter> processAdapter = config.processManagement().enabled()

@@ -22,14 +22,25 @@ public final class Native {
     private static final int WNOHANG = 1;
 
     private static final Linker LINKER = Linker.nativeLinker();
-    private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
-    private static final VarHandle ERRNO = CALL_STATE.varHandle(java.lang.foreign.MemoryLayout.PathElement.groupElement("errno"));
-    private static final MethodHandle KILL = downcall("kill", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT),
-            Linker.Option.captureCallState("errno"));
-    private static final MethodHandle PRCTL = downcall("prctl",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG),
-            Linker.Option.firstVariadicArg(1));
-    private static final MethodHandle WAITPID = downcall("waitpid", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+
+    // Each downcall is linked on first use, in a holder class of its own: linking spins bytecode
+    // and costs tens of milliseconds, which start-up should not pay for calls it does not make.
+    private static final class Kill {
+        static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
+        static final VarHandle ERRNO = CALL_STATE.varHandle(java.lang.foreign.MemoryLayout.PathElement.groupElement("errno"));
+        static final MethodHandle HANDLE = downcall("kill", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT),
+                Linker.Option.captureCallState("errno"));
+    }
+
+    private static final class Prctl {
+        static final MethodHandle HANDLE = downcall("prctl",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG),
+                Linker.Option.firstVariadicArg(1));
+    }
+
+    private static final class Waitpid {
+        static final MethodHandle HANDLE = downcall("waitpid", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+    }
 
     private Native() {
     }
@@ -47,9 +58,9 @@ public final class Native {
      */
     public static int kill(long pid, int signal) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CALL_STATE);
-            int result = (int) KILL.invokeExact(state, (int) pid, signal);
-            return result == 0 ? 0 : (int) ERRNO.get(state, 0L);
+            MemorySegment state = arena.allocate(Kill.CALL_STATE);
+            int result = (int) Kill.HANDLE.invokeExact(state, (int) pid, signal);
+            return result == 0 ? 0 : (int) Kill.ERRNO.get(state, 0L);
         } catch (Throwable e) {
             throw new IllegalStateException("kill(2) failed", e);
         }
@@ -61,7 +72,7 @@ public final class Native {
      */
     public static boolean becomeChildSubreaper() {
         try {
-            return (int) PRCTL.invokeExact(PR_SET_CHILD_SUBREAPER, 1L, 0L, 0L, 0L) == 0;
+            return (int) Prctl.HANDLE.invokeExact(PR_SET_CHILD_SUBREAPER, 1L, 0L, 0L, 0L) == 0;
         } catch (Throwable e) {
             return false;
         }
@@ -71,7 +82,7 @@ public final class Native {
     public static boolean reap(long pid) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment status = arena.allocate(JAVA_INT);
-            return (int) WAITPID.invokeExact((int) pid, status, WNOHANG) == (int) pid;
+            return (int) Waitpid.HANDLE.invokeExact((int) pid, status, WNOHANG) == (int) pid;
         } catch (Throwable e) {
             return false;
         }

@@ -18,11 +18,14 @@ public final class ProcessLauncher {
     private final PrivilegeDrop privilegeDrop;
     private final Optional<String> runAsUser;
     private final WorkloadOutput output;
+    private final java.util.concurrent.Future<?> ready;
 
-    public ProcessLauncher(PrivilegeDrop privilegeDrop, Optional<String> runAsUser, WorkloadOutput output) {
+    /** A launcher that launches once {@code ready} (the reaper's set-up) is done. */
+    public ProcessLauncher(PrivilegeDrop privilegeDrop, Optional<String> runAsUser, WorkloadOutput output, java.util.concurrent.Future<?> ready) {
         this.privilegeDrop = privilegeDrop;
         this.runAsUser = runAsUser;
         this.output = output;
+        this.ready = ready;
     }
 
     public WorkloadOutput output() {
@@ -40,6 +43,14 @@ public final class ProcessLauncher {
 
     /** Starts {@code launch}; see the class description. */
     public ManagedProcess launch(Launch launch) throws IOException {
+        try {
+            ready.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted before launch", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            LOG.warn("reaper set-up failed", "reason", e.getCause().toString());
+        }
         List<String> command = privilegeDrop.launchCommand(launch.command(), runAsUser);
         var builder = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         builder.environment().putAll(launch.environment());

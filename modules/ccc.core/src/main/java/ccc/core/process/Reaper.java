@@ -25,9 +25,17 @@ public final class Reaper {
     }
 
     /**
-     * Makes the core a child subreaper and starts reaping; returns whether orphans now come to
-     * the core (always true for PID 1).
+     * Makes the core a child subreaper and starts reaping, off the start-up path (linking the
+     * system call takes a while); the future tells whether orphans now come to the core (always
+     * true for PID 1). Launches wait for it, so no workload starts before.
      */
+    public static java.util.concurrent.CompletableFuture<Boolean> startInBackground() {
+        var adopting = new java.util.concurrent.CompletableFuture<Boolean>();
+        Thread.ofPlatform().name("reaper-setup").daemon(true).start(() -> adopting.complete(start()));
+        return adopting;
+    }
+
+    /** As {@link #startInBackground()}, on this thread. */
     public static boolean start() {
         if (!procMatchesThisProcess()) {
             LOG.warn("/proc belongs to another PID namespace; orphans are neither reaped nor cleaned up");

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -102,18 +101,7 @@ class ContainerIT {
     /** HTTP to a container on the host's network. */
     private record ImageClient(String name, int port) {
         ImageProcess.Reply request(String method, String path, String json) throws IOException {
-            var connection = (java.net.HttpURLConnection) java.net.URI.create("http://127.0.0.1:" + port + path).toURL().openConnection();
-            connection.setRequestMethod(method);
-            connection.setConnectTimeout(1000);
-            connection.setReadTimeout(10000);
-            if (json != null) {
-                connection.setDoOutput(true);
-                connection.setRequestProperty("Content-Type", "application/json");
-                connection.getOutputStream().write(json.getBytes(StandardCharsets.UTF_8));
-            }
-            int status = connection.getResponseCode();
-            var in = status < 400 ? connection.getInputStream() : connection.getErrorStream();
-            return new ImageProcess.Reply(status, in == null ? "" : new String(in.readAllBytes(), StandardCharsets.UTF_8));
+            return ImageProcess.request("127.0.0.1", port, method, path, json);
         }
 
         long awaitHealthy(Instant since) throws Exception {

@@ -82,6 +82,11 @@ final class ImageProcess implements AutoCloseable {
     }
 
     Reply request(String method, String path, String json) throws IOException {
+        return request(host, port, method, path, json);
+    }
+
+    /** One HTTP exchange with a core at {@code host:port}. */
+    static Reply request(String host, int port, String method, String path, String json) throws IOException {
         var connection = (HttpURLConnection) URI.create("http://" + host + ":" + port + path).toURL().openConnection();
         connection.setRequestMethod(method);
         connection.setConnectTimeout(5000);

@@ -61,7 +61,7 @@ public final class ControlApi {
     /** Adds every route to {@code router}; {@code prometheus} serves {@code /metrics}. */
     public Router register(Router router, HttpHandler prometheus) {
         return router
-                .json("GET", "/api/health", this::health)
+                .raw("GET", "/api/health", this::health)
                 .json("GET", "/api/ready", request -> ready.getAsBoolean()
                         ? Response.ok(Map.of("status", "ready")) : Response.detail(503, "not ready"))
                 .json("GET", "/api/status", this::status)
@@ -75,11 +75,19 @@ public final class ControlApi {
                 .raw("GET", "/openapi.json", exchange -> Router.send(exchange, 200, openApi));
     }
 
-    private Response health(Request request) {
-        var body = new LinkedHashMap<String, Object>();
-        body.put("status", "healthy");
-        body.put("app_status", lifecycle.snapshot().appStatus());
-        return Response.ok(body);
+    /** The four possible health bodies, serialised once: the liveness probe is the hottest path. */
+    private static final Map<String, byte[]> HEALTH_BODIES = java.util.Arrays.stream(ccc.core.lifecycle.Phase.values())
+            .map(ccc.core.lifecycle.Phase::appStatus)
+            .distinct()
+            .collect(java.util.stream.Collectors.toUnmodifiableMap(status -> status, status -> {
+                var body = new LinkedHashMap<String, Object>();
+                body.put("status", "healthy");
+                body.put("app_status", status);
+                return ccc.core.json.Json.write(body);
+            }));
+
+    private void health(com.sun.net.httpserver.HttpExchange exchange) throws java.io.IOException {
+        Router.send(exchange, 200, HEALTH_BODIES.get(lifecycle.snapshot().appStatus()));
     }
 
     private Response status(Request request) {

@@ -45,9 +45,12 @@ public final class PrometheusMetrics {
         new AdapterCollector(adapter).register(registry);
     }
 
-    /** Counts one answered request. */
+    private final java.util.concurrent.ConcurrentHashMap<String, Counter.Child> requestCounters = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Counts one answered request; the counter of each route, method and status is looked up once. */
     public void countRequest(String path, String method, int status) {
-        httpRequests.labels(path, method, Integer.toString(status)).inc();
+        requestCounters.computeIfAbsent(path + ' ' + method + ' ' + status,
+                key -> httpRequests.labels(path, method, Integer.toString(status))).inc();
     }
 
     /**

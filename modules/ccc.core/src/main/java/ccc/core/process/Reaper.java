@@ -29,14 +29,20 @@ public final class Reaper {
      * system call takes a while); the future tells whether orphans now come to the core (always
      * true for PID 1). Launches wait for it, so no workload starts before.
      */
-    public static java.util.concurrent.CompletableFuture<Boolean> startInBackground() {
-        var adopting = new java.util.concurrent.CompletableFuture<Boolean>();
-        Thread.ofPlatform().name("reaper-setup").daemon(true).start(() -> adopting.complete(start()));
-        return adopting;
+    public static synchronized java.util.concurrent.CompletableFuture<Boolean> startInBackground() {
+        // One reaper for the process, however many cores it runs (tests run many).
+        if (started == null) {
+            var adopting = new java.util.concurrent.CompletableFuture<Boolean>();
+            Thread.ofPlatform().name("reaper-setup").daemon(true).start(() -> adopting.complete(start()));
+            started = adopting;
+        }
+        return started;
     }
 
+    private static java.util.concurrent.CompletableFuture<Boolean> started;
+
     /** As {@link #startInBackground()}, on this thread. */
-    public static boolean start() {
+    private static boolean start() {
         if (!procMatchesThisProcess()) {
             LOG.warn("/proc belongs to another PID namespace; orphans are neither reaped nor cleaned up");
             return false;

@@ -17,7 +17,6 @@ public final class Signals {
             Map.entry("VTALRM", 26), Map.entry("PROF", 27), Map.entry("WINCH", 28), Map.entry("IO", 29),
             Map.entry("PWR", 30), Map.entry("SYS", 31));
 
-    public static final int HUP = 1;
     public static final int KILL = 9;
     public static final int TERM = 15;
 

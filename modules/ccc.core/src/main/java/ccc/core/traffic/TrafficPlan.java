@@ -4,7 +4,6 @@ import ccc.api.Payload;
 import ccc.api.TrafficShape;
 import ccc.core.config.CoreConfig;
 import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.Optional;
 
 /** Reads a traffic shape from a payload under the keys {@code traffic_control} names, with the configured defaults. */
@@ -79,12 +78,5 @@ public final class TrafficPlan {
 
     private static String format(double value) {
         return value == Math.rint(value) ? Long.toString((long) value) : Double.toString(value);
-    }
-
-    /** The keys present in a payload, for messages. */
-    public Map<String, Object> shapingValues(Payload payload) {
-        var values = new LinkedHashMap<String, Object>();
-        config.keys().stream().filter(payload::has).forEach(key -> values.put(key, payload.values().get(key)));
-        return values;
     }
 }

@@ -224,6 +224,20 @@ class ProcessManagementTest {
     }
 
     @Test
+    void theLastOutputLinesReachTheAdapterWhenTheWorkloadExits() throws Exception {
+        var hooks = new SleepAdapter();
+        core = TestCore.start(hooks, "process_management:\n  enabled: true\n  command: "
+                + yamlList("sh", "-c", "echo first; echo last-out; echo last-err >&2; exit 2", marker) + "\n");
+        core.post("/api/start", "{}");
+        core.awaitPhase("failed");
+        var exit = hooks.lastExit;
+        assertEquals(2, exit.exitCode());
+        assertFalse(exit.requested());
+        assertEquals(List.of("first", "last-out"), exit.stdoutTail());
+        assertEquals(List.of("last-err"), exit.stderrTail());
+    }
+
+    @Test
     void aCrashLoopBacksOffExponentiallyAndGivesUp() throws Exception {
         start("command: " + yamlList("sh", "-c", "echo crashing >&2; exit 3", marker) + "\n"
                 + "restart: {policy: on-failure, max_retries: 4, backoff_initial_ms: 100, backoff_max_ms: 400}\n");

@@ -30,6 +30,7 @@ class SleepAdapter implements Adapter {
     volatile List<MetricFamily> families = List.of();
     final AtomicInteger starts = new AtomicInteger();
     final AtomicInteger exits = new AtomicInteger();
+    volatile ccc.api.WorkloadExit lastExit;
     private volatile Process process;
 
     @Override
@@ -82,6 +83,7 @@ class SleepAdapter implements Adapter {
 
     @Override
     public void onWorkloadExit(ccc.api.WorkloadExit exit) {
+        lastExit = exit;
         exits.incrementAndGet();
     }
 

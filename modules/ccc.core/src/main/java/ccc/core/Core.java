@@ -54,7 +54,7 @@ public final class Core {
                 new SystemMetrics(HostReader.system(), Cgroups.system(), config.metrics()).startSampling(),
                 new ProcessMetrics(Path.of("/proc")),
                 config.metrics(), lifecycle, bound);
-        var prometheus = new PrometheusMetrics(metrics, lifecycle, bound, version(), timings);
+        var prometheus = new PrometheusMetrics(metrics, lifecycle, version(), timings);
         var router = new Router(config.server().maxBodyBytes(), prometheus::countRequest,
                 config.server().authToken(), config.server().authMetrics());
         new ControlApi(lifecycle, metrics, output, config.adapter().primaryPayloadKey(), processAdapter,

@@ -72,6 +72,40 @@ class FaultsTest {
     }
 
     @Test
+    void hangingMetricsAreBoundedAndDoNotPileUp() throws Exception {
+        adapter = new SleepAdapter() {
+            @Override
+            public Map<String, Object> metrics() {
+                try {
+                    Thread.sleep(Duration.ofHours(1));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return Map.of();
+            }
+
+            @Override
+            public List<MetricFamily> prometheusMetrics() {
+                return metrics().isEmpty() ? List.of() : List.of();
+            }
+        };
+        core = TestCore.start(adapter, "");
+        long began = System.nanoTime();
+        var first = core.get("/api/metrics");
+        assertEquals(200, first.status());
+        assertEquals(Map.of("error", "adapter metrics timed out after 2 s"), first.json().get("adapter_metrics"));
+        assertTrue((System.nanoTime() - began) / 1_000_000 < 10_000);
+        long again = System.nanoTime();
+        var second = core.get("/api/metrics");
+        assertTrue((System.nanoTime() - again) / 1_000_000 < 1_000, "a second request does not wait behind the hung call");
+        assertEquals(Map.of("error", "adapter metrics still running after an earlier call timed out"), second.json().get("adapter_metrics"));
+        var scrape = core.get("/metrics");
+        assertEquals(200, scrape.status());
+        assertTrue(scrape.body().contains("# TYPE container_cpu_percent gauge"));
+        assertEquals(200, core.get("/api/health").status());
+    }
+
+    @Test
     void oddAdapterMetricValuesStillMakeValidJson() throws Exception {
         adapter = new SleepAdapter() {
             @Override

@@ -4,11 +4,11 @@ import ccc.api.Adapter;
 import ccc.core.config.CoreConfig;
 import ccc.core.lifecycle.Lifecycle;
 import ccc.core.lifecycle.Snapshot;
-import ccc.core.log.Log;
 import ccc.core.log.Timestamps;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -17,14 +17,13 @@ import java.util.Map;
  */
 public final class MetricsService {
 
-    private static final Log LOG = Log.named("metrics");
     private static final Duration CACHE_FOR = Duration.ofSeconds(1);
 
     private final SystemMetrics system;
     private final ProcessMetrics process;
     private final CoreConfig.Metrics config;
     private final Lifecycle lifecycle;
-    private final Adapter adapter;
+    private final AdapterFigures adapterFigures;
     private volatile Cached cached;
     private volatile CachedProcess cachedProcess;
 
@@ -33,7 +32,7 @@ public final class MetricsService {
         this.process = process;
         this.config = config;
         this.lifecycle = lifecycle;
-        this.adapter = adapter;
+        this.adapterFigures = new AdapterFigures(adapter);
     }
 
     /** The latest system reading, at most about a second old. */
@@ -87,13 +86,12 @@ public final class MetricsService {
     }
 
     private Map<String, Object> adapterMetrics() {
-        try {
-            Map<String, Object> metrics = adapter.metrics();
-            return metrics == null ? Map.of() : metrics;
-        } catch (RuntimeException e) {
-            LOG.warn("adapter metrics failed", "reason", Log.describe(e));
-            return Map.of("error", Log.describe(e));
-        }
+        return adapterFigures.metrics();
+    }
+
+    /** The adapter's Prometheus families, bounded like its metrics. */
+    List<ccc.api.MetricFamily> adapterFamilies() {
+        return adapterFigures.families();
     }
 
     private record Cached(SystemMetrics.Reading reading, long takenAt) {

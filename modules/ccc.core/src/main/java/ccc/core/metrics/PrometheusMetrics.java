@@ -1,6 +1,5 @@
 package ccc.core.metrics;
 
-import ccc.api.Adapter;
 import ccc.api.MetricFamily;
 import ccc.core.lifecycle.Lifecycle;
 import ccc.core.lifecycle.Phase;
@@ -36,13 +35,13 @@ public final class PrometheusMetrics {
             java.util.concurrent.Executors.newFixedThreadPool(2, Thread.ofPlatform().name("scrape-", 0).daemon(true).factory());
     private final Counter httpRequests;
 
-    public PrometheusMetrics(MetricsService metrics, Lifecycle lifecycle, Adapter adapter, String version, LifecycleTimings timings) {
+    public PrometheusMetrics(MetricsService metrics, Lifecycle lifecycle, String version, LifecycleTimings timings) {
         timings.register(registry);
         httpRequests = Counter.build("ccc_http_requests", "HTTP requests answered, by route, method and status code.")
                 .labelNames("path", "method", "code")
                 .register(registry);
         new CoreCollector(metrics, lifecycle, version).register(registry);
-        new AdapterCollector(adapter).register(registry);
+        new AdapterCollector(metrics).register(registry);
     }
 
     private final java.util.concurrent.ConcurrentHashMap<String, Counter.Child> requestCounters = new java.util.concurrent.ConcurrentHashMap<>();
@@ -140,21 +139,15 @@ public final class PrometheusMetrics {
     }
 
     private static final class AdapterCollector extends Collector {
-        private final Adapter adapter;
+        private final MetricsService metrics;
 
-        AdapterCollector(Adapter adapter) {
-            this.adapter = adapter;
+        AdapterCollector(MetricsService metrics) {
+            this.metrics = metrics;
         }
 
         @Override
         public List<MetricFamilySamples> collect() {
-            List<MetricFamily> families;
-            try {
-                families = adapter.prometheusMetrics();
-            } catch (RuntimeException e) {
-                LOG.warn("adapter Prometheus metrics failed; skipped", "reason", Log.describe(e));
-                return List.of();
-            }
+            List<MetricFamily> families = metrics.adapterFamilies();
             var accepted = new ArrayList<MetricFamilySamples>();
             var seen = new HashSet<String>();
             for (MetricFamily family : families == null ? List.<MetricFamily>of() : families) {

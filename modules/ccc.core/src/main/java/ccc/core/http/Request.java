@@ -95,7 +95,6 @@ public final class Request {
             return;
         }
         try (InputStream in = exchange.getRequestBody()) {
-            in.skipNBytes(0);
             long skipped = 0;
             byte[] buffer = new byte[16 * 1024];
             int read;

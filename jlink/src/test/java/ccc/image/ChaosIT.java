@@ -46,37 +46,10 @@ class ChaosIT {
      * parent has not. (A shell's child shows its parent's command line between fork and exec.)
      */
     private static List<Long> workloadRoots() throws IOException {
-        List<Long> marked = markerProcesses();
+        List<Long> marked = ProcTable.withArgument(MARKER);
         return marked.stream()
                 .filter(pid -> ProcessHandle.of(pid).flatMap(ProcessHandle::parent).map(parent -> !marked.contains(parent.pid())).orElse(true))
                 .toList();
-    }
-
-    private static List<Long> markerProcesses() throws IOException {
-        var pids = new ArrayList<Long>();
-        try (var entries = Files.list(Path.of("/proc"))) {
-            for (Path entry : entries.filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit)).toList()) {
-                try {
-                    String cmdline = Files.readString(entry.resolve("cmdline"));
-                    String stat = Files.readString(entry.resolve("stat"));
-                    if (List.of(cmdline.split("\0")).contains(MARKER) && !stat.substring(stat.lastIndexOf(')') + 2).startsWith("Z")) {
-                        pids.add(Long.parseLong(entry.getFileName().toString()));
-                    }
-                } catch (IOException e) {
-                    // Gone while we looked.
-                }
-            }
-        }
-        return pids;
-    }
-
-    private static boolean alive(long pid) {
-        try {
-            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-            return !stat.substring(stat.lastIndexOf(')') + 2).startsWith("Z");
-        } catch (IOException e) {
-            return false;
-        }
     }
 
     private static long rssKib(long pid) throws IOException {
@@ -122,7 +95,7 @@ class ChaosIT {
                         }
                         String status = core.request("GET", "/api/status", null).body();
                         Long pid = group(PID, status) == null ? null : Long.parseLong(group(PID, status));
-                        if ("running".equals(group(PHASE, status)) && pid != null && !alive(pid)) {
+                        if ("running".equals(group(PHASE, status)) && pid != null && !ProcTable.alive(pid)) {
                             // The workload may have just ended; the status must catch up quickly.
                             Instant deadline = Instant.now().plusSeconds(2);
                             String again = status;
@@ -215,7 +188,7 @@ class ChaosIT {
 
             assertEquals(List.of(), List.copyOf(violations));
             assertTrue(mostAlive.get() <= 1);
-            assertEquals(List.of(), markerProcesses(), "no workload left after the final stop");
+            assertEquals(List.of(), ProcTable.withArgument(MARKER), "no workload left after the final stop");
             assertEquals(List.of(), leftovers, "no child of the core left: no orphan, no zombie");
             assertTrue(memory.size() >= 20, "memory sampled every second: " + memory);
             int third = memory.size() / 3;

@@ -59,14 +59,10 @@ class ContainerIT {
         return result.output();
     }
 
-    private static boolean isRoot() throws IOException {
-        return Files.readAllLines(Path.of("/proc/self/status")).stream()
-                .anyMatch(line -> line.startsWith("Uid:") && line.substring(4).trim().startsWith("0\t"));
-    }
 
     @BeforeAll
     static void buildTheImage() throws Exception {
-        Requirements.require(isRoot(), "building and running images with podman here needs root");
+        Requirements.require(ProcTable.isRoot(), "building and running images with podman here needs root");
         Requirements.require(Files.isExecutable(Path.of("/usr/bin/podman")) && Files.isExecutable(Path.of("/usr/sbin/runc")),
                 "podman and runc are not installed (apt-get install podman runc)");
         Requirements.require(Files.isExecutable(Path.of("/usr/sbin/debootstrap")), "debootstrap is not installed");

@@ -20,24 +20,6 @@ class FaultsIT {
     @TempDir
     Path work;
 
-    private static boolean anyProcessWithArgument(String marker) throws Exception {
-        try (var entries = Files.list(Path.of("/proc"))) {
-            for (Path entry : entries.filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit)).toList()) {
-                try {
-                    if (List.of(Files.readString(entry.resolve("cmdline")).split("\0")).contains(marker)) {
-                        String stat = Files.readString(entry.resolve("stat"));
-                        if (!stat.substring(stat.lastIndexOf(')') + 2).startsWith("Z")) {
-                            return true;
-                        }
-                    }
-                } catch (java.io.IOException e) {
-                    // Gone while we looked.
-                }
-            }
-        }
-        return false;
-    }
-
     @Test
     void sigtermInTheMiddleOfAStartLeavesNothingRunningAndExitsZero() throws Exception {
         String marker = "4" + ThreadLocalRandom.current().nextInt(100_000, 999_999) + ".5";
@@ -53,12 +35,12 @@ class FaultsIT {
             core.awaitHealthy(Instant.now(), Duration.ofSeconds(30));
             assertEquals(200, core.request("POST", "/api/start", "{}").status());
             Thread.sleep(300);
-            assertTrue(anyProcessWithArgument(preStart), "the start is in its pre_start command");
+            assertTrue(!ProcTable.withArgument(preStart).isEmpty(), "the start is in its pre_start command");
             core.process.destroy();
             assertTrue(core.process.waitFor(30, TimeUnit.SECONDS), "ends within its grace");
             assertEquals(0, core.process.exitValue(), core.output());
-            assertTrue(!anyProcessWithArgument(marker), "no workload left running");
-            assertTrue(!anyProcessWithArgument(preStart), "no pre_start command left running");
+            assertTrue(ProcTable.withArgument(marker).isEmpty(), "no workload left running");
+            assertTrue(ProcTable.withArgument(preStart).isEmpty(), "no pre_start command left running");
         }
     }
 

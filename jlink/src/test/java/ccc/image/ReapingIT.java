@@ -20,23 +20,9 @@ class ReapingIT {
     @TempDir
     Path work;
 
-    private static boolean isRoot() throws IOException {
-        return Files.readAllLines(Path.of("/proc/self/status")).stream()
-                .anyMatch(line -> line.startsWith("Uid:") && line.substring(4).trim().startsWith("0\t"));
-    }
-
-    private static boolean isZombie(ProcessHandle process) {
-        try {
-            String stat = Files.readString(Path.of("/proc", Long.toString(process.pid()), "stat"));
-            return stat.substring(stat.lastIndexOf(')') + 2).startsWith("Z");
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
     @Test
     void asPidOneTheCoreReapsTwoHundredOrphans() throws Exception {
-        Requirements.require(isRoot(), "a PID namespace needs root (run the tests as root to cover it)");
+        Requirements.require(ProcTable.isRoot(), "a PID namespace needs root (run the tests as root to cover it)");
         Requirements.require(Files.isExecutable(Path.of("/usr/bin/unshare")), "unshare (util-linux) is not installed");
         Files.writeString(work.resolve("config.yaml"), """
                 process_management:
@@ -58,7 +44,7 @@ class ReapingIT {
             assertTrue(adopted >= 150, "the orphans were re-parented to the core as PID 1: " + adopted);
 
             ImageProcess.sleep(3500);
-            long zombies = jvm.children().filter(ReapingIT::isZombie).count();
+            long zombies = jvm.children().filter(child -> ProcTable.isZombie(child.pid())).count();
             assertEquals(0, zombies, "no zombie is left among the core's children");
             assertEquals(1, jvm.children().count(), "only the workload is left: " + jvm.children().toList());
 

@@ -1,0 +1,53 @@
+package ccc.image;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** What {@code /proc} says, for the image tests: who we are, and which processes live. */
+final class ProcTable {
+
+    private ProcTable() {
+    }
+
+    /** Whether the tests run as root. */
+    static boolean isRoot() throws IOException {
+        return Files.readAllLines(Path.of("/proc/self/status")).stream()
+                .anyMatch(line -> line.startsWith("Uid:") && line.substring(4).trim().startsWith("0\t"));
+    }
+
+    /** Whether the process exists and is not a zombie. */
+    static boolean alive(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            return !stat.substring(stat.lastIndexOf(')') + 2).startsWith("Z");
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** Whether the process is a zombie. */
+    static boolean isZombie(long pid) {
+        return Files.exists(Path.of("/proc", Long.toString(pid))) && !alive(pid);
+    }
+
+    /** The live processes whose command line holds {@code marker} as one argument. */
+    static List<Long> withArgument(String marker) throws IOException {
+        var pids = new ArrayList<Long>();
+        try (var entries = Files.list(Path.of("/proc"))) {
+            for (Path entry : entries.filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit)).toList()) {
+                try {
+                    long pid = Long.parseLong(entry.getFileName().toString());
+                    if (List.of(Files.readString(entry.resolve("cmdline")).split("\0")).contains(marker) && alive(pid)) {
+                        pids.add(pid);
+                    }
+                } catch (IOException e) {
+                    // Gone while we looked.
+                }
+            }
+        }
+        return pids;
+    }
+}

@@ -22,6 +22,11 @@ public final class Cgroups {
     /** A reader of one cgroup. */
     public interface Reader {
         CgroupSample read();
+
+        /** The CPU time used, alone, for sampling often: -1 when the hierarchy does not offer it. */
+        default long cpuUsageNanos() {
+            return read().cpuUsageNanos();
+        }
     }
 
     /** The live system's cgroup, if any is mounted. */
@@ -127,6 +132,12 @@ public final class Cgroups {
         }
 
         @Override
+        public long cpuUsageNanos() {
+            Long micros = keyed(dir.resolve("cpu.stat")).get("usage_usec");
+            return micros == null ? -1 : micros * 1000;
+        }
+
+        @Override
         public CgroupSample read() {
             Map<String, Long> cpu = keyed(dir.resolve("cpu.stat"));
             Map<String, Long> memory = keyed(dir.resolve("memory.stat"));
@@ -162,6 +173,11 @@ public final class Cgroups {
             this.cpuacct = cpuacct != null ? cpuacct : cpu;
             this.memory = memory;
             this.pids = pids;
+        }
+
+        @Override
+        public long cpuUsageNanos() {
+            return cpuacct == null ? -1 : number(cpuacct.resolve("cpuacct.usage")).orElse(-1);
         }
 
         @Override

@@ -36,7 +36,7 @@ public final class SystemMetrics {
         this.cgroup = cgroup;
         this.config = config;
         this.nanoTime = nanoTime;
-        remember(cpuPoint(cgroup.map(Cgroups.Reader::read).orElse(null)));
+        remember(cpuPoint(cgroup.map(Cgroups.Reader::cpuUsageNanos).orElse(-1L)));
     }
 
     /** Keeps sampling CPU use in the background, so the window stays short however rarely figures are asked for. */
@@ -48,7 +48,8 @@ public final class SystemMetrics {
                 } catch (InterruptedException e) {
                     return;
                 }
-                remember(cpuPoint(cgroup.map(Cgroups.Reader::read).orElse(null)));
+                // Only the CPU counter: the sampler needs nothing else, every second.
+                remember(cpuPoint(cgroup.map(Cgroups.Reader::cpuUsageNanos).orElse(-1L)));
             }
         });
         return this;
@@ -57,7 +58,7 @@ public final class SystemMetrics {
     /** A reading of CPU, memory and network. */
     public Reading read() {
         CgroupSample sample = cgroup.map(Cgroups.Reader::read).orElse(null);
-        CpuPoint now = cpuPoint(sample);
+        CpuPoint now = cpuPoint(sample == null ? -1 : sample.cpuUsageNanos());
         CpuPoint before = reference(now);
         remember(now);
         int onlineCpus = host.onlineCpus();
@@ -101,10 +102,11 @@ public final class SystemMetrics {
         }
     }
 
-    private CpuPoint cpuPoint(CgroupSample sample) {
+    /** A CPU point from the cgroup's usage in nanoseconds, or from the host's {@code /proc/stat} when that is -1. */
+    private CpuPoint cpuPoint(long cgroupUsageNanos) {
         long wall = nanoTime.getAsLong();
-        if (sample != null && sample.cpuUsageNanos() >= 0) {
-            return new CpuPoint(wall, sample.cpuUsageNanos(), 0, true);
+        if (cgroupUsageNanos >= 0) {
+            return new CpuPoint(wall, cgroupUsageNanos, 0, true);
         }
         return host.cpu().map(times -> new CpuPoint(wall, times.busy(), times.total(), false)).orElse(null);
     }

@@ -14,7 +14,6 @@ import ccc.core.metrics.ProcessMetrics;
 import ccc.core.metrics.PrometheusMetrics;
 import ccc.core.metrics.SystemMetrics;
 import ccc.core.process.PrivilegeDrop;
-import ccc.core.traffic.TrafficPlan;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Path;
@@ -49,17 +48,14 @@ public final class Core {
         var bound = supervisor.adapter();
         var output = supervisor.output();
         var timings = supervisor.timings();
-        var processAdapter = supervisor.processAdapter();
         var metrics = new MetricsService(
                 new SystemMetrics(HostReader.system(), Cgroups.system(), config.metrics()).startSampling(),
                 new ProcessMetrics(Path.of("/proc")),
-                config.metrics(), lifecycle, bound);
-        var prometheus = new PrometheusMetrics(metrics, lifecycle, version(), timings);
+                config.metrics(), lifecycle::snapshot, bound);
+        var prometheus = new PrometheusMetrics(metrics, lifecycle::snapshot, version(), timings);
         var router = new Router(config.server().maxBodyBytes(), prometheus::countRequest,
                 config.server().authToken(), config.server().authMetrics());
-        new ControlApi(lifecycle, metrics, output, config.adapter().primaryPayloadKey(), processAdapter,
-                config.trafficControl().enabled() ? Optional.of(new TrafficPlan(config.trafficControl())) : Optional.empty(),
-                readiness::get)
+        new ControlApi(lifecycle, supervisor.planner(), metrics, output, readiness::get)
                 .register(router, prometheus.handler());
         var server = ApiServer.start(config.server(), router);
         if (!privilegeDrop.runningAsRoot()) {

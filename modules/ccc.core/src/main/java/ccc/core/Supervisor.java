@@ -2,8 +2,13 @@ package ccc.core;
 
 import ccc.api.Adapter;
 import ccc.api.AdapterConfig;
+import ccc.api.AdapterContext;
+import ccc.api.Workload;
 import ccc.core.config.CoreConfig;
+import ccc.core.lifecycle.Delays;
 import ccc.core.lifecycle.Lifecycle;
+import ccc.core.lifecycle.LifecycleSetup;
+import ccc.core.lifecycle.Planner;
 import ccc.core.log.Log;
 import ccc.core.log.Redactor;
 import ccc.core.metrics.LifecycleTimings;
@@ -11,22 +16,24 @@ import ccc.core.process.PrivilegeDrop;
 import ccc.core.process.ProcessAdapter;
 import ccc.core.process.ProcessLauncher;
 import ccc.core.process.Reaper;
+import ccc.core.process.SystemProcessControl;
 import ccc.core.process.WorkloadOutput;
 import ccc.core.traffic.Shaper;
+import ccc.core.traffic.TrafficPlan;
 import java.util.Optional;
 
 /**
  * Everything that supervises the workload, without the HTTP API: the bound adapter (or the
- * built-in process adapter), the launcher, traffic control and the lifecycle. The core serves
- * it over HTTP; the test kit drives it directly.
+ * built-in process adapter), the launcher, traffic control, the planner that checks requests and
+ * the lifecycle. The core serves it over HTTP; the test kit drives it directly.
  *
- * @param adapter the adapter the lifecycle calls
- * @param processAdapter the built-in process adapter, when {@code process_management} is enabled
+ * @param adapter the adapter whose hooks and metrics the core uses
+ * @param planner turns start and update requests into checked plans for the lifecycle
  */
 public record Supervisor(
         CoreConfig config,
         Adapter adapter,
-        Optional<ProcessAdapter> processAdapter,
+        Planner planner,
         Lifecycle lifecycle,
         WorkloadOutput output,
         LifecycleTimings timings) {
@@ -39,22 +46,41 @@ public record Supervisor(
      * {@code adapter} runs the workload.
      */
     public static Supervisor create(CoreConfig config, Optional<Adapter> adapter, String adapterName, PrivilegeDrop privilegeDrop) {
+        if (adapter.isEmpty() && !config.processManagement().enabled()) {
+            throw new IllegalArgumentException("an adapter is needed unless process_management is enabled");
+        }
         var reaperReady = Reaper.startInBackground();
         var redactor = new Redactor();
         Log.redactWith(redactor);
         var output = new WorkloadOutput(OUTPUT_LINES_KEPT, redactor);
         var launcher = new ProcessLauncher(privilegeDrop, config.adapter().runAsUser(), output, reaperReady);
         var shaper = Shaper.system(config.trafficControl().networkInterface(), privilegeDrop.runningAsRoot());
-        var context = new CoreAdapterContext(new AdapterConfig(config.adapter().values()), launcher, shaper, adapterName);
+        AdapterContext context = new CoreAdapterContext(new AdapterConfig(config.adapter().values()), launcher, shaper, adapterName);
         Optional<ProcessAdapter> processAdapter = config.processManagement().enabled()
-                ? Optional.of(new ProcessAdapter(config.processManagement(), launcher, adapter))
+                ? Optional.of(new ProcessAdapter(config.processManagement(), launcher))
                 : Optional.empty();
-        Adapter bound = processAdapter.<Adapter>map(a -> a).orElseGet(() -> adapter.orElseThrow(
-                () -> new IllegalArgumentException("an adapter is needed unless process_management is enabled")));
-        var restart = config.processManagement().enabled() ? config.processManagement().restart() : CoreConfig.Restart.NEVER;
+        Optional<TrafficPlan> trafficPlan = config.trafficControl().enabled()
+                ? Optional.of(new TrafficPlan(config.trafficControl()))
+                : Optional.empty();
+        Adapter hooks = adapter.orElseGet(HooksOnly::new);
+        var restart = processAdapter.isPresent() ? config.processManagement().restart() : CoreConfig.Restart.NEVER;
         var timings = new LifecycleTimings();
-        var lifecycle = new Lifecycle(bound, adapterName, context, config, restart, output, timings, shaper,
-                privilegeDrop.runningAsRoot());
-        return new Supervisor(config, bound, processAdapter, lifecycle, output, timings);
+        var lifecycle = new Lifecycle(new LifecycleSetup(adapterName, hooks, processAdapter, context, config.lifecycle(),
+                config.privilegedCommands(), privilegeDrop.runningAsRoot(), trafficPlan, shaper, new SystemProcessControl(),
+                output, restart, timings, Delays.onTimerThread()));
+        var planner = new Planner(config.adapter().primaryPayloadKey(), processAdapter, trafficPlan);
+        return new Supervisor(config, hooks, planner, lifecycle, output, timings);
+    }
+
+    /** The hooks of a core that runs its workload from {@code process_management} with no adapter: none. */
+    private static final class HooksOnly implements Adapter {
+        @Override
+        public Workload start(ccc.api.Payload payload, AdapterContext context) {
+            throw new IllegalStateException("process_management runs the workload; there is no adapter to start it");
+        }
+
+        @Override
+        public void stop() {
+        }
     }
 }

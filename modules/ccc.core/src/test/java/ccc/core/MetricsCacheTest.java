@@ -4,15 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ccc.core.config.CoreConfig;
-import ccc.core.lifecycle.Lifecycle;
-import ccc.core.lifecycle.LifecycleObserver;
+import ccc.core.lifecycle.Phase;
+import ccc.core.lifecycle.Snapshot;
 import ccc.core.metrics.CgroupSample;
 import ccc.core.metrics.Cgroups;
 import ccc.core.metrics.HostReader;
 import ccc.core.metrics.MetricsService;
 import ccc.core.metrics.ProcessMetrics;
 import ccc.core.metrics.SystemMetrics;
-import ccc.core.process.WorkloadOutput;
 import java.nio.file.Path;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
@@ -32,8 +31,8 @@ class MetricsCacheTest {
         };
         CoreConfig config = TestCore.config("");
         var adapter = new SleepAdapter();
-        var lifecycle = new Lifecycle(adapter, "test", null, config, CoreConfig.Restart.NEVER, new WorkloadOutput(10, new ccc.core.log.Redactor()), LifecycleObserver.NONE,
-                ccc.core.traffic.Shaper.system("lo", false), false);
+        java.util.function.Supplier<Snapshot> lifecycle = () -> new Snapshot(Phase.RUNNING, "test", java.util.OptionalLong.empty(),
+                Optional.empty(), Optional.empty(), java.util.OptionalInt.empty(), 0, java.util.List.of());
         var system = new SystemMetrics(HostReader.system(), Optional.of(counting), config.metrics());
         var metrics = new MetricsService(system, new ProcessMetrics(Path.of("/proc")), config.metrics(), lifecycle, adapter);
         int atConstruction = reads.get();

@@ -8,6 +8,7 @@ import ccc.core.Supervisor;
 import ccc.core.config.ConfigException;
 import ccc.core.config.ConfigLoader;
 import ccc.core.config.CoreConfig;
+import ccc.core.lifecycle.Planner;
 import ccc.core.lifecycle.Snapshot;
 import ccc.core.lifecycle.UpdateOutcome;
 import ccc.core.process.PrivilegeDrop;
@@ -68,9 +69,17 @@ public final class AdapterHarness implements AutoCloseable {
         return new AdapterHarness(Supervisor.create(config, Optional.of(adapter), adapter.getClass().getName(), PrivilegeDrop.system()), adapter);
     }
 
-    /** Starts (or restarts) the workload and waits until it runs or the start has failed. */
+    /**
+     * Starts (or restarts) the workload and waits until it runs or the start has failed.
+     *
+     * @throws IllegalArgumentException when the core refuses the payload, as {@code /api/start} would with a 400
+     */
     public AdapterHarness start(Map<String, ?> payload) {
-        supervisor.lifecycle().start(Payload.of(payload));
+        try {
+            supervisor.lifecycle().start(supervisor.planner().start(Payload.of(payload)));
+        } catch (Planner.InvalidRequest e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
         return awaitSettled();
     }
 
@@ -84,11 +93,14 @@ public final class AdapterHarness implements AutoCloseable {
      * Hands a live update to the adapter as {@code /api/update} would.
      *
      * @throws IllegalStateException when nothing runs, or the adapter threw or timed out
+     * @throws IllegalArgumentException when the core refuses the request, as {@code /api/update} would with a 400
      */
     public UpdateResult update(Map<String, ?> payload) {
         UpdateOutcome outcome;
         try {
-            outcome = supervisor.lifecycle().update(Payload.of(payload));
+            outcome = supervisor.lifecycle().update(supervisor.planner().update(Payload.of(payload)));
+        } catch (Planner.InvalidRequest e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted", e);
@@ -117,12 +129,13 @@ public final class AdapterHarness implements AutoCloseable {
 
     /** Why the last start, stop or run failed, if it did. */
     public Optional<String> lastError() {
-        return Optional.ofNullable(snapshot().lastError());
+        return snapshot().lastError();
     }
 
     /** The workload's process id while it runs. */
     public Optional<Long> pid() {
-        return Optional.ofNullable(snapshot().pid());
+        var pid = snapshot().pid();
+        return pid.isPresent() ? Optional.of(pid.getAsLong()) : Optional.empty();
     }
 
     /** The last {@code count} lines the workload wrote (stdout and stderr), oldest first. */

@@ -1,24 +1,23 @@
 package ccc.core.http;
 
 import ccc.api.Payload;
-import ccc.core.config.PayloadTemplate;
 import ccc.core.lifecycle.Lifecycle;
+import ccc.core.lifecycle.Planner;
 import ccc.core.lifecycle.SignalOutcome;
 import ccc.core.lifecycle.Snapshot;
+import ccc.core.lifecycle.StartPlan;
+import ccc.core.lifecycle.UpdatePlan;
 import ccc.core.lifecycle.UpdateOutcome;
 import ccc.core.log.Timestamps;
 import ccc.core.metrics.MetricsService;
-import ccc.core.process.ProcessAdapter;
 import ccc.core.process.Signals;
 import ccc.core.process.WorkloadOutput;
-import ccc.core.traffic.TrafficPlan;
 import com.sun.net.httpserver.HttpHandler;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 /** The control API of compat.md, plus {@code /api/status}: parses and validates requests, then hands commands to the lifecycle. */
 public final class ControlApi {
@@ -26,23 +25,18 @@ public final class ControlApi {
     private static final int DEFAULT_TAIL = 100;
 
     private final Lifecycle lifecycle;
+    private final Planner planner;
     private final MetricsService metrics;
     private final WorkloadOutput output;
-    private final Optional<String> primaryPayloadKey;
-    private final Optional<ProcessAdapter> processAdapter;
-    private final Optional<TrafficPlan> trafficPlan;
     private final java.util.function.BooleanSupplier ready;
     private final byte[] openApi;
 
-    public ControlApi(Lifecycle lifecycle, MetricsService metrics, WorkloadOutput output,
-                      Optional<String> primaryPayloadKey, Optional<ProcessAdapter> processAdapter,
-                      Optional<TrafficPlan> trafficPlan, java.util.function.BooleanSupplier ready) {
+    public ControlApi(Lifecycle lifecycle, Planner planner, MetricsService metrics, WorkloadOutput output,
+                      java.util.function.BooleanSupplier ready) {
         this.lifecycle = lifecycle;
+        this.planner = planner;
         this.metrics = metrics;
         this.output = output;
-        this.primaryPayloadKey = primaryPayloadKey;
-        this.processAdapter = processAdapter;
-        this.trafficPlan = trafficPlan;
         this.ready = ready;
         this.openApi = openApiDocument();
     }
@@ -97,53 +91,37 @@ public final class ControlApi {
         body.put("container_status", "running");
         body.put("phase", snapshot.phase().wireName());
         body.put("adapter", snapshot.adapterName());
-        body.put("pid", snapshot.pid());
-        body.put("started_at", snapshot.startedAt() == null ? null : Timestamps.format(snapshot.startedAt()));
-        body.put("stopped_at", snapshot.stoppedAt() == null ? null : Timestamps.format(snapshot.stoppedAt()));
-        body.put("exit_code", snapshot.exitCode());
-        body.put("exit_signal", snapshot.exitCode() != null && snapshot.exitCode() > 128
-                ? Signals.name(snapshot.exitCode() - 128).orElse(null) : null);
+        body.put("pid", snapshot.pid().isPresent() ? snapshot.pid().getAsLong() : null);
+        body.put("started_at", snapshot.startedAt().map(Timestamps::format).orElse(null));
+        body.put("stopped_at", snapshot.stoppedAt().map(Timestamps::format).orElse(null));
+        body.put("exit_code", snapshot.exitCode().isPresent() ? snapshot.exitCode().getAsInt() : null);
+        body.put("exit_signal", snapshot.exitCode().isPresent() && snapshot.exitCode().getAsInt() > 128
+                ? Signals.name(snapshot.exitCode().getAsInt() - 128).orElse(null) : null);
         body.put("restarts", snapshot.restarts());
-        body.put("last_error", snapshot.lastError());
+        body.put("last_error", snapshot.lastError().orElse(null));
         body.put("timestamp", Timestamps.now());
         return Response.ok(body);
     }
 
     private Response start(Request request) throws HttpError {
-        Map<String, Object> body = request.jsonObject(false);
-        if (primaryPayloadKey.isPresent() && !body.containsKey(primaryPayloadKey.get())) {
-            throw new HttpError(400, "Missing primary payload key '" + primaryPayloadKey.get() + "'");
+        StartPlan plan;
+        try {
+            plan = planner.start(new Payload(request.jsonObject(false)));
+        } catch (Planner.InvalidRequest e) {
+            throw new HttpError(400, e.getMessage());
         }
-        Payload payload = new Payload(body);
-        if (processAdapter.isPresent()) {
-            try {
-                processAdapter.get().validate(payload);
-            } catch (PayloadTemplate.MissingValueException e) {
-                throw new HttpError(400, e.getMessage());
-            }
-        }
-        if (trafficPlan.isPresent()) {
-            try {
-                trafficPlan.get().forStart(payload);
-            } catch (TrafficPlan.InvalidValue e) {
-                throw new HttpError(400, e.getMessage());
-            }
-        }
-        lifecycle.start(payload);
+        lifecycle.start(plan);
         return Response.message("start initiated");
     }
 
     private Response update(Request request) throws HttpError, InterruptedException {
-        Map<String, Object> body = request.jsonObject(false);
-        if (trafficPlan.isPresent()) {
-            try {
-                trafficPlan.get().forUpdate(new Payload(body), new ccc.api.TrafficShape(0, 0, 0, 0));
-            } catch (TrafficPlan.InvalidValue e) {
-                throw new HttpError(400, e.getMessage());
-            }
+        UpdatePlan plan;
+        try {
+            plan = planner.update(new Payload(request.jsonObject(false)));
+        } catch (Planner.InvalidRequest e) {
+            throw new HttpError(400, e.getMessage());
         }
-        UpdateOutcome outcome = lifecycle.update(new Payload(body));
-        return switch (outcome) {
+        return switch (lifecycle.update(plan)) {
             case UpdateOutcome.NotRunning notRunning -> Response.detail(400, "application not running");
             case UpdateOutcome.Failed failed -> Response.detail(500, output.redactor().redact(failed.reason()));
             case UpdateOutcome.Answered answered -> switch (answered.result()) {

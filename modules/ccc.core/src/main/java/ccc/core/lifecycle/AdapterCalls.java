@@ -41,15 +41,15 @@ final class AdapterCalls {
         } catch (TimeoutException e) {
             if (result.completeExceptionally(e)) {
                 worker.interrupt();
-                throw new AdapterCallException("adapter " + what + " timed out after " + seconds(timeout), null);
+                throw new AdapterCallException(Failure.Kind.ADAPTER_TIMEOUT, "adapter " + what + " timed out after " + seconds(timeout), null);
             }
             return result.join();
         } catch (ExecutionException e) {
-            throw new AdapterCallException("adapter " + what + " failed: " + Log.describe(e.getCause()), e.getCause());
+            throw new AdapterCallException(Failure.Kind.ADAPTER, "adapter " + what + " failed: " + Log.describe(e.getCause()), e.getCause());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             worker.interrupt();
-            throw new AdapterCallException("adapter " + what + " interrupted", e);
+            throw new AdapterCallException(Failure.Kind.CORE, "adapter " + what + " interrupted", e);
         }
     }
 

@@ -1,70 +1,56 @@
 package ccc.core.lifecycle;
 
-import ccc.api.Adapter;
-import ccc.api.AdapterContext;
 import ccc.api.Payload;
-import ccc.api.TrafficShape;
-import ccc.api.UpdateResult;
-import ccc.api.Workload;
-import ccc.api.WorkloadExit;
 import ccc.core.config.CoreConfig;
 import ccc.core.log.Log;
 import ccc.core.log.Redactor;
-import ccc.core.process.ManagedProcess;
-import ccc.core.process.Native;
-import ccc.core.process.PrivilegedCommands;
-import ccc.core.process.ProcessTree;
+import ccc.core.process.ProcessControl;
 import ccc.core.process.Signals;
-import ccc.core.process.WorkloadOutput;
-import ccc.core.traffic.Shaper;
-import ccc.core.traffic.TrafficPlan;
+import ccc.core.process.WorkloadTree;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.OptionalLong;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * The workload's state machine. Every transition (start, restart, stop, exit of the workload,
- * restart after a backoff, shutdown) runs on one serial writer thread; readers get an
- * immutable {@link Snapshot} published atomically, and never wait on the writer.
+ * The workload's state machine, as a coordinator: it numbers requests, queues every transition
+ * (start, restart, stop, update, signal, an exit of the workload, a restart after a backoff,
+ * shutdown) on one serial writer thread, applies the restart policy and publishes an immutable
+ * {@link Snapshot} atomically, which readers take without waiting. The work of each transition
+ * is the {@link StartSequence}'s, the {@link StopSequence}'s and the {@link UpdateSequence}'s.
  *
- * <p>Requests are numbered as they arrive. A start or stop that a later request supersedes
- * before the writer reaches it is skipped, so the last call wins and a burst of calls costs
- * one transition, not one per call.
+ * <p>A start or stop that a later request supersedes before the writer reaches it is skipped, so
+ * the last call wins and a burst of calls costs one transition, not one per call.
  */
 public final class Lifecycle {
 
     private static final Log LOG = Log.named("lifecycle");
-    private static final Duration EXIT_WAIT_AFTER_STOP = Duration.ofSeconds(2);
     private static final Duration STABLE_RUN = Duration.ofSeconds(10);
-    private static final int EXIT_TAIL_LINES = 50;
 
-    private final Adapter adapter;
-    private final AdapterContext context;
-    private final CoreConfig.Lifecycle timeouts;
-    private final CoreConfig.PrivilegedCommands privilegedCommands;
-    private final CoreConfig.TrafficControl trafficControl;
+    private final StartSequence starting;
+    private final StopSequence stopping;
+    private final UpdateSequence updating;
     private final CoreConfig.Restart restartPolicy;
-    private final WorkloadOutput output;
-    private final LifecycleObserver timings;
-    private final Shaper shaper;
-    private final TrafficPlan trafficPlan;
-    private final boolean privileged;
+    private final Redactor redactor;
+    private final LifecycleObserver observer;
+    private final ProcessControl processes;
+    private final Delays delays;
     private final ExecutorService writer =
             Executors.newSingleThreadExecutor(Thread.ofPlatform().name("lifecycle").daemon(true).factory());
-    private final ScheduledExecutorService timer =
-            Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("lifecycle-timer").daemon(true).factory());
     private final AtomicReference<Snapshot> published;
+    // The running workload's tree, for ending it from outside the writer (shutdown's grace exhausted, a fatal error).
+    private volatile WorkloadTree activeTree = WorkloadTree.NONE;
 
     // Request numbering: assigned under this lock so that numbers follow the writer's queue order.
     private final Object submissions = new Object();
@@ -74,31 +60,24 @@ public final class Lifecycle {
     private volatile long begunRequest;
 
     // Owned by the writer thread.
-    private Workload active;
-    private Instant activeSince;
-    private OptionalLong activeStartTicks = OptionalLong.empty();
-    private long activeGeneration;
+    private Optional<RunningWorkload> active = Optional.empty();
     private long generations;
-    private Integer lastExitCode;
-    private Payload lastPayload;
+    private Optional<StartPlan> lastPlan = Optional.empty();
     private int restartsInARow;
     private long restartToken;
 
-    public Lifecycle(Adapter adapter, String adapterName, AdapterContext context, CoreConfig config,
-                     CoreConfig.Restart restartPolicy, WorkloadOutput output, LifecycleObserver timings,
-                     Shaper shaper, boolean privileged) {
-        this.adapter = adapter;
-        this.context = context;
-        this.timeouts = config.lifecycle();
-        this.privilegedCommands = config.privilegedCommands();
-        this.trafficControl = config.trafficControl();
-        this.restartPolicy = restartPolicy;
-        this.output = output;
-        this.timings = timings;
-        this.shaper = shaper;
-        this.trafficPlan = new TrafficPlan(config.trafficControl());
-        this.privileged = privileged;
-        this.published = new AtomicReference<>(Snapshot.initial(adapterName));
+    public Lifecycle(LifecycleSetup setup) {
+        this.stopping = new StopSequence(setup.adapter(), setup.processAdapter().isEmpty(), setup.context(), setup.timeouts(),
+                setup.privilegedCommands(), setup.privileged(), setup.shaper(), setup.processes(), setup.output());
+        this.starting = new StartSequence(setup.adapter(), setup.processAdapter(), setup.context(), setup.timeouts(),
+                setup.privilegedCommands(), setup.privileged(), setup.trafficPlan(), setup.shaper(), setup.processes(), stopping);
+        this.updating = new UpdateSequence(setup.adapter(), setup.processAdapter(), setup.shaper(), setup.timeouts());
+        this.restartPolicy = setup.restart();
+        this.redactor = setup.output().redactor();
+        this.observer = setup.observer();
+        this.processes = setup.processes();
+        this.delays = setup.delays();
+        this.published = new AtomicReference<>(Snapshot.initial(setup.adapterName()));
     }
 
     /** The current state; a start that is queued but not yet begun already shows as starting. */
@@ -108,13 +87,12 @@ public final class Lifecycle {
     }
 
     /** Queues a start, which restarts a running workload. Returns at once. */
-    public void start(Payload payload) {
-        output.redactor().learn(payload.values());
+    public void start(StartPlan plan) {
         synchronized (submissions) {
             long request = ++lastRequest;
             latestRequest = request;
             latestStartRequest = request;
-            submit(() -> runStart(request, payload, false));
+            submit(() -> runStart(request, plan, false));
         }
     }
 
@@ -137,13 +115,18 @@ public final class Lifecycle {
     }
 
     /** Hands a live update to the adapter, in turn with the other transitions, and waits for its answer. */
-    public UpdateOutcome update(Payload payload) throws InterruptedException {
+    public UpdateOutcome update(UpdatePlan plan) throws InterruptedException {
         if (published.get().phase() != Phase.RUNNING) {
             return new UpdateOutcome.NotRunning();
         }
-        output.redactor().learn(payload.values());
         try {
-            return submitAndWait(() -> runUpdate(payload));
+            return submitAndWait(() -> {
+                if (active.isEmpty() || published.get().phase() != Phase.RUNNING) {
+                    return new UpdateOutcome.NotRunning();
+                }
+                redactor.learn(plan.payload().values());
+                return updating.run(plan);
+            });
         } catch (ExecutionException e) {
             return new UpdateOutcome.Failed(Log.describe(e.getCause()));
         }
@@ -153,11 +136,11 @@ public final class Lifecycle {
     public SignalOutcome signal(int number) throws InterruptedException {
         try {
             return submitAndWait(() -> {
-                if (active == null || active.pid().isEmpty()) {
+                if (active.isEmpty() || active.get().tree().pid().isEmpty()) {
                     return SignalOutcome.NOT_RUNNING;
                 }
-                long pid = active.pid().getAsLong();
-                boolean delivered = Native.kill(pid, number) == 0;
+                long pid = active.get().tree().pid().getAsLong();
+                boolean delivered = processes.signal(pid, number);
                 LOG.info("signal sent to the workload", "signal", Signals.name(number).orElse(Integer.toString(number)),
                         "pid", pid, "delivered", delivered);
                 return delivered ? SignalOutcome.DELIVERED : SignalOutcome.NOT_RUNNING;
@@ -165,18 +148,6 @@ public final class Lifecycle {
         } catch (ExecutionException e) {
             throw new IllegalStateException(e.getCause());
         }
-    }
-
-    private <T> T submitAndWait(java.util.concurrent.Callable<T> task) throws InterruptedException, ExecutionException {
-        Future<T> result;
-        synchronized (submissions) {
-            try {
-                result = writer.submit(task);
-            } catch (RejectedExecutionException e) {
-                throw new ShuttingDownException();
-            }
-        }
-        return result.get();
     }
 
     /**
@@ -195,17 +166,14 @@ public final class Lifecycle {
                 return true;
             }
             writer.shutdown();
-            timer.shutdownNow();
+            delays.close();
         }
         try {
             stopped.get(grace.toNanos(), TimeUnit.NANOSECONDS);
             return true;
         } catch (TimeoutException e) {
             LOG.error("stop sequence did not finish within the shutdown grace; killing the workload", "grace", AdapterCalls.seconds(grace));
-            Long pid = published.get().pid();
-            if (pid != null) {
-                ProcessTree.terminate(pid, Signals.KILL, Duration.ZERO, true);
-            }
+            endWorkloadNow();
             return false;
         } catch (ExecutionException e) {
             LOG.error("stop sequence failed during shutdown", e.getCause());
@@ -216,12 +184,9 @@ public final class Lifecycle {
         }
     }
 
-    private void submit(Runnable transition) {
-        try {
-            writer.execute(transition);
-        } catch (RejectedExecutionException e) {
-            throw new ShuttingDownException();
-        }
+    /** SIGKILL to the running workload's whole tree, from any thread, without waiting for the writer. */
+    public void endWorkloadNow() {
+        stopping.endAtOnce(activeTree);
     }
 
     /** Thrown to a request that arrives while the core shuts down. */
@@ -233,9 +198,34 @@ public final class Lifecycle {
         }
     }
 
+    /** Waits until every transition queued so far has run: for tests. */
+    void drain() throws InterruptedException, ExecutionException {
+        submitAndWait(() -> Boolean.TRUE);
+    }
+
+    private void submit(Runnable transition) {
+        try {
+            writer.execute(transition);
+        } catch (RejectedExecutionException e) {
+            throw new ShuttingDownException();
+        }
+    }
+
+    private <T> T submitAndWait(Callable<T> task) throws InterruptedException, ExecutionException {
+        Future<T> result;
+        synchronized (submissions) {
+            try {
+                result = writer.submit(task);
+            } catch (RejectedExecutionException e) {
+                throw new ShuttingDownException();
+            }
+        }
+        return result.get();
+    }
+
     // ---- transitions, all on the writer thread ----
 
-    private void runStart(long request, Payload payload, boolean automatic) {
+    private void runStart(long request, StartPlan plan, boolean automatic) {
         if (!automatic) {
             begunRequest = request;
             if (request < latestRequest) {
@@ -244,49 +234,32 @@ public final class Lifecycle {
             }
             restartToken++;
             restartsInARow = 0;
+            // Only a start the lifecycle begins teaches secrets: a superseded one never reaches the workload.
+            redactor.learn(plan.payload().values());
         }
-        boolean restart = active != null || automatic;
+        boolean restart = active.isPresent() || automatic;
         Instant began = Instant.now();
         publish(published.get().starting(restart));
         LOG.info(automatic ? "restarting after the workload ended" : restart ? "restart requested" : "start requested",
-                "payload", Redactor.masked(payload.values()));
-        if (active != null) {
-            List<String> problems = stopSequence(false);
-            if (!problems.isEmpty()) {
-                LOG.warn("stopping the previous workload reported problems", "problems", String.join("; ", problems));
-            }
+                "payload", Redactor.masked(plan.payload().values()));
+        if (active.isPresent()) {
+            logProblems("stopping the previous workload reported problems", endActive(StopSequence.Reason.REQUESTED));
         }
-        lastPayload = payload;
+        lastPlan = Optional.of(plan);
         try {
-            runPrivilegedPreStart();
-            if (trafficControl.enabled()) {
-                applyTrafficControl(payload);
-            }
-            AdapterCalls.run("pre_start hook", timeouts.hookTimeout(), () -> adapter.preStart(payload, context));
-            Workload workload = AdapterCalls.call("start", timeouts.startTimeout(),
-                    () -> adapter.start(payload, context), Lifecycle::endLateWorkload);
-            if (workload == null) {
-                throw new StartFailure("adapter start returned no workload");
-            }
-            long generation = ++generations;
-            active = workload;
-            activeSince = began;
-            activeStartTicks = workload.pid().isPresent() ? ProcessTree.startTicks(workload.pid().getAsLong()) : OptionalLong.empty();
-            activeGeneration = generation;
-            workload.exit().whenComplete((code, error) -> exited(generation, code, error));
-            Long pid = workload.pid().isPresent() ? workload.pid().getAsLong() : null;
-            publish(published.get().running(pid, Instant.now()));
+            RunningWorkload running = starting.run(plan, ++generations, began);
+            active = Optional.of(running);
+            activeTree = running.tree();
+            running.workload().exit().whenComplete((code, error) -> exited(running.generation(), code, error));
+            publish(published.get().running(running.tree().pid(), Instant.now()));
             Duration took = Duration.between(began, Instant.now());
-            timings.started(took);
-            LOG.info("workload running", "pid", pid == null ? "none" : pid, "start_ms", took.toMillis());
-        } catch (Exception e) {
-            String reason = output.redactor().redact(Log.describe(e));
-            LOG.error("start failed", "reason", reason);
-            List<String> problems = stopSequence(false);
-            if (!problems.isEmpty()) {
-                LOG.warn("cleanup after the failed start reported problems", "problems", String.join("; ", problems));
-            }
-            publish(published.get().ended(Phase.FAILED, null, reason, Instant.now()));
+            observer.started(took);
+            LOG.info("workload running", "pid", running.tree().pid().isPresent() ? running.tree().pid().getAsLong() : "none",
+                    "start_ms", took.toMillis());
+        } catch (StartSequence.Failed e) {
+            LOG.error("start failed", "reason", redactor.redact(e.failure().message()));
+            logProblems("cleanup after the failed start reported problems", stopping.run(Optional.empty(), StopSequence.Reason.REQUESTED));
+            publish(published.get().ended(Phase.FAILED, OptionalInt.empty(), List.of(e.failure()), Instant.now()));
         }
     }
 
@@ -298,69 +271,44 @@ public final class Lifecycle {
         }
         restartToken++;
         Snapshot before = published.get();
-        if (active == null) {
+        if (active.isEmpty()) {
             if (before.phase() == Phase.IDLE || before.phase() == Phase.BACKOFF) {
-                publish(before.ended(Phase.STOPPED, before.exitCode(), null, Instant.now()));
+                publish(before.ended(Phase.STOPPED, before.exitCode(), List.of(), Instant.now()));
             }
             return;
         }
         Instant began = Instant.now();
         LOG.info(force ? "forced stop requested" : "stop requested");
         publish(before.stopping());
-        List<String> problems = stopSequence(force);
+        StopSequence.Result result = endActive(force ? StopSequence.Reason.FORCED : StopSequence.Reason.REQUESTED);
         Duration took = Duration.between(began, Instant.now());
-        timings.stopped(took);
-        if (problems.isEmpty()) {
-            publish(published.get().ended(Phase.STOPPED, lastExitCode, null, Instant.now()));
+        observer.stopped(took);
+        if (result.problems().isEmpty()) {
+            publish(published.get().ended(Phase.STOPPED, result.exitCode(), List.of(), Instant.now()));
             LOG.info("workload stopped", "stop_ms", took.toMillis());
         } else {
-            String reason = String.join("; ", problems);
-            publish(published.get().ended(Phase.FAILED, lastExitCode, reason, Instant.now()));
-            LOG.error("stop sequence failed", "reason", reason);
+            publish(published.get().ended(Phase.FAILED, result.exitCode(), result.problems(), Instant.now()));
+            LOG.error("stop sequence failed", "reason", redactor.redact(Failure.render(result.problems())));
         }
     }
 
     private void runShutdownStop() {
         begunRequest = latestRequest;
         restartToken++;
-        if (active != null) {
+        if (active.isPresent()) {
             LOG.info("stopping the workload before exit");
             publish(published.get().stopping());
-            List<String> problems = stopSequence(false);
-            publish(published.get().ended(problems.isEmpty() ? Phase.STOPPED : Phase.FAILED, lastExitCode,
-                    problems.isEmpty() ? null : String.join("; ", problems), Instant.now()));
+            StopSequence.Result result = endActive(StopSequence.Reason.REQUESTED);
+            publish(published.get().ended(result.problems().isEmpty() ? Phase.STOPPED : Phase.FAILED, result.exitCode(),
+                    result.problems(), Instant.now()));
         }
     }
 
-    private UpdateOutcome runUpdate(Payload payload) {
-        if (active == null || published.get().phase() != Phase.RUNNING) {
-            return new UpdateOutcome.NotRunning();
-        }
-        boolean shaping = trafficControl.enabled() && trafficPlan.mentions(payload);
-        if (shaping) {
-            try {
-                TrafficShape current = shaper.applied().orElse(new TrafficShape(0, 0, 0, 0));
-                shaper.shape(trafficPlan.forUpdate(payload, current));
-            } catch (TrafficPlan.InvalidValue | IllegalStateException e) {
-                return new UpdateOutcome.Failed("traffic control: " + e.getMessage());
-            }
-        }
-        Payload rest = shaping ? trafficPlan.withoutShaping(payload) : payload;
-        if (shaping && rest.values().isEmpty()) {
-            LOG.info("update handled", "result", "traffic shaping changed");
-            return new UpdateOutcome.Answered(UpdateResult.APPLIED);
-        }
-        try {
-            UpdateResult result = AdapterCalls.call("update", timeouts.updateTimeout(), () -> adapter.update(rest), ignored -> { });
-            if (result == null) {
-                return new UpdateOutcome.Failed("adapter update returned no result");
-            }
-            LOG.info("update handled", "result", result);
-            return new UpdateOutcome.Answered(result);
-        } catch (AdapterCallException e) {
-            LOG.error("update failed", "reason", e.getMessage());
-            return new UpdateOutcome.Failed(e.getMessage());
-        }
+    private StopSequence.Result endActive(StopSequence.Reason reason) {
+        StopSequence.Result result = stopping.run(active, reason);
+        active = Optional.empty();
+        activeTree = WorkloadTree.NONE;
+        return result;
     }
 
     private void exited(long generation, Integer code, Throwable error) {
@@ -372,46 +320,45 @@ public final class Lifecycle {
     }
 
     private void runExited(long generation, Integer code, Throwable error) {
-        if (generation != activeGeneration || active == null) {
+        if (active.isEmpty() || active.get().generation() != generation) {
             return;
         }
         int exitCode = code != null ? code : -1;
-        String reason = error != null ? "workload watch failed: " + Log.describe(error)
-                : exitCode == 0 ? null : "workload exited with code " + exitCode + signalSuffix(exitCode);
-        boolean stableRun = Duration.between(activeSince, Instant.now()).compareTo(STABLE_RUN) >= 0;
-        LOG.warn("workload exited on its own", "exit_code", exitCode);
-        notifyExit(new WorkloadExit(exitCode, false, output.tailText(EXIT_TAIL_LINES, WorkloadOutput.Stream.STDOUT),
-                output.tailText(EXIT_TAIL_LINES, WorkloadOutput.Stream.STDERR)));
-        List<String> problems = stopSequence(false);
-        if (!problems.isEmpty()) {
-            reason = (reason == null ? "" : reason + "; ") + String.join("; ", problems);
+        var failures = new ArrayList<Failure>();
+        if (error != null) {
+            failures.add(new Failure(Failure.Kind.CORE, "workload watch failed: " + Log.describe(error), Optional.of(error)));
+        } else if (exitCode != 0) {
+            failures.add(Failure.of(Failure.Kind.WORKLOAD_EXIT, "workload exited with code " + exitCode + signalSuffix(exitCode)));
         }
+        boolean stableRun = Duration.between(active.get().since(), Instant.now()).compareTo(STABLE_RUN) >= 0;
+        LOG.warn("workload exited on its own", "exit_code", exitCode);
+        stopping.notifyExit(exitCode, false);
+        failures.addAll(endActive(StopSequence.Reason.EXITED).problems());
         if (stableRun) {
             restartsInARow = 0;
         }
-        if (restartPolicy.wanted(exitCode) && lastPayload != null) {
+        if (restartPolicy.wanted(exitCode) && lastPlan.isPresent()) {
             if (restartPolicy.allows(restartsInARow)) {
                 restartsInARow++;
                 Duration wait = restartPolicy.backoff(restartsInARow);
                 long token = restartToken;
-                Payload payload = lastPayload;
-                publish(published.get().ended(Phase.BACKOFF, exitCode, reason, Instant.now()));
+                StartPlan plan = lastPlan.get();
+                publish(published.get().ended(Phase.BACKOFF, OptionalInt.of(exitCode), failures, Instant.now()));
                 LOG.info("restarting after backoff", "attempt", restartsInARow, "backoff_ms", wait.toMillis());
-                timer.schedule(() -> submitAutomaticRestart(token, payload), wait.toMillis(), TimeUnit.MILLISECONDS);
+                delays.after(wait, () -> submitAutomaticRestart(token, plan));
                 return;
             }
-            reason = (reason == null ? "" : reason + "; ") + "gave up after " + restartsInARow + " restarts in a row";
+            failures.add(Failure.of(Failure.Kind.RESTARTS_EXHAUSTED, "gave up after " + restartsInARow + " restarts in a row"));
         }
-        publish(published.get().ended(reason == null ? Phase.EXITED : Phase.FAILED, exitCode, reason, Instant.now()));
+        publish(published.get().ended(failures.isEmpty() ? Phase.EXITED : Phase.FAILED, OptionalInt.of(exitCode), failures, Instant.now()));
     }
 
-    private void submitAutomaticRestart(long token, Payload payload) {
+    private void submitAutomaticRestart(long token, StartPlan plan) {
         try {
             writer.execute(() -> {
-                if (token != restartToken || active != null) {
-                    return;
+                if (token == restartToken && active.isEmpty()) {
+                    runStart(0, plan, true);
                 }
-                runStart(0, payload, true);
             });
         } catch (RejectedExecutionException e) {
             // Shutting down: no restart.
@@ -422,150 +369,16 @@ public final class Lifecycle {
         return exitCode > 128 ? Signals.name(exitCode - 128).map(name -> " (SIG" + name + ")").orElse("") : "";
     }
 
-    /**
-     * The stop sequence: the adapter's stop, then making sure nothing of the workload's process
-     * tree survives (its descendants, its process group, and orphans it left to the core), the
-     * adapter's post-stop hook, and the privileged post-stop commands. Every step runs even when
-     * an earlier one failed.
-     *
-     * @return the problems met, empty when all went well
-     */
-    private List<String> stopSequence(boolean force) {
-        var problems = new ArrayList<String>();
-        Workload workload = active;
-        Long pid = workload != null && workload.pid().isPresent() ? workload.pid().getAsLong() : null;
-        boolean group = workload instanceof ManagedProcess managed && managed.ownProcessGroup();
-        boolean alreadyEnded = workload == null || exitCodeIfEnded(workload) != null;
-        if (force && pid != null) {
-            ProcessTree.terminate(pid, Signals.KILL, Duration.ZERO, group);
-        }
-        try {
-            AdapterCalls.run("stop", timeouts.stopTimeout(), adapter::stop);
-        } catch (AdapterCallException e) {
-            problems.add(e.getMessage());
-        }
-        lastExitCode = null;
-        if (workload != null) {
-            Integer code = awaitExit(workload, pid == null ? Duration.ZERO : EXIT_WAIT_AFTER_STOP);
-            if (code == null && pid != null) {
-                LOG.warn("workload still alive after the adapter's stop; ending its process tree", "pid", pid);
-                ProcessTree.terminate(pid, Signals.TERM, EXIT_WAIT_AFTER_STOP, group);
-                code = awaitExit(workload, EXIT_WAIT_AFTER_STOP);
-            }
-            if (group && pid != null) {
-                Native.kill(-pid, Signals.KILL);
-            }
-            int leftovers = ProcessTree.killAdoptedSince(activeStartTicks);
-            if (leftovers > 0) {
-                LOG.warn("killed processes the workload left behind", "count", leftovers);
-            }
-            lastExitCode = code;
-            if (!alreadyEnded) {
-                notifyExit(new WorkloadExit(code == null ? -1 : code, true,
-                        output.tailText(EXIT_TAIL_LINES, WorkloadOutput.Stream.STDOUT),
-                        output.tailText(EXIT_TAIL_LINES, WorkloadOutput.Stream.STDERR)));
-            }
-        }
-        active = null;
-        activeGeneration = 0;
-        try {
-            AdapterCalls.run("post_stop hook", timeouts.hookTimeout(), () -> adapter.postStop(context));
-        } catch (AdapterCallException e) {
-            problems.add(e.getMessage());
-        }
-        if (shaper.applied().isPresent()) {
-            shaper.clear();
-        }
-        for (List<String> command : privileged ? privilegedCommands.postStop() : List.<List<String>>of()) {
-            try {
-                PrivilegedCommands.run(command, privilegedCommands.timeout());
-            } catch (PrivilegedCommands.CommandFailedException e) {
-                LOG.warn("post_stop command failed", "reason", e.getMessage());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                problems.add("interrupted during post_stop commands");
-                break;
-            }
-        }
-        return problems;
-    }
-
-    private void applyTrafficControl(Payload payload) throws StartFailure, AdapterCallException {
-        if (!shaper.available()) {
-            throw new StartFailure("traffic_control.enabled is set, but " + shaper.unavailableReason());
-        }
-        Payload adjusted = AdapterCalls.call("traffic control hook", timeouts.hookTimeout(),
-                () -> adapter.beforeTrafficControl(payload), ignored -> { });
-        try {
-            shaper.shape(trafficPlan.forStart(adjusted == null ? payload : adjusted));
-        } catch (TrafficPlan.InvalidValue | IllegalStateException e) {
-            throw new StartFailure("traffic control: " + e.getMessage());
+    private void logProblems(String what, StopSequence.Result result) {
+        if (!result.problems().isEmpty()) {
+            LOG.warn(what, "problems", redactor.redact(Failure.render(result.problems())));
         }
     }
 
-    private void runPrivilegedPreStart() throws StartFailure, InterruptedException {
-        if (!privilegedCommands.preStart().isEmpty() && !privileged) {
-            throw new StartFailure("privileged_commands.pre_start is set, but privileged commands need the core to run as root");
-        }
-        for (List<String> command : privilegedCommands.preStart()) {
-            try {
-                PrivilegedCommands.run(command, privilegedCommands.timeout());
-            } catch (PrivilegedCommands.CommandFailedException e) {
-                if (privilegedCommands.failOnError()) {
-                    throw new StartFailure(e.getMessage());
-                }
-                LOG.warn("pre_start command failed; going on (privileged_commands.on_error: warn)", "reason", e.getMessage());
-            }
-        }
-    }
-
-    private void notifyExit(WorkloadExit exit) {
-        try {
-            AdapterCalls.run("exit hook", timeouts.hookTimeout(), () -> adapter.onWorkloadExit(exit));
-        } catch (AdapterCallException e) {
-            LOG.warn("adapter exit hook failed", "reason", e.getMessage());
-        }
-    }
-
+    /** Publishes {@code next} with its failures' messages masked, so no secret reaches {@code last_error}. */
     private void publish(Snapshot next) {
-        String error = next.lastError();
-        String redacted = output.redactor().redact(error);
-        published.set(java.util.Objects.equals(error, redacted) ? next
-                : new Snapshot(next.phase(), next.adapterName(), next.pid(), next.startedAt(), next.stoppedAt(),
-                        next.exitCode(), next.restarts(), redacted));
-    }
-
-    private static Integer exitCodeIfEnded(Workload workload) {
-        var future = workload.exit().toCompletableFuture();
-        if (!future.isDone() || future.isCompletedExceptionally()) {
-            return null;
-        }
-        return future.join();
-    }
-
-    private static Integer awaitExit(Workload workload, Duration wait) {
-        try {
-            return workload.exit().toCompletableFuture().get(wait.toNanos(), TimeUnit.NANOSECONDS);
-        } catch (TimeoutException | ExecutionException e) {
-            return null;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return null;
-        }
-    }
-
-    private static void endLateWorkload(Workload late) {
-        LOG.warn("adapter start returned after its timeout; ending the workload it started");
-        late.pid().ifPresent(pid -> ProcessTree.terminate(pid, Signals.KILL, Duration.ZERO,
-                late instanceof ManagedProcess managed && managed.ownProcessGroup()));
-    }
-
-    /** A start that cannot go on, for a reason the core found itself. */
-    private static final class StartFailure extends Exception {
-        private static final long serialVersionUID = 1L;
-
-        StartFailure(String message) {
-            super(message);
-        }
+        List<Failure> masked = next.failures().stream().map(failure -> failure.rewritten(redactor::redact)).toList();
+        published.set(masked.equals(next.failures()) ? next : new Snapshot(next.phase(), next.adapterName(), next.pid(),
+                next.startedAt(), next.stoppedAt(), next.exitCode(), next.restarts(), masked));
     }
 }

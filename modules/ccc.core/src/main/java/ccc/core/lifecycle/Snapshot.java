@@ -1,52 +1,68 @@
 package ccc.core.lifecycle;
 
 import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.OptionalLong;
 
 /**
  * An immutable picture of the lifecycle, published atomically by the lifecycle's one writer
  * and read by every request without waiting.
  *
- * @param pid the workload's process id, or null when none is known
- * @param exitCode the last exit code, or null
- * @param lastError the reason for the last failure, or null
+ * @param pid the workload's process id, while one runs
+ * @param exitCode the last exit code, once a workload has ended
+ * @param failures why the last start, stop or run failed, in the order they happened; empty when it did not
  * @param restarts how often a running workload was started again
  */
 public record Snapshot(
         Phase phase,
         String adapterName,
-        Long pid,
-        Instant startedAt,
-        Instant stoppedAt,
-        Integer exitCode,
+        OptionalLong pid,
+        Optional<Instant> startedAt,
+        Optional<Instant> stoppedAt,
+        OptionalInt exitCode,
         int restarts,
-        String lastError) {
+        List<Failure> failures) {
+
+    public Snapshot {
+        failures = List.copyOf(failures);
+    }
 
     static Snapshot initial(String adapterName) {
-        return new Snapshot(Phase.IDLE, adapterName, null, null, null, null, 0, null);
+        return new Snapshot(Phase.IDLE, adapterName, OptionalLong.empty(), Optional.empty(), Optional.empty(),
+                OptionalInt.empty(), 0, List.of());
     }
 
     public String appStatus() {
         return phase.appStatus();
     }
 
-    Snapshot starting(boolean restart) {
-        return new Snapshot(Phase.STARTING, adapterName, null, null, null, null, restart ? restarts + 1 : restarts, null);
+    /** {@code last_error} as served: the failures' messages, or empty when nothing failed. */
+    public Optional<String> lastError() {
+        return failures.isEmpty() ? Optional.empty() : Optional.of(Failure.render(failures));
     }
 
-    Snapshot running(Long processId, Instant at) {
-        return new Snapshot(Phase.RUNNING, adapterName, processId, at, null, null, restarts, null);
+    Snapshot starting(boolean restart) {
+        return new Snapshot(Phase.STARTING, adapterName, OptionalLong.empty(), Optional.empty(), Optional.empty(),
+                OptionalInt.empty(), restart ? restarts + 1 : restarts, List.of());
+    }
+
+    Snapshot running(OptionalLong processId, Instant at) {
+        return new Snapshot(Phase.RUNNING, adapterName, processId, Optional.of(at), Optional.empty(), OptionalInt.empty(),
+                restarts, List.of());
     }
 
     Snapshot stopping() {
-        return new Snapshot(Phase.STOPPING, adapterName, pid, startedAt, null, null, restarts, lastError);
+        return new Snapshot(Phase.STOPPING, adapterName, pid, startedAt, Optional.empty(), OptionalInt.empty(), restarts, failures);
     }
 
-    Snapshot ended(Phase end, Integer code, String error, Instant at) {
-        return new Snapshot(end, adapterName, null, startedAt, at, code, restarts, error);
+    Snapshot ended(Phase end, OptionalInt code, List<Failure> why, Instant at) {
+        return new Snapshot(end, adapterName, OptionalLong.empty(), startedAt, Optional.of(at), code, restarts, why);
     }
 
     /** This snapshot as a pending start shows it before the writer has begun the start. */
     Snapshot pendingStart() {
-        return new Snapshot(Phase.STARTING, adapterName, pid, startedAt, stoppedAt, exitCode, restarts, lastError);
+        return new Snapshot(Phase.STARTING, adapterName, pid, startedAt, stoppedAt, exitCode, restarts, failures);
     }
 }

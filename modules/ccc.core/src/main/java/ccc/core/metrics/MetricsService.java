@@ -2,7 +2,6 @@ package ccc.core.metrics;
 
 import ccc.api.Adapter;
 import ccc.core.config.CoreConfig;
-import ccc.core.lifecycle.Lifecycle;
 import ccc.core.lifecycle.Snapshot;
 import ccc.core.log.Timestamps;
 import java.time.Duration;
@@ -10,6 +9,8 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
+import java.util.function.Supplier;
 
 /**
  * Assembles {@code /api/metrics}. System readings are cached briefly, so a burst of requests to
@@ -22,12 +23,12 @@ public final class MetricsService {
     private final SystemMetrics system;
     private final ProcessMetrics process;
     private final CoreConfig.Metrics config;
-    private final Lifecycle lifecycle;
+    private final Supplier<Snapshot> lifecycle;
     private final AdapterFigures adapterFigures;
     private volatile Cached cached;
     private volatile CachedProcess cachedProcess;
 
-    public MetricsService(SystemMetrics system, ProcessMetrics process, CoreConfig.Metrics config, Lifecycle lifecycle, Adapter adapter) {
+    public MetricsService(SystemMetrics system, ProcessMetrics process, CoreConfig.Metrics config, Supplier<Snapshot> lifecycle, Adapter adapter) {
         this.system = system;
         this.process = process;
         this.config = config;
@@ -55,7 +56,7 @@ public final class MetricsService {
 
     /** The body of {@code GET /api/metrics}. */
     public Map<String, Object> json() {
-        Snapshot snapshot = lifecycle.snapshot();
+        Snapshot snapshot = lifecycle.get();
         SystemMetrics.Reading reading = systemReading();
         var body = new LinkedHashMap<String, Object>();
         body.put("timestamp", Timestamps.format(Instant.now()));
@@ -65,7 +66,7 @@ public final class MetricsService {
         if (reading.network() != null) {
             body.put("network", reading.networkJson());
         }
-        if (config.processMonitoring() && (snapshot.pid() != null || snapshot.startedAt() != null)) {
+        if (config.processMonitoring() && (snapshot.pid().isPresent() || snapshot.startedAt().isPresent())) {
             body.put("process", processReading(snapshot.pid()));
         }
         Map<String, Object> adapterMetrics = adapterMetrics();
@@ -74,7 +75,7 @@ public final class MetricsService {
         return body;
     }
 
-    private Map<String, Object> processReading(Long pid) {
+    private Map<String, Object> processReading(OptionalLong pid) {
         CachedProcess current = cachedProcess;
         long now = System.nanoTime();
         if (current != null && java.util.Objects.equals(current.pid, pid) && now - current.takenAt < CACHE_FOR.toNanos()) {
@@ -97,6 +98,6 @@ public final class MetricsService {
     private record Cached(SystemMetrics.Reading reading, long takenAt) {
     }
 
-    private record CachedProcess(Long pid, Map<String, Object> reading, long takenAt) {
+    private record CachedProcess(OptionalLong pid, Map<String, Object> reading, long takenAt) {
     }
 }

@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 /** The {@code process} object of {@code /api/metrics}: the watched workload's own figures from {@code /proc/PID}. */
@@ -19,13 +20,14 @@ public final class ProcessMetrics {
         this.proc = proc;
     }
 
-    /** The figures of {@code pid}, or {@code {"status": "terminated"}} when it is gone or null. */
-    public Map<String, Object> read(Long pid) {
+    /** The figures of {@code pid}, or {@code {"status": "terminated"}} when it is gone or none runs. */
+    public Map<String, Object> read(OptionalLong processId) {
         var json = new LinkedHashMap<String, Object>();
-        if (pid == null) {
+        if (processId.isEmpty()) {
             json.put("status", "terminated");
             return json;
         }
+        long pid = processId.getAsLong();
         try {
             String stat = Files.readString(proc.resolve(pid + "/stat"));
             // The command name is in parentheses and may itself hold spaces or parentheses.

@@ -1,7 +1,6 @@
 package ccc.core.metrics;
 
 import ccc.api.MetricFamily;
-import ccc.core.lifecycle.Lifecycle;
 import ccc.core.lifecycle.Phase;
 import ccc.core.lifecycle.Snapshot;
 import ccc.core.log.Log;
@@ -35,7 +34,7 @@ public final class PrometheusMetrics {
             java.util.concurrent.Executors.newFixedThreadPool(2, Thread.ofPlatform().name("scrape-", 0).daemon(true).factory());
     private final Counter httpRequests;
 
-    public PrometheusMetrics(MetricsService metrics, Lifecycle lifecycle, String version, LifecycleTimings timings) {
+    public PrometheusMetrics(MetricsService metrics, java.util.function.Supplier<Snapshot> lifecycle, String version, LifecycleTimings timings) {
         timings.register(registry);
         httpRequests = Counter.build("ccc_http_requests", "HTTP requests answered, by route, method and status code.")
                 .labelNames("path", "method", "code")
@@ -77,10 +76,10 @@ public final class PrometheusMetrics {
 
     private static final class CoreCollector extends Collector {
         private final MetricsService metrics;
-        private final Lifecycle lifecycle;
+        private final java.util.function.Supplier<Snapshot> lifecycle;
         private final String version;
 
-        CoreCollector(MetricsService metrics, Lifecycle lifecycle, String version) {
+        CoreCollector(MetricsService metrics, java.util.function.Supplier<Snapshot> lifecycle, String version) {
             this.metrics = metrics;
             this.lifecycle = lifecycle;
             this.version = version;
@@ -120,7 +119,7 @@ public final class PrometheusMetrics {
                 families.add(new CounterMetricFamily("container_network_bytes_recv_total",
                         "Bytes received on the monitored interfaces.", reading.network().bytesRecv()));
             }
-            Snapshot snapshot = lifecycle.snapshot();
+            Snapshot snapshot = lifecycle.get();
             var state = new GaugeMetricFamily("ccc_lifecycle_phase",
                     "The lifecycle phase: 1 for the current phase, 0 for the others.", List.of("phase"));
             for (Phase phase : Phase.values()) {

@@ -58,7 +58,7 @@ public final class PrivilegedCommands {
         });
         boolean finished = process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
         if (!finished) {
-            ProcessTree.terminate(process.pid(), Duration.ZERO);
+            ProcessTree.kill(process.pid());
         }
         reader.join(Duration.ofSeconds(2));
         String text;

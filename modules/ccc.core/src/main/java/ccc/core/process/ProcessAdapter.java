@@ -1,13 +1,8 @@
 package ccc.core.process;
 
-import ccc.api.Adapter;
-import ccc.api.AdapterContext;
 import ccc.api.Launch;
-import ccc.api.MetricFamily;
 import ccc.api.Payload;
 import ccc.api.UpdateResult;
-import ccc.api.Workload;
-import ccc.api.WorkloadExit;
 import ccc.core.config.CoreConfig;
 import ccc.core.config.PayloadTemplate;
 import ccc.core.json.Json;
@@ -16,49 +11,39 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 /**
- * The built-in adapter for {@code process_management}: runs the configured command with
+ * The built-in process adapter of {@code process_management}: runs the configured command with
  * placeholders filled from the start payload, optionally writes the payload to a file and
  * signals the workload on update, so that a program configured by file and SIGHUP runs under
  * the core with no adapter code. A configured adapter, if any, still provides the hooks and
- * metrics.
+ * metrics; ending the workload's tree is the stop sequence's, with {@link #stopSignal()} within
+ * {@link #stopGrace()}.
  */
-public final class ProcessAdapter implements Adapter {
+public final class ProcessAdapter {
 
     private final CoreConfig.ProcessManagement config;
     private final ProcessLauncher launcher;
-    private final Optional<Adapter> hooks;
+    // Written and read on the lifecycle's thread only: starts and updates are its transitions.
     private ManagedProcess process;
     private Map<String, Object> startPayload = Map.of();
 
-    public ProcessAdapter(CoreConfig.ProcessManagement config, ProcessLauncher launcher, Optional<Adapter> hooks) {
+    public ProcessAdapter(CoreConfig.ProcessManagement config, ProcessLauncher launcher) {
         this.config = config;
         this.launcher = launcher;
-        this.hooks = hooks;
     }
 
     /**
-     * Checks that {@code payload} fills every placeholder, before anything starts.
+     * The command a start payload asks for, with every placeholder filled: checked before
+     * anything starts, and then run as it is.
      *
-     * @throws PayloadTemplate.MissingValueException naming the key that does not
+     * @throws PayloadTemplate.MissingValueException naming the key the payload cannot fill
      */
-    public void validate(Payload payload) throws PayloadTemplate.MissingValueException {
-        for (PayloadTemplate argument : config.command()) {
-            argument.fill(payload);
-        }
-        for (PayloadTemplate value : config.environment().values()) {
-            value.fill(payload);
-        }
-    }
-
-    @Override
-    public Workload start(Payload payload, AdapterContext context) throws Exception {
+    public Launch launchFor(Payload payload) throws PayloadTemplate.MissingValueException {
         var command = new ArrayList<String>(config.command().size());
         for (PayloadTemplate argument : config.command()) {
             command.add(argument.fill(payload));
@@ -70,6 +55,11 @@ public final class ProcessAdapter implements Adapter {
         if (config.workingDirectory().isPresent()) {
             launch = launch.in(config.workingDirectory().get());
         }
+        return launch;
+    }
+
+    /** Writes the payload file, when one is configured, and starts {@code launch}. */
+    public ManagedProcess start(Launch launch, Payload payload) throws IOException {
         startPayload = payload.values();
         if (config.payloadFile().isPresent()) {
             writePayloadFile(config.payloadFile().get(), startPayload);
@@ -78,21 +68,19 @@ public final class ProcessAdapter implements Adapter {
         return process;
     }
 
-    @Override
-    public void stop() {
-        ManagedProcess current = process;
-        if (current != null && current.isAlive()) {
-            int signal = Signals.number(config.stopSignal()).orElse(Signals.TERM);
-            ProcessTree.terminate(current.processId(), signal, config.stopTimeout(), current.ownProcessGroup());
-        }
+    /** Whether {@code process_management.update} is configured, so that the core applies updates itself. */
+    public boolean updatesLive() {
+        return config.update().isPresent();
     }
 
-    @Override
-    public UpdateResult update(Payload payload) throws Exception {
-        if (config.update().isEmpty()) {
-            return hooks.isPresent() ? hooks.get().update(payload) : UpdateResult.NOT_SUPPORTED;
-        }
-        var update = config.update().get();
+    /**
+     * Applies an update: rewrites the payload file with the update's keys merged in, when
+     * configured, and sends the update signal.
+     *
+     * @throws IllegalStateException when no update is configured, or the workload ended before the signal reached it
+     */
+    public UpdateResult update(Payload payload) throws IOException {
+        var update = config.update().orElseThrow(() -> new IllegalStateException("process_management.update is not configured"));
         if (update.rewritePayloadFile()) {
             var merged = new LinkedHashMap<>(startPayload);
             merged.putAll(payload.values());
@@ -103,6 +91,16 @@ public final class ProcessAdapter implements Adapter {
             throw new IllegalStateException("the workload ended before the update signal reached it");
         }
         return UpdateResult.APPLIED;
+    }
+
+    /** The signal that asks the workload to stop ({@code process_management.stop_signal}). */
+    public int stopSignal() {
+        return Signals.number(config.stopSignal()).orElse(Signals.TERM);
+    }
+
+    /** How long the workload's tree has from the stop signal until SIGKILL ({@code process_management.stop_timeout_seconds}). */
+    public Duration stopGrace() {
+        return config.stopTimeout();
     }
 
     /** Writes the payload as JSON, readable only by the workload's user, replacing the file atomically. */
@@ -122,39 +120,5 @@ public final class ProcessAdapter implements Adapter {
         } finally {
             Files.deleteIfExists(temporary);
         }
-    }
-
-    @Override
-    public Map<String, Object> metrics() {
-        return hooks.map(Adapter::metrics).orElse(Map.of());
-    }
-
-    @Override
-    public List<MetricFamily> prometheusMetrics() {
-        return hooks.map(Adapter::prometheusMetrics).orElse(List.of());
-    }
-
-    @Override
-    public void preStart(Payload payload, AdapterContext context) throws Exception {
-        if (hooks.isPresent()) {
-            hooks.get().preStart(payload, context);
-        }
-    }
-
-    @Override
-    public void postStop(AdapterContext context) throws Exception {
-        if (hooks.isPresent()) {
-            hooks.get().postStop(context);
-        }
-    }
-
-    @Override
-    public Payload beforeTrafficControl(Payload payload) {
-        return hooks.map(adapter -> adapter.beforeTrafficControl(payload)).orElse(payload);
-    }
-
-    @Override
-    public void onWorkloadExit(WorkloadExit exit) {
-        hooks.ifPresent(adapter -> adapter.onWorkloadExit(exit));
     }
 }

@@ -7,7 +7,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.OptionalLong;
 
 /**
@@ -17,43 +16,50 @@ import java.util.OptionalLong;
  */
 public final class ProcessTree {
 
+    private static final Duration POLL = Duration.ofMillis(5);
+    // After SIGKILL a process is gone as soon as the kernel has torn it down; this only bounds a wait
+    // for something stuck in uninterruptible sleep.
+    private static final Duration AFTER_KILL = Duration.ofSeconds(2);
+
     private ProcessTree() {
     }
 
     /**
-     * Sends {@code signal} to the process, its process group when it leads one, and its
-     * descendants; waits up to {@code grace}; then sends SIGKILL to every survivor.
-     * A zero grace kills at once.
+     * Sends {@code signal} to every member of {@code tree} (its process group too), waits until
+     * {@code deadline} for them all to end, picking up members that appear meanwhile, then sends
+     * SIGKILL to every survivor. SIGKILL, or a deadline already past, kills at once.
      *
      * @return whether the whole tree is gone
      */
-    public static boolean terminate(long pid, int signal, Duration grace, boolean processGroup) {
-        Optional<ProcessHandle> root = ProcessHandle.of(pid);
-        if (root.isEmpty() && !processGroup) {
+    public static boolean end(WorkloadTree tree, int signal, Instant deadline) {
+        // Collect before signalling: once a parent dies its children are re-parented and lost to descendants().
+        List<ProcessHandle> members = new ArrayList<>();
+        addMembers(tree, members);
+        if (members.isEmpty() && !tree.ownProcessGroup()) {
             return true;
         }
-        // Collect the tree before signalling: once a parent dies its children are re-parented and lost to descendants().
-        List<ProcessHandle> tree = new ArrayList<>();
-        root.ifPresent(handle -> {
-            tree.add(handle);
-            handle.descendants().forEach(tree::add);
-        });
-        if (!grace.isZero() && signal != Signals.KILL) {
-            send(tree, pid, signal, processGroup);
-            Instant deadline = Instant.now().plus(grace);
-            while (Instant.now().isBefore(deadline) && anyAlive(tree)) {
-                refresh(tree);
-                sleep(Duration.ofMillis(10));
+        if (signal != Signals.KILL && Instant.now().isBefore(deadline)) {
+            send(tree, members, signal);
+            while (Instant.now().isBefore(deadline) && !Thread.currentThread().isInterrupted()) {
+                addMembers(tree, members);
+                if (noneAlive(members)) {
+                    return true;
+                }
+                sleepUntil(Instant.now().plus(POLL).isBefore(deadline) ? Instant.now().plus(POLL) : deadline);
             }
         }
-        refresh(tree);
-        send(tree, pid, Signals.KILL, processGroup);
-        return awaitGone(tree, Duration.ofSeconds(5));
+        addMembers(tree, members);
+        send(tree, members, Signals.KILL);
+        Instant giveUp = Instant.now().plus(AFTER_KILL);
+        while (!noneAlive(members) && Instant.now().isBefore(giveUp) && !Thread.currentThread().isInterrupted()) {
+            sleepUntil(Instant.now().plus(POLL));
+        }
+        return noneAlive(members);
     }
 
-    /** SIGTERM, then SIGKILL after {@code grace}. */
-    public static boolean terminate(long pid, Duration grace) {
-        return terminate(pid, Signals.TERM, grace, false);
+    /** SIGKILL to one process and everything it started, at once. */
+    public static boolean kill(long pid) {
+        return end(new WorkloadTree(OptionalLong.of(pid), false, OptionalLong.empty()), Signals.KILL, Instant.now());
     }
 
     /**
@@ -72,63 +78,63 @@ public final class ProcessTree {
     }
 
     /**
-     * Kills the children of the core that started no earlier than the workload (given as its
-     * {@link #startTicks}), with their descendants: what a workload left behind when it
-     * double-forked away from its tree and was re-parented to the core.
-     *
-     * @return how many processes were killed
+     * Adds the tree's members not yet in {@code members}: the main process and its descendants,
+     * and the core's children that started no earlier than the workload, with their descendants:
+     * what a workload left behind when it double-forked away and was re-parented to the core.
      */
-    public static int killAdoptedSince(OptionalLong workloadStart) {
-        if (workloadStart.isEmpty() || !Reaper.procMatchesThisProcess()) {
-            return 0;
+    private static void addMembers(WorkloadTree tree, List<ProcessHandle> members) {
+        tree.pid().ifPresent(pid -> ProcessHandle.of(pid).ifPresent(root -> addWithDescendants(root, members)));
+        for (ProcessHandle member : List.copyOf(members)) {
+            if (member.isAlive()) {
+                member.descendants().forEach(descendant -> addOnce(descendant, members));
+            }
         }
-        List<ProcessHandle> adopted = new ArrayList<>();
-        ProcessHandle.current().children()
-                .filter(child -> startTicks(child.pid()).orElse(-1) >= workloadStart.getAsLong())
-                .forEach(child -> {
-                    adopted.add(child);
-                    child.descendants().forEach(adopted::add);
-                });
-        adopted.forEach(ProcessHandle::destroyForcibly);
-        awaitGone(adopted, Duration.ofSeconds(5));
-        return adopted.size();
+        if (tree.startTicks().isPresent() && Reaper.procMatchesThisProcess()) {
+            long since = tree.startTicks().getAsLong();
+            ProcessHandle.current().children()
+                    .filter(child -> startTicks(child.pid()).orElse(-1) >= since)
+                    .forEach(child -> addWithDescendants(child, members));
+        }
     }
 
-    private static void send(List<ProcessHandle> tree, long pid, int signal, boolean processGroup) {
-        if (processGroup) {
-            Native.kill(-pid, signal);
+    private static void addWithDescendants(ProcessHandle process, List<ProcessHandle> members) {
+        addOnce(process, members);
+        process.descendants().forEach(descendant -> addOnce(descendant, members));
+    }
+
+    private static void addOnce(ProcessHandle process, List<ProcessHandle> members) {
+        if (!members.contains(process)) {
+            members.add(process);
         }
-        for (ProcessHandle member : tree) {
-            if (member.isAlive()) {
+    }
+
+    private static void send(WorkloadTree tree, List<ProcessHandle> members, int signal) {
+        if (tree.ownProcessGroup() && tree.pid().isPresent()) {
+            Native.kill(-tree.pid().getAsLong(), signal);
+        }
+        for (ProcessHandle member : members) {
+            if (alive(member)) {
                 Native.kill(member.pid(), signal);
             }
         }
     }
 
-    private static boolean anyAlive(List<ProcessHandle> tree) {
-        return tree.stream().anyMatch(ProcessHandle::isAlive);
+    private static boolean noneAlive(List<ProcessHandle> members) {
+        return members.stream().noneMatch(ProcessTree::alive);
     }
 
-    private static boolean awaitGone(List<ProcessHandle> tree, Duration wait) {
-        Instant deadline = Instant.now().plus(wait);
-        while (Instant.now().isBefore(deadline) && anyAlive(tree)) {
-            sleep(Duration.ofMillis(5));
+    /** A zombie has ended: it only waits for its parent (the JDK or the reaper) to collect it. */
+    private static boolean alive(ProcessHandle process) {
+        return process.isAlive() && !Reaper.isZombie(process.pid());
+    }
+
+    private static void sleepUntil(Instant until) {
+        Duration wait = Duration.between(Instant.now(), until);
+        if (wait.isNegative() || wait.isZero()) {
+            return;
         }
-        return !anyAlive(tree);
-    }
-
-    /** Adds descendants that appeared since the tree was collected. */
-    private static void refresh(List<ProcessHandle> tree) {
-        for (ProcessHandle member : List.copyOf(tree)) {
-            if (member.isAlive()) {
-                member.descendants().filter(d -> !tree.contains(d)).forEach(tree::add);
-            }
-        }
-    }
-
-    private static void sleep(Duration duration) {
         try {
-            Thread.sleep(duration);
+            Thread.sleep(wait);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -5,6 +5,7 @@ import ccc.api.TrafficShape;
 import ccc.core.config.CoreConfig;
 import java.util.LinkedHashMap;
 import java.util.Optional;
+import java.util.OptionalDouble;
 
 /** Reads a traffic shape from a payload under the keys {@code traffic_control} names, with the configured defaults. */
 public final class TrafficPlan {
@@ -33,18 +34,23 @@ public final class TrafficPlan {
                 value(payload, config.lossPercentKey(), config.defaultLossPercent(), 0, 100));
     }
 
-    /** The shape after an update payload changes some of {@code current}'s keys. */
-    public TrafficShape forUpdate(Payload payload, TrafficShape current) throws InvalidValue {
-        return new TrafficShape(
-                value(payload, config.bandwidthMbpsKey(), current.bandwidthMbps(), 0.001, 100_000),
-                value(payload, config.latencyMsKey(), current.latencyMs(), 0, 60_000),
-                value(payload, config.jitterMsKey(), current.jitterMs(), 0, 60_000),
-                value(payload, config.lossPercentKey(), current.lossPercent(), 0, 100));
+    /**
+     * The shaping keys an update payload changes, each checked; empty when it carries none. The
+     * change is applied later to whatever shape is in force then.
+     */
+    public Optional<ShapeChange> changeFor(Payload payload) throws InvalidValue {
+        if (config.keys().stream().noneMatch(payload::has)) {
+            return Optional.empty();
+        }
+        return Optional.of(new ShapeChange(
+                changed(payload, config.bandwidthMbpsKey(), 0.001, 100_000),
+                changed(payload, config.latencyMsKey(), 0, 60_000),
+                changed(payload, config.jitterMsKey(), 0, 60_000),
+                changed(payload, config.lossPercentKey(), 0, 100)));
     }
 
-    /** Whether a payload carries any shaping key. */
-    public boolean mentions(Payload payload) {
-        return config.keys().stream().anyMatch(payload::has);
+    private static OptionalDouble changed(Payload payload, String key, double min, double max) throws InvalidValue {
+        return payload.has(key) ? OptionalDouble.of(value(payload, key, 0, min, max)) : OptionalDouble.empty();
     }
 
     /** The payload without the shaping keys, for the adapter. */

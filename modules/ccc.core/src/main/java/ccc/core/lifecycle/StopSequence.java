@@ -1,0 +1,184 @@
+package ccc.core.lifecycle;
+
+import ccc.api.Adapter;
+import ccc.api.AdapterContext;
+import ccc.api.Workload;
+import ccc.api.WorkloadExit;
+import ccc.core.config.CoreConfig;
+import ccc.core.log.Log;
+import ccc.core.process.PrivilegedCommands;
+import ccc.core.process.ProcessControl;
+import ccc.core.process.Signals;
+import ccc.core.process.WorkloadOutput;
+import ccc.core.process.WorkloadTree;
+import ccc.core.traffic.Shaper;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The stop sequence, and the one place that ends a workload's process tree: the workload is
+ * asked to stop (by the adapter, or with the stop signal) and whatever of its tree is left when
+ * the grace runs out gets SIGKILL; then the exit hook, the adapter's post-stop hook, removing
+ * traffic shaping, and the privileged post-stop commands. Every step runs even when an earlier
+ * one failed.
+ */
+final class StopSequence {
+
+    /** Why a stop sequence runs. */
+    enum Reason {
+        /** A stop (or a restart) was asked for: the workload gets its grace. */
+        REQUESTED,
+        /** A forced stop: everything is killed at once. */
+        FORCED,
+        /** The workload's main process ended on its own: what it left is killed at once, as a container's init dying would. */
+        EXITED
+    }
+
+    /** How a stop sequence ended: the workload's exit code, when known, and what went wrong. */
+    record Result(OptionalInt exitCode, List<Failure> problems) {
+    }
+
+    private static final Log LOG = Log.named("lifecycle");
+    // Once the tree is gone the exit code follows at once; this only bounds a workload whose end the core cannot see.
+    private static final Duration EXIT_CODE_WAIT = Duration.ofSeconds(2);
+    private static final int EXIT_TAIL_LINES = 50;
+
+    private final Adapter adapter;
+    private final boolean adapterRunsWorkload;
+    private final AdapterContext context;
+    private final CoreConfig.Lifecycle timeouts;
+    private final CoreConfig.PrivilegedCommands privilegedCommands;
+    private final boolean privileged;
+    private final Shaper shaper;
+    private final ProcessControl processes;
+    private final WorkloadOutput output;
+
+    StopSequence(Adapter adapter, boolean adapterRunsWorkload, AdapterContext context, CoreConfig.Lifecycle timeouts,
+                 CoreConfig.PrivilegedCommands privilegedCommands, boolean privileged, Shaper shaper,
+                 ProcessControl processes, WorkloadOutput output) {
+        this.adapter = adapter;
+        this.adapterRunsWorkload = adapterRunsWorkload;
+        this.context = context;
+        this.timeouts = timeouts;
+        this.privilegedCommands = privilegedCommands;
+        this.privileged = privileged;
+        this.shaper = shaper;
+        this.processes = processes;
+        this.output = output;
+    }
+
+    /** Runs the whole sequence for {@code workload}, or, with none (a start that failed part-way), everything but ending it. */
+    Result run(Optional<RunningWorkload> workload, Reason reason) {
+        var problems = new ArrayList<Failure>();
+        OptionalInt exitCode = OptionalInt.empty();
+        if (workload.isPresent()) {
+            RunningWorkload running = workload.get();
+            boolean endedBefore = exitCodeIfEnded(running.workload()).isPresent();
+            end(running, reason, problems);
+            exitCode = awaitExitCode(running.workload());
+            if (!endedBefore) {
+                notifyExit(exitCode.orElse(-1), true);
+            }
+        } else if (adapterRunsWorkload) {
+            // The adapter may have started something before its start failed.
+            callAdapterStop(timeouts.stopTimeout(), problems);
+        }
+        try {
+            AdapterCalls.run("post_stop hook", timeouts.hookTimeout(), () -> adapter.postStop(context));
+        } catch (AdapterCallException e) {
+            problems.add(e.failure());
+        }
+        if (shaper.applied().isPresent()) {
+            shaper.clear();
+        }
+        runPostStopCommands(problems);
+        return new Result(exitCode, problems);
+    }
+
+    /**
+     * SIGKILL to the whole of {@code tree} at once: for a workload an adapter returned after its
+     * start had timed out, for a shutdown whose grace ran out, and for a fatal error in the core.
+     */
+    void endAtOnce(WorkloadTree tree) {
+        processes.endTree(tree, Signals.KILL, Instant.now());
+    }
+
+    /** Tells the adapter how the workload ended, with its last output lines. */
+    void notifyExit(int exitCode, boolean requested) {
+        var exit = new WorkloadExit(exitCode, requested, output.tailText(EXIT_TAIL_LINES, WorkloadOutput.Stream.STDOUT),
+                output.tailText(EXIT_TAIL_LINES, WorkloadOutput.Stream.STDERR));
+        try {
+            AdapterCalls.run("exit hook", timeouts.hookTimeout(), () -> adapter.onWorkloadExit(exit));
+        } catch (AdapterCallException e) {
+            LOG.warn("adapter exit hook failed", "reason", e.getMessage());
+        }
+    }
+
+    private void end(RunningWorkload running, Reason reason, List<Failure> problems) {
+        RunningWorkload.StopPolicy policy = running.stop();
+        Instant deadline = Instant.now().plus(policy.grace());
+        switch (reason) {
+            case FORCED -> processes.endTree(running.tree(), Signals.KILL, Instant.now());
+            case EXITED -> {
+                if (policy.adapterStops()) {
+                    callAdapterStop(policy.grace(), problems);
+                }
+                processes.endTree(running.tree(), Signals.KILL, Instant.now());
+            }
+            case REQUESTED -> {
+                if (policy.adapterStops()) {
+                    callAdapterStop(policy.grace(), problems);
+                    // Whatever the adapter's stop left gets the usual signal, and SIGKILL when the grace is over.
+                    processes.endTree(running.tree(), Signals.TERM, deadline);
+                } else {
+                    processes.endTree(running.tree(), policy.signal(), deadline);
+                }
+            }
+        }
+    }
+
+    private void callAdapterStop(Duration bound, List<Failure> problems) {
+        try {
+            AdapterCalls.run("stop", bound, adapter::stop);
+        } catch (AdapterCallException e) {
+            problems.add(e.failure());
+        }
+    }
+
+    private void runPostStopCommands(List<Failure> problems) {
+        for (List<String> command : privileged ? privilegedCommands.postStop() : List.<List<String>>of()) {
+            try {
+                processes.runPrivileged(command, privilegedCommands.timeout());
+            } catch (PrivilegedCommands.CommandFailedException e) {
+                LOG.warn("post_stop command failed", "reason", e.getMessage());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                problems.add(Failure.of(Failure.Kind.CORE, "interrupted during post_stop commands"));
+                return;
+            }
+        }
+    }
+
+    static OptionalInt exitCodeIfEnded(Workload workload) {
+        var future = workload.exit().toCompletableFuture();
+        return future.isDone() && !future.isCompletedExceptionally() ? OptionalInt.of(future.join()) : OptionalInt.empty();
+    }
+
+    private static OptionalInt awaitExitCode(Workload workload) {
+        try {
+            return OptionalInt.of(workload.exit().toCompletableFuture().get(EXIT_CODE_WAIT.toNanos(), TimeUnit.NANOSECONDS));
+        } catch (TimeoutException | ExecutionException e) {
+            return OptionalInt.empty();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return OptionalInt.empty();
+        }
+    }
+}

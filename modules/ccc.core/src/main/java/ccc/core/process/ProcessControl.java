@@ -1,0 +1,38 @@
+package ccc.core.process;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.OptionalLong;
+
+/**
+ * Everything the lifecycle asks of the operating system, in one small interface: the real one is
+ * {@link SystemProcessControl}; the lifecycle's unit tests use a fake, so that every
+ * state-machine case runs without processes.
+ */
+public interface ProcessControl {
+
+    /** Sends {@code signal} to {@code pid}; whether it was delivered. */
+    boolean signal(long pid, int signal);
+
+    /** When {@code pid} started, in clock ticks since boot; empty when it is gone. */
+    OptionalLong startTicks(long pid);
+
+    /**
+     * Ends a workload's whole tree, as Docker, Kubernetes and systemd end a container:
+     * {@code signal} to every member at once, then SIGKILL to every survivor at
+     * {@code deadline}. A deadline already past kills at once. Returns when nothing of the tree
+     * is left, or shortly after the SIGKILL if something will not die.
+     *
+     * @return whether the whole tree is gone
+     */
+    boolean endTree(WorkloadTree tree, int signal, Instant deadline);
+
+    /**
+     * Runs one configured command as the core's own user (root in a container), bounded by
+     * {@code timeout}, its output logged.
+     *
+     * @throws PrivilegedCommands.CommandFailedException when it does not exit 0 in time
+     */
+    void runPrivileged(List<String> command, Duration timeout) throws PrivilegedCommands.CommandFailedException, InterruptedException;
+}

@@ -1,0 +1,30 @@
+package ccc.core.process;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.OptionalLong;
+
+/** {@link ProcessControl} on this machine: {@code kill(2)}, {@code /proc} and real child processes. */
+public final class SystemProcessControl implements ProcessControl {
+
+    @Override
+    public boolean signal(long pid, int signal) {
+        return Native.kill(pid, signal) == 0;
+    }
+
+    @Override
+    public OptionalLong startTicks(long pid) {
+        return ProcessTree.startTicks(pid);
+    }
+
+    @Override
+    public boolean endTree(WorkloadTree tree, int signal, Instant deadline) {
+        return ProcessTree.end(tree, signal, deadline);
+    }
+
+    @Override
+    public void runPrivileged(List<String> command, Duration timeout) throws PrivilegedCommands.CommandFailedException, InterruptedException {
+        PrivilegedCommands.run(command, timeout);
+    }
+}

@@ -114,6 +114,11 @@ class ApiContractTest {
         assertEquals(409, unsupported.status());
         assertEquals(Map.of("detail", "live-update not supported"), unsupported.json());
 
+        adapter.updateFailure = new UnsupportedOperationException("update is not implemented");
+        var notImplemented = core.post("/api/update", "{}");
+        assertEquals(409, notImplemented.status(), "a port of Python's NotImplementedError means no live update");
+        assertEquals(Map.of("detail", "live-update not supported"), notImplemented.json());
+
         adapter.updateFailure = new IllegalStateException("cannot reach the workload");
         var failed = core.post("/api/update", "{}");
         assertEquals(500, failed.status());

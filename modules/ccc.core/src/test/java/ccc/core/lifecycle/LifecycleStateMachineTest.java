@@ -1,0 +1,592 @@
+package ccc.core.lifecycle;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ccc.api.Adapter;
+import ccc.api.AdapterConfig;
+import ccc.api.AdapterContext;
+import ccc.api.Launch;
+import ccc.api.Payload;
+import ccc.api.TrafficControl;
+import ccc.api.UpdateResult;
+import ccc.api.Workload;
+import ccc.api.WorkloadExit;
+import ccc.api.WorkloadProcess;
+import ccc.core.config.ConfigLoader;
+import ccc.core.config.CoreConfig;
+import ccc.core.log.Redactor;
+import ccc.core.process.PrivilegedCommands;
+import ccc.core.process.ProcessControl;
+import ccc.core.process.Signals;
+import ccc.core.process.WorkloadOutput;
+import ccc.core.process.WorkloadTree;
+import ccc.core.traffic.Shaper;
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The lifecycle's state machine against a fake operating system and a fake adapter: every case
+ * runs in milliseconds, with no process, no HTTP and no sleep.
+ */
+class LifecycleStateMachineTest {
+
+    private static final String CONFIG = """
+            adapter:
+              class: test.Adapter
+            lifecycle:
+              start_timeout_seconds: 0.2
+              stop_timeout_seconds: %s
+              hook_timeout_seconds: 0.2
+              update_timeout_seconds: 0.2
+            """;
+
+    private final FakeProcesses processes = new FakeProcesses();
+    private final FakeAdapter adapter = new FakeAdapter(processes);
+    private final ManualDelays delays = new ManualDelays();
+    private Lifecycle lifecycle;
+
+    @AfterEach
+    void shutDown() {
+        if (lifecycle != null) {
+            lifecycle.shutdown(Duration.ofSeconds(5));
+        }
+    }
+
+    private Lifecycle lifecycle(String extraYaml) throws Exception {
+        return lifecycle(extraYaml, 3);
+    }
+
+    private Lifecycle lifecycle(String extraYaml, double stopTimeoutSeconds) throws Exception {
+        CoreConfig config = new ConfigLoader(Map.of()).parse(new ByteArrayInputStream(
+                (CONFIG.formatted(stopTimeoutSeconds) + extraYaml).getBytes(StandardCharsets.UTF_8)), "test");
+        var output = new WorkloadOutput(100, new Redactor());
+        lifecycle = new Lifecycle(new LifecycleSetup("test.Adapter", adapter, Optional.empty(), new FakeContext(),
+                config.lifecycle(), config.privilegedCommands(), true, Optional.empty(), Shaper.system("lo", false), processes,
+                output, config.processManagement().restart(), LifecycleObserver.NONE, delays));
+        return lifecycle;
+    }
+
+    private static StartPlan plan(String name) {
+        return new StartPlan(Payload.of(Map.of("name", name)), Optional.empty(), Optional.empty());
+    }
+
+    private Snapshot settled() throws Exception {
+        lifecycle.drain();
+        return lifecycle.snapshot();
+    }
+
+    @Test
+    void aStartRunsTheWorkloadAndPublishesItsPid() throws Exception {
+        lifecycle("");
+        lifecycle.start(plan("a"));
+        Snapshot running = settled();
+        assertEquals(Phase.RUNNING, running.phase());
+        assertEquals(OptionalLong.of(adapter.started.getFirst().pid), running.pid());
+        assertTrue(running.startedAt().isPresent());
+        assertEquals(List.of(), running.failures());
+    }
+
+    @Test
+    void aQueuedStartShowsAsStartingBeforeItBegins() throws Exception {
+        lifecycle("");
+        adapter.blockStarts();
+        lifecycle.start(plan("a"));
+        lifecycle.start(plan("b"));
+        assertEquals(Phase.STARTING, lifecycle.snapshot().phase());
+        adapter.releaseStarts();
+        assertEquals(Phase.RUNNING, settled().phase());
+    }
+
+    @Test
+    void startsSupersededWhileQueuedAreSkippedAndTheLastWins() throws Exception {
+        lifecycle("");
+        adapter.blockStarts();
+        lifecycle.start(plan("first"));
+        adapter.awaitStartCalled();
+        lifecycle.start(plan("second"));
+        lifecycle.start(plan("third"));
+        adapter.releaseStarts();
+        Snapshot last = settled();
+        assertEquals(List.of("first", "third"), adapter.started.stream().map(w -> w.name).toList(), "'second' never ran");
+        assertEquals(Phase.RUNNING, last.phase());
+        assertEquals(1, last.restarts());
+        assertTrue(adapter.started.getFirst().ended(), "the first workload was stopped for the restart");
+        assertFalse(adapter.started.getLast().ended());
+    }
+
+    @Test
+    void aStopDuringAStartEndsStoppedWithTheWorkloadGone() throws Exception {
+        lifecycle("");
+        adapter.blockStarts();
+        lifecycle.start(plan("a"));
+        adapter.awaitStartCalled();
+        assertTrue(lifecycle.stop(false));
+        adapter.releaseStarts();
+        Snapshot stopped = settled();
+        assertEquals(Phase.STOPPED, stopped.phase());
+        assertTrue(adapter.started.getFirst().ended());
+        assertEquals(1, adapter.stops.get());
+    }
+
+    @Test
+    void aStopOfAQueuedStartCancelsIt() throws Exception {
+        lifecycle("");
+        adapter.blockStarts();
+        lifecycle.start(plan("running"));
+        adapter.awaitStartCalled();
+        lifecycle.start(plan("queued"));
+        lifecycle.stop(false);
+        adapter.releaseStarts();
+        assertEquals(Phase.STOPPED, settled().phase());
+        assertEquals(List.of("running"), adapter.started.stream().map(w -> w.name).toList());
+    }
+
+    @Test
+    void nothingToStopIsSaidAtOnce() throws Exception {
+        lifecycle("");
+        assertFalse(lifecycle.stop(false));
+        assertEquals(Phase.IDLE, settled().phase());
+    }
+
+    @Test
+    void aRequestedStopGivesTheAdapterThenTheTreeTheGraceThenKills() throws Exception {
+        lifecycle("");
+        lifecycle.start(plan("a"));
+        settled();
+        Instant asked = Instant.now();
+        lifecycle.stop(false);
+        Snapshot stopped = settled();
+        assertEquals(Phase.STOPPED, stopped.phase());
+        FakeProcesses.End end = processes.ends.getFirst();
+        assertEquals(Signals.TERM, end.signal());
+        Duration grace = Duration.between(asked, end.deadline());
+        assertTrue(grace.compareTo(Duration.ofMillis(2900)) > 0 && grace.compareTo(Duration.ofMillis(3100)) < 0,
+                "SIGKILL when lifecycle.stop_timeout_seconds has passed since the stop began: " + grace);
+        assertEquals(1, adapter.stops.get());
+        assertEquals(List.of(true), adapter.exits.stream().map(WorkloadExit::requested).toList());
+    }
+
+    @Test
+    void aForcedStopKillsAtOnceWithoutAskingTheAdapter() throws Exception {
+        lifecycle("");
+        lifecycle.start(plan("a"));
+        settled();
+        lifecycle.stop(true);
+        Snapshot stopped = settled();
+        assertEquals(Phase.STOPPED, stopped.phase());
+        assertEquals(Signals.KILL, processes.ends.getFirst().signal());
+        assertEquals(0, adapter.stops.get());
+        assertEquals(128 + Signals.KILL, stopped.exitCode().getAsInt());
+    }
+
+    @Test
+    void aHangingAdapterStopIsBoundedAndTheTreeStillEnds() throws Exception {
+        lifecycle("", 0.1);
+        adapter.hangInStop = true;
+        lifecycle.start(plan("a"));
+        settled();
+        lifecycle.stop(false);
+        Snapshot stopped = settled();
+        assertEquals(Phase.FAILED, stopped.phase());
+        assertEquals("adapter stop timed out after 0.1 s", stopped.lastError().orElseThrow());
+        assertTrue(adapter.started.getFirst().ended());
+    }
+
+    @Test
+    void aWorkloadEndingOnItsOwnIsStoppedOrAnError() throws Exception {
+        lifecycle("");
+        lifecycle.start(plan("a"));
+        settled();
+        adapter.started.getFirst().exit.complete(0);
+        Snapshot exited = settled();
+        assertEquals(Phase.EXITED, exited.phase());
+        assertEquals(0, exited.exitCode().getAsInt());
+
+        lifecycle.start(plan("b"));
+        settled();
+        adapter.started.getLast().exit.complete(3);
+        Snapshot failed = settled();
+        assertEquals(Phase.FAILED, failed.phase());
+        assertEquals("workload exited with code 3", failed.lastError().orElseThrow());
+        assertEquals(Failure.Kind.WORKLOAD_EXIT, failed.failures().getFirst().kind());
+        assertEquals(List.of(false, false), adapter.exits.stream().map(WorkloadExit::requested).toList());
+        assertEquals(Signals.KILL, processes.ends.getLast().signal(), "what the workload left is killed at once");
+    }
+
+    @Test
+    void anExitRacingAStopIsTheStopsAndNotAnError() throws Exception {
+        lifecycle("");
+        lifecycle.start(plan("a"));
+        settled();
+        adapter.exitWithCodeOnStop = 1;
+        lifecycle.stop(false);
+        Snapshot stopped = settled();
+        assertEquals(Phase.STOPPED, stopped.phase());
+        assertEquals(List.of(), stopped.failures());
+    }
+
+    @Test
+    void aCrashLoopBacksOffDoublingAndGivesUp() throws Exception {
+        lifecycle("process_management:\n  restart: {policy: on-failure, max_retries: 2, backoff_initial_ms: 100, backoff_max_ms: 150}\n");
+        lifecycle.start(plan("a"));
+        settled();
+        for (int attempt = 1; attempt <= 2; attempt++) {
+            adapter.started.getLast().exit.complete(1);
+            Snapshot backoff = settled();
+            assertEquals(Phase.BACKOFF, backoff.phase());
+            assertEquals("initializing", backoff.appStatus());
+            assertEquals(Duration.ofMillis(attempt == 1 ? 100 : 150), delays.pending.getLast().delay());
+            delays.runAll();
+            assertEquals(Phase.RUNNING, settled().phase());
+        }
+        adapter.started.getLast().exit.complete(1);
+        Snapshot gaveUp = settled();
+        assertEquals(Phase.FAILED, gaveUp.phase());
+        assertEquals("workload exited with code 1; gave up after 2 restarts in a row", gaveUp.lastError().orElseThrow());
+        assertEquals(3, adapter.started.size());
+        assertEquals(2, gaveUp.restarts());
+    }
+
+    @Test
+    void aStopDuringTheBackoffCancelsTheRestart() throws Exception {
+        lifecycle("process_management:\n  restart: {policy: always, backoff_initial_ms: 100}\n");
+        lifecycle.start(plan("a"));
+        settled();
+        adapter.started.getFirst().exit.complete(0);
+        assertEquals(Phase.BACKOFF, settled().phase());
+        assertTrue(lifecycle.stop(false), "a workload waiting to be restarted can be stopped");
+        assertEquals(Phase.STOPPED, settled().phase());
+        delays.runAll();
+        assertEquals(Phase.STOPPED, settled().phase());
+        assertEquals(1, adapter.started.size());
+    }
+
+    @Test
+    void aHangingStartTimesOutAndAWorkloadItReturnsLateIsKilled() throws Exception {
+        lifecycle("");
+        adapter.blockStarts();
+        lifecycle.start(plan("late"));
+        Snapshot failed = settled();
+        assertEquals(Phase.FAILED, failed.phase());
+        assertEquals("adapter start timed out after 0.2 s", failed.lastError().orElseThrow());
+        assertEquals(Failure.Kind.ADAPTER_TIMEOUT, failed.failures().getFirst().kind());
+        adapter.releaseStarts();
+        adapter.awaitStarted(1);
+        processes.awaitEnds(1);
+        assertEquals(Signals.KILL, processes.ends.getFirst().signal());
+        assertTrue(adapter.started.getFirst().ended());
+    }
+
+    @Test
+    void aStartReturningNoWorkloadFailsClearly() throws Exception {
+        lifecycle("");
+        adapter.returnNull = true;
+        lifecycle.start(plan("a"));
+        Snapshot failed = settled();
+        assertEquals("adapter start returned no workload", failed.lastError().orElseThrow());
+        assertEquals(1, adapter.postStops.get(), "the stop sequence cleaned up after the failed start");
+    }
+
+    @Test
+    void updatesAreAnsweredInTurn() throws Exception {
+        lifecycle("");
+        var update = new UpdatePlan(Payload.of(Map.of("x", 1)), Optional.empty());
+        assertInstanceOf(UpdateOutcome.NotRunning.class, lifecycle.update(update));
+        lifecycle.start(plan("a"));
+        settled();
+        adapter.updateResult = UpdateResult.APPLIED;
+        assertEquals(new UpdateOutcome.Answered(UpdateResult.APPLIED), lifecycle.update(update));
+        adapter.updateFailure = new UnsupportedOperationException("no live update");
+        assertEquals(new UpdateOutcome.Answered(UpdateResult.NOT_SUPPORTED), lifecycle.update(update),
+                "UnsupportedOperationException means the adapter has no live update, as Python's NotImplementedError did");
+        adapter.updateFailure = new IllegalStateException("config rejected");
+        assertEquals(new UpdateOutcome.Failed("adapter update failed: config rejected"), lifecycle.update(update));
+    }
+
+    @Test
+    void signalsGoToTheWorkloadsProcess() throws Exception {
+        lifecycle("");
+        assertEquals(SignalOutcome.NOT_RUNNING, lifecycle.signal(Signals.number("HUP").orElseThrow()));
+        lifecycle.start(plan("a"));
+        settled();
+        assertEquals(SignalOutcome.DELIVERED, lifecycle.signal(Signals.number("HUP").orElseThrow()));
+        assertEquals(List.of(adapter.started.getFirst().pid + ":" + Signals.number("HUP").orElseThrow()), processes.signals);
+    }
+
+    @Test
+    void shutdownStopsTheWorkloadAndRefusesLaterRequests() throws Exception {
+        lifecycle("");
+        lifecycle.start(plan("a"));
+        settled();
+        assertTrue(lifecycle.shutdown(Duration.ofSeconds(5)));
+        assertTrue(adapter.started.getFirst().ended());
+        assertEquals(Phase.STOPPED, lifecycle.snapshot().phase());
+        assertThrows(Lifecycle.ShuttingDownException.class, () -> lifecycle.start(plan("b")));
+        lifecycle = null;
+    }
+
+    @Test
+    void failingHooksAreReportedAsValuesInOrder() throws Exception {
+        lifecycle("");
+        adapter.postStopFailure = new IllegalStateException("qdisc busy");
+        adapter.hangInStop = false;
+        lifecycle.start(plan("a"));
+        settled();
+        lifecycle.stop(false);
+        Snapshot failed = settled();
+        assertEquals(Phase.FAILED, failed.phase());
+        assertEquals("adapter post_stop hook failed: qdisc busy", failed.lastError().orElseThrow());
+        assertEquals(Failure.Kind.ADAPTER, failed.failures().getFirst().kind());
+        assertInstanceOf(IllegalStateException.class, failed.failures().getFirst().cause().orElseThrow());
+    }
+
+    // ---- fakes ----
+
+    /** A workload that is a made-up process: it ends when the fake operating system ends its tree. */
+    static final class FakeWorkload implements Workload {
+        final String name;
+        final long pid;
+        final CompletableFuture<Integer> exit = new CompletableFuture<>();
+
+        FakeWorkload(String name, long pid) {
+            this.name = name;
+            this.pid = pid;
+        }
+
+        @Override
+        public OptionalLong pid() {
+            return OptionalLong.of(pid);
+        }
+
+        @Override
+        public CompletionStage<Integer> exit() {
+            return exit;
+        }
+
+        boolean ended() {
+            return exit.isDone();
+        }
+    }
+
+    /** The operating system as the lifecycle sees it, with made-up processes that die when told to. */
+    static final class FakeProcesses implements ProcessControl {
+        record End(WorkloadTree tree, int signal, Instant deadline) {
+        }
+
+        final List<End> ends = new CopyOnWriteArrayList<>();
+        final List<String> signals = new CopyOnWriteArrayList<>();
+        final Map<Long, FakeWorkload> alive = new ConcurrentHashMap<>();
+        final AtomicLong nextPid = new AtomicLong(1000);
+
+        FakeWorkload spawn(String name) {
+            var workload = new FakeWorkload(name, nextPid.incrementAndGet());
+            alive.put(workload.pid, workload);
+            return workload;
+        }
+
+        @Override
+        public boolean signal(long pid, int signal) {
+            signals.add(pid + ":" + signal);
+            return alive.containsKey(pid);
+        }
+
+        @Override
+        public OptionalLong startTicks(long pid) {
+            return OptionalLong.of(pid);
+        }
+
+        @Override
+        public boolean endTree(WorkloadTree tree, int signal, Instant deadline) {
+            ends.add(new End(tree, signal, deadline));
+            tree.pid().ifPresent(pid -> {
+                FakeWorkload workload = alive.remove(pid);
+                if (workload != null) {
+                    workload.exit.complete(128 + signal);
+                }
+            });
+            return true;
+        }
+
+        @Override
+        public void runPrivileged(List<String> command, Duration timeout) throws PrivilegedCommands.CommandFailedException {
+            throw new AssertionError("no privileged command is configured: " + command);
+        }
+
+        void awaitEnds(int count) throws InterruptedException {
+            Instant deadline = Instant.now().plusSeconds(5);
+            while (ends.size() < count && Instant.now().isBefore(deadline)) {
+                Thread.onSpinWait();
+            }
+            assertTrue(ends.size() >= count, "tree ended " + ends.size() + " times");
+        }
+    }
+
+    /** An adapter whose every hook can be made to hang, throw or block. */
+    static final class FakeAdapter implements Adapter {
+        final FakeProcesses processes;
+        final List<FakeWorkload> started = new CopyOnWriteArrayList<>();
+        final List<WorkloadExit> exits = new CopyOnWriteArrayList<>();
+        final AtomicInteger stops = new AtomicInteger();
+        final AtomicInteger postStops = new AtomicInteger();
+        private volatile CountDownLatch startGate = new CountDownLatch(0);
+        private final CountDownLatch startCalled = new CountDownLatch(1);
+        volatile boolean hangInStop;
+        volatile boolean returnNull;
+        volatile int exitWithCodeOnStop = -1;
+        volatile UpdateResult updateResult = UpdateResult.NOT_SUPPORTED;
+        volatile RuntimeException updateFailure;
+        volatile RuntimeException postStopFailure;
+
+        FakeAdapter(FakeProcesses processes) {
+            this.processes = processes;
+        }
+
+        void blockStarts() {
+            startGate = new CountDownLatch(1);
+        }
+
+        void releaseStarts() {
+            startGate.countDown();
+        }
+
+        void awaitStartCalled() throws InterruptedException {
+            startCalled.await();
+        }
+
+        void awaitStarted(int count) {
+            Instant deadline = Instant.now().plusSeconds(5);
+            while (started.size() < count && Instant.now().isBefore(deadline)) {
+                Thread.onSpinWait();
+            }
+        }
+
+        @Override
+        public Workload start(Payload payload, AdapterContext context) throws InterruptedException {
+            startCalled.countDown();
+            CountDownLatch gate = startGate;
+            // Not interruptible: a start returning after its timeout is the case under test.
+            while (gate.getCount() > 0) {
+                try {
+                    gate.await();
+                } catch (InterruptedException e) {
+                    // Keep waiting, as a slow adapter would.
+                }
+            }
+            if (returnNull) {
+                return null;
+            }
+            FakeWorkload workload = processes.spawn(payload.require("name"));
+            started.add(workload);
+            return workload;
+        }
+
+        @Override
+        public void stop() throws InterruptedException {
+            stops.incrementAndGet();
+            if (hangInStop) {
+                Thread.sleep(Duration.ofHours(1));
+            }
+            if (exitWithCodeOnStop >= 0 && !started.isEmpty()) {
+                started.getLast().exit.complete(exitWithCodeOnStop);
+            }
+        }
+
+        @Override
+        public UpdateResult update(Payload payload) {
+            if (updateFailure != null) {
+                throw updateFailure;
+            }
+            return updateResult;
+        }
+
+        @Override
+        public void postStop(AdapterContext context) {
+            postStops.incrementAndGet();
+            if (postStopFailure != null) {
+                throw postStopFailure;
+            }
+        }
+
+        @Override
+        public void onWorkloadExit(WorkloadExit exit) {
+            exits.add(exit);
+        }
+    }
+
+    /** Delays that run only when the test says so. */
+    static final class ManualDelays implements Delays {
+        record Pending(Duration delay, Runnable task) {
+        }
+
+        final List<Pending> pending = new ArrayList<>();
+
+        @Override
+        public synchronized void after(Duration delay, Runnable task) {
+            pending.add(new Pending(delay, task));
+        }
+
+        synchronized void runAll() {
+            List<Pending> due = List.copyOf(pending);
+            pending.clear();
+            due.forEach(task -> task.task().run());
+        }
+
+        @Override
+        public synchronized void close() {
+            pending.clear();
+        }
+    }
+
+    /** The core's services as far as the fake adapter needs them: none. */
+    static final class FakeContext implements AdapterContext {
+        @Override
+        public AdapterConfig config() {
+            return new AdapterConfig(Map.of());
+        }
+
+        @Override
+        public Optional<String> runAsUser() {
+            return Optional.empty();
+        }
+
+        @Override
+        public List<String> ensureUser(List<String> command) {
+            return command;
+        }
+
+        @Override
+        public WorkloadProcess launch(Launch launch) {
+            throw new UnsupportedOperationException("no processes in this test");
+        }
+
+        @Override
+        public TrafficControl trafficControl() {
+            throw new UnsupportedOperationException("no traffic control in this test");
+        }
+
+        @Override
+        public System.Logger logger() {
+            return System.getLogger("test");
+        }
+    }
+}

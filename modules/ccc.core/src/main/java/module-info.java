@@ -18,6 +18,7 @@ module ccc.core {
 
     // For the test kit only, which drives a supervisor without the HTTP API.
     exports ccc.core to ccc.testkit;
+    exports ccc.core.adapters to ccc.testkit;
     exports ccc.core.config to ccc.testkit;
     exports ccc.core.lifecycle to ccc.testkit;
     exports ccc.core.process to ccc.testkit;

@@ -16,6 +16,15 @@ import java.util.Map;
  *
  * <p>Only {@link #start} and {@link #stop} must be written; every other method has a default
  * that does nothing or reports "not supported".
+ *
+ * <p>Each lifecycle call is bounded by a timeout of {@code config.yaml}'s {@code lifecycle}
+ * section ({@code start_timeout_seconds}, {@code stop_timeout_seconds},
+ * {@code update_timeout_seconds}, {@code hook_timeout_seconds}). When it runs out the core
+ * interrupts the calling thread, reports the call as timed out and goes on; a workload that
+ * {@link #start} returns after its timeout is killed. An exception thrown by a call is reported
+ * in {@code last_error} (or as the update's 500), never thrown at the caller of the API.
+ *
+ * @since 0.1
  */
 public interface Adapter {
 
@@ -28,17 +37,24 @@ public interface Adapter {
 
     /**
      * Starts the workload and returns a handle the core watches to notice when it exits.
+     * Returning {@code null} fails the start ({@code adapter start returned no workload}).
      *
      * @param payload the body of {@code /api/start}
      * @param context the core's services: privilege drop, launching, configuration
      */
     Workload start(Payload payload, AdapterContext context) throws Exception;
 
-    /** Stops the workload. Must be idempotent: it may be called when nothing runs. */
+    /**
+     * Stops the workload. Must be idempotent: it may be called when nothing runs. Whatever of the
+     * workload's process tree is left when it returns gets SIGTERM from the core, and SIGKILL
+     * when {@code lifecycle.stop_timeout_seconds}, counted from the stop's beginning, runs out.
+     */
     void stop() throws Exception;
 
     /**
-     * Applies a live configuration change to the running workload.
+     * Applies a live configuration change to the running workload. Throwing
+     * {@link UnsupportedOperationException} means the same as returning
+     * {@link UpdateResult#NOT_SUPPORTED}, as Python adapters' {@code NotImplementedError} did.
      *
      * @return {@link UpdateResult#APPLIED}, {@link UpdateResult#DECLINED}, or, the default,
      *     {@link UpdateResult#NOT_SUPPORTED}

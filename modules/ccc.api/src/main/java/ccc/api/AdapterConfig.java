@@ -9,6 +9,7 @@ import java.util.Optional;
  * {@code run_as_user}) and any further keys of the adapter's own.
  *
  * @param values the whole section as parsed YAML: maps, lists, strings, numbers, booleans
+ * @since 0.1
  */
 public record AdapterConfig(Map<String, Object> values) {
 

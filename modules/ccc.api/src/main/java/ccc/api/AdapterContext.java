@@ -3,7 +3,11 @@ package ccc.api;
 import java.util.List;
 import java.util.Optional;
 
-/** The core's services, handed to an adapter's lifecycle methods. */
+/**
+ * The core's services, handed to an adapter's lifecycle methods.
+ *
+ * @since 0.1
+ */
 public interface AdapterContext {
 
     /** The adapter's static configuration. */

@@ -14,6 +14,7 @@ import java.util.Optional;
  * @param command the program and its arguments
  * @param environment variables added to the core's own environment
  * @param workingDirectory where the command runs; the core's working directory when empty
+ * @since 0.1
  */
 public record Launch(List<String> command, Map<String, String> environment, Optional<Path> workingDirectory) {
 

@@ -13,6 +13,7 @@ import java.util.Objects;
  * @param help a one-line description
  * @param type the family's type
  * @param samples the samples, each named with the family name or the family name plus a suffix
+ * @since 0.1
  */
 public record MetricFamily(String name, String help, MetricType type, List<Sample> samples) {
 

@@ -1,6 +1,10 @@
 package ccc.api;
 
-/** The Prometheus type of a {@link MetricFamily}. */
+/**
+ * The Prometheus type of a {@link MetricFamily}.
+ *
+ * @since 0.1
+ */
 public enum MetricType {
     /** A value that only goes up; its sample is named with the suffix {@code _total}. */
     COUNTER,

@@ -8,6 +8,7 @@ import java.util.Optional;
  * numbers, booleans or null.
  *
  * @param values the parsed JSON object, unmodifiable
+ * @since 0.1
  */
 public record Payload(Map<String, Object> values) {
 

@@ -4,6 +4,8 @@ package ccc.api;
  * The core's traffic-control service, for adapters that shape their workload's traffic
  * themselves (for example in {@link Adapter#preStart}) instead of calling {@code tc}. The shape
  * is removed by the core's stop sequence.
+ *
+ * @since 0.1
  */
 public interface TrafficControl {
 

@@ -7,6 +7,7 @@ package ccc.api;
  * @param latencyMs added delay in milliseconds; 0 for none
  * @param jitterMs variation of the added delay in milliseconds; 0 for none
  * @param lossPercent share of packets dropped, 0 to 100
+ * @since 0.1
  */
 public record TrafficShape(double bandwidthMbps, double latencyMs, double jitterMs, double lossPercent) {
 

@@ -1,6 +1,10 @@
 package ccc.api;
 
-/** The three outcomes of a live update, answered by {@code /api/update} as 200, 409 and 409. */
+/**
+ * The three outcomes of a live update, answered by {@code /api/update} as 200, 409 and 409.
+ *
+ * @since 0.1
+ */
 public enum UpdateResult {
     /** The workload took the change. */
     APPLIED,

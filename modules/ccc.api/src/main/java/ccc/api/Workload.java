@@ -11,6 +11,8 @@ import java.util.function.IntSupplier;
 /**
  * What {@link Adapter#start} hands back: a running workload that the core watches, so that a
  * workload ending on its own is noticed ({@code stopped} for exit code 0, else {@code error}).
+ *
+ * @since 0.1
  */
 public interface Workload {
 

@@ -9,6 +9,7 @@ import java.util.List;
  * @param requested whether the core had asked it to stop
  * @param stdoutTail the last lines the workload wrote to stdout, when the core captured them
  * @param stderrTail the last lines the workload wrote to stderr, when the core captured them
+ * @since 0.1
  */
 public record WorkloadExit(int exitCode, boolean requested, List<String> stdoutTail, List<String> stderrTail) {
 

@@ -3,6 +3,8 @@ package ccc.api;
 /**
  * A workload process the core started for an adapter: the core reads its output, watches its
  * exit and can end its whole process tree. Return it from {@link Adapter#start}.
+ *
+ * @since 0.1
  */
 public interface WorkloadProcess extends Workload {
 

@@ -5,6 +5,7 @@ import ccc.api.AdapterConfig;
 import ccc.api.Payload;
 import ccc.api.UpdateResult;
 import ccc.core.Supervisor;
+import ccc.core.adapters.AdapterCatalog;
 import ccc.core.config.ConfigException;
 import ccc.core.config.ConfigLoader;
 import ccc.core.config.CoreConfig;
@@ -67,6 +68,26 @@ public final class AdapterHarness implements AutoCloseable {
         }
         adapter.configure(new AdapterConfig(config.adapter().values()));
         return new AdapterHarness(Supervisor.create(config, Optional.of(adapter), adapter.getClass().getName(), PrivilegeDrop.system()), adapter);
+    }
+
+    /**
+     * A harness for the adapter whose provider class is {@code className}, found with
+     * {@link java.util.ServiceLoader} among the modules of the test's module path, as the core
+     * finds it: a test through it proves the adapter module's {@code provides} line too.
+     *
+     * @throws IllegalArgumentException if no such provider is found (the message lists those that are)
+     */
+    public static AdapterHarness load(String className) {
+        return load(className, "adapter:\n  class: " + className + "\n");
+    }
+
+    /** As {@link #load(String)}, with a whole {@code config.yaml}. */
+    public static AdapterHarness load(String className, String configYaml) {
+        try {
+            return of(AdapterCatalog.load(Optional.empty()).create(className), configYaml);
+        } catch (AdapterCatalog.AdapterException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
     }
 
     /**

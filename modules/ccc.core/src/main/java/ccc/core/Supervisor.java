@@ -22,6 +22,7 @@ import java.util.Optional;
  *
  * @param adapter the adapter the lifecycle calls
  * @param processAdapter the built-in process adapter, when {@code process_management} is enabled
+ * @param shaper the traffic shaper, which must learn the ports the API listens on
  */
 public record Supervisor(
         CoreConfig config,
@@ -29,7 +30,8 @@ public record Supervisor(
         Optional<ProcessAdapter> processAdapter,
         Lifecycle lifecycle,
         WorkloadOutput output,
-        LifecycleTimings timings) {
+        LifecycleTimings timings,
+        Shaper shaper) {
 
     private static final int OUTPUT_LINES_KEPT = 2000;
 
@@ -55,6 +57,6 @@ public record Supervisor(
         var timings = new LifecycleTimings();
         var lifecycle = new Lifecycle(bound, adapterName, context, config, restart, output, timings, shaper,
                 privilegeDrop.runningAsRoot());
-        return new Supervisor(config, bound, processAdapter, lifecycle, output, timings);
+        return new Supervisor(config, bound, processAdapter, lifecycle, output, timings, shaper);
     }
 }

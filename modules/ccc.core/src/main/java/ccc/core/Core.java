@@ -19,6 +19,7 @@ import java.io.InputStream;
 import java.nio.file.Path;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.Set;
 
 /** One running core: the adapter bound, the lifecycle, metrics and the HTTP API, wired with plain constructors. */
 public final class Core {
@@ -43,6 +44,9 @@ public final class Core {
     public static Core start(CoreConfig config, Optional<Adapter> adapter, String adapterName, PrivilegeDrop privilegeDrop)
             throws IOException {
         var supervisor = Supervisor.create(config, adapter, adapterName, privilegeDrop);
+        if (config.trafficControl().enabled()) {
+            supervisor.shaper().removeLeftoverShaping();
+        }
         var readiness = new java.util.concurrent.atomic.AtomicBoolean();
         var lifecycle = supervisor.lifecycle();
         var bound = supervisor.adapter();
@@ -58,6 +62,7 @@ public final class Core {
         new ControlApi(lifecycle, supervisor.planner(), metrics, output, readiness::get)
                 .register(router, prometheus.handler());
         var server = ApiServer.start(config.server(), router);
+        supervisor.shaper().exemptSourcePorts(Set.of(server.port()));
         if (!privilegeDrop.runningAsRoot()) {
             LOG.warn("not running as root: privileged commands and traffic control are off, and the workload runs as the core's own user");
         }

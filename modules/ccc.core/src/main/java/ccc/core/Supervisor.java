@@ -29,6 +29,7 @@ import java.util.Optional;
  *
  * @param adapter the adapter whose hooks and metrics the core uses
  * @param planner turns start and update requests into checked plans for the lifecycle
+ * @param shaper the traffic shaper, which must learn the ports the API listens on
  */
 public record Supervisor(
         CoreConfig config,
@@ -36,7 +37,8 @@ public record Supervisor(
         Planner planner,
         Lifecycle lifecycle,
         WorkloadOutput output,
-        LifecycleTimings timings) {
+        LifecycleTimings timings,
+        Shaper shaper) {
 
     private static final int OUTPUT_LINES_KEPT = 2000;
 
@@ -69,7 +71,7 @@ public record Supervisor(
                 config.privilegedCommands(), privilegeDrop.runningAsRoot(), trafficPlan, shaper, new SystemProcessControl(),
                 output, restart, timings, Delays.onTimerThread()));
         var planner = new Planner(config.adapter().primaryPayloadKey(), processAdapter, trafficPlan);
-        return new Supervisor(config, hooks, planner, lifecycle, output, timings);
+        return new Supervisor(config, hooks, planner, lifecycle, output, timings, shaper);
     }
 
     /** The hooks of a core that runs its workload from {@code process_management} with no adapter: none. */

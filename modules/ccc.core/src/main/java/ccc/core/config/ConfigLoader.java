@@ -266,13 +266,29 @@ public final class ConfigLoader {
                 tc.bool("enabled", false),
                 tc.string("interface", "eth0"),
                 tc.string("bandwidth_mbps_key", "bandwidth_limit_mbps"),
-                tc.number("default_bandwidth_mbps", 100, 0.001, 100_000),
+                defaultBandwidth(tc),
                 tc.string("latency_ms_key", "latency_ms"),
                 tc.number("default_latency_ms", 0, 0, 60_000),
                 tc.string("jitter_ms_key", "jitter_ms"),
                 tc.number("default_jitter_ms", 0, 0, 60_000),
                 tc.string("loss_percent_key", "loss_percent"),
                 tc.number("default_loss_percent", 0, 0, 100));
+    }
+
+    /** As the Python core v2.0: absent or 0, the workload's bandwidth is not limited unless a payload asks. */
+    private static double defaultBandwidth(Section tc) throws ConfigException {
+        String key = "default_bandwidth_mbps";
+        String problem = "expected " + CoreConfig.TrafficControl.BANDWIDTH_RANGE + ", got " + Section.describe(tc.values().get(key));
+        double mbps;
+        try {
+            mbps = tc.number(key, 0, 0, CoreConfig.TrafficControl.MAX_BANDWIDTH_MBPS);
+        } catch (ConfigException e) {
+            throw ConfigException.at(tc.pathOf(key), problem);
+        }
+        if (!CoreConfig.TrafficControl.validBandwidth(mbps)) {
+            throw ConfigException.at(tc.pathOf(key), problem);
+        }
+        return mbps;
     }
 
     private static CoreConfig.PrivilegedCommands privilegedCommands(Section section) throws ConfigException {

@@ -134,7 +134,10 @@ public record CoreConfig(
     public record Metrics(boolean networkMonitoring, Optional<String> networkInterface, boolean processMonitoring) {
     }
 
-    /** compat.md's {@code traffic_control}, with jitter and loss beside bandwidth and latency. */
+    /**
+     * compat.md's {@code traffic_control}, with jitter and loss beside bandwidth and latency. A
+     * value of 0 shapes nothing in that respect, and a bandwidth of 0 (the default) sets no limit.
+     */
     public record TrafficControl(
             boolean enabled,
             String networkInterface,
@@ -146,6 +149,22 @@ public record CoreConfig(
             double defaultJitterMs,
             String lossPercentKey,
             double defaultLossPercent) {
+
+        /**
+         * The lowest bandwidth limit, in Mbit/s. Below it a full-size packet takes more than a
+         * tenth of a second to leave and the workload's connections stall; such values are
+         * mistakes (kbit/s for Mbit/s), and are refused rather than applied.
+         */
+        public static final double MIN_BANDWIDTH_MBPS = 0.1;
+        /** The highest bandwidth limit, in Mbit/s. */
+        public static final double MAX_BANDWIDTH_MBPS = 100_000;
+        /** The bandwidths allowed, for messages. */
+        public static final String BANDWIDTH_RANGE = "0 (no limit) or a number from 0.1 to 100000";
+
+        /** Whether {@code mbps} is 0 (no limit) or a limit from the minimum to the maximum. */
+        public static boolean validBandwidth(double mbps) {
+            return mbps == 0 || (mbps >= MIN_BANDWIDTH_MBPS && mbps <= MAX_BANDWIDTH_MBPS);
+        }
 
         /** The payload keys that carry shaping. */
         public java.util.Set<String> keys() {

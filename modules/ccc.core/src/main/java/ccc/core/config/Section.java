@@ -104,12 +104,21 @@ final class Section {
         throw ConfigException.at(pathOf(key), "expected a whole number from " + min + " to " + max + ", got " + describe(value));
     }
 
+    /** A number; a quoted one ({@code "100"}) too, as the Python core read it. */
     double number(String key, double fallback, double min, double max) throws ConfigException {
         Object value = values.get(key);
         if (value == null) {
             return fallback;
         }
-        if (value instanceof Number number && Double.isFinite(number.doubleValue())
+        Object parsed = value;
+        if (value instanceof String text) {
+            try {
+                parsed = new java.math.BigDecimal(text.strip());
+            } catch (NumberFormatException notANumber) {
+                // Refused below with the text as it was written.
+            }
+        }
+        if (parsed instanceof Number number && Double.isFinite(number.doubleValue())
                 && number.doubleValue() >= min && number.doubleValue() <= max) {
             return number.doubleValue();
         }

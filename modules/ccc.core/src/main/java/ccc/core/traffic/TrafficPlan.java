@@ -6,9 +6,14 @@ import ccc.core.config.CoreConfig;
 import java.util.LinkedHashMap;
 import java.util.Optional;
 import java.util.OptionalDouble;
+import java.util.regex.Pattern;
 
 /** Reads a traffic shape from a payload under the keys {@code traffic_control} names, with the configured defaults. */
 public final class TrafficPlan {
+
+    // Plain decimals only: Double.parseDouble alone would take "8d", "0x1p3" and "NaN"; parsed in
+    // linear time, where BigDecimal spends seconds on a long string of digits.
+    private static final Pattern DECIMAL = Pattern.compile("[-+]?(\\d+(\\.\\d*)?|\\.\\d+)([eE][-+]?\\d+)?");
 
     private final CoreConfig.TrafficControl config;
 
@@ -25,10 +30,13 @@ public final class TrafficPlan {
         }
     }
 
-    /** The shape for a start payload. */
+    /**
+     * The shape for a start payload: each key the payload lacks takes its configured default. A
+     * bandwidth of 0, from either, sets no limit.
+     */
     public TrafficShape forStart(Payload payload) throws InvalidValue {
         return new TrafficShape(
-                value(payload, config.bandwidthMbpsKey(), config.defaultBandwidthMbps(), 0.001, 100_000),
+                bandwidth(payload, config.defaultBandwidthMbps()),
                 value(payload, config.latencyMsKey(), config.defaultLatencyMs(), 0, 60_000),
                 value(payload, config.jitterMsKey(), config.defaultJitterMs(), 0, 60_000),
                 value(payload, config.lossPercentKey(), config.defaultLossPercent(), 0, 100));
@@ -43,10 +51,19 @@ public final class TrafficPlan {
             return Optional.empty();
         }
         return Optional.of(new ShapeChange(
-                changed(payload, config.bandwidthMbpsKey(), 0.001, 100_000),
+                payload.has(config.bandwidthMbpsKey()) ? OptionalDouble.of(bandwidth(payload, 0)) : OptionalDouble.empty(),
                 changed(payload, config.latencyMsKey(), 0, 60_000),
                 changed(payload, config.jitterMsKey(), 0, 60_000),
                 changed(payload, config.lossPercentKey(), 0, 100)));
+    }
+
+    private double bandwidth(Payload payload, double fallback) throws InvalidValue {
+        String key = config.bandwidthMbpsKey();
+        Optional<Double> mbps = number(payload, key);
+        if (mbps.isPresent() && !CoreConfig.TrafficControl.validBandwidth(mbps.get())) {
+            throw invalid(payload, key, CoreConfig.TrafficControl.BANDWIDTH_RANGE);
+        }
+        return mbps.orElse(fallback);
     }
 
     private static OptionalDouble changed(Payload payload, String key, double min, double max) throws InvalidValue {
@@ -61,25 +78,35 @@ public final class TrafficPlan {
     }
 
     private static double value(Payload payload, String key, double fallback, double min, double max) throws InvalidValue {
+        Optional<Double> number = number(payload, key);
+        if (number.isPresent() && !(number.get() >= min && number.get() <= max)) {
+            throw invalid(payload, key, "a number from " + format(min) + " to " + format(max));
+        }
+        return number.orElse(fallback);
+    }
+
+    /**
+     * The payload's number under {@code key}, from a numeric string too; NaN when the value is
+     * not a number, empty when the key is absent.
+     */
+    private static Optional<Double> number(Payload payload, String key) {
         if (!payload.has(key)) {
-            return fallback;
+            return Optional.empty();
         }
         Object raw = payload.values().get(key);
-        Optional<Double> number = Optional.empty();
-        if (raw instanceof Number n) {
-            number = Optional.of(n.doubleValue());
-        } else if (raw instanceof String text) {
-            try {
-                number = Optional.of(Double.parseDouble(text.strip()));
-            } catch (NumberFormatException ignored) {
-                // Reported below.
-            }
+        if (raw instanceof Number number) {
+            return Optional.of(number.doubleValue());
         }
-        if (number.isEmpty() || !Double.isFinite(number.get()) || number.get() < min || number.get() > max) {
-            throw new InvalidValue("payload key '" + key + "' must be a number from " + format(min) + " to " + format(max)
-                    + ", got " + (raw instanceof String ? "'" + raw + "'" : String.valueOf(raw)));
+        if (raw instanceof String text && DECIMAL.matcher(text.strip()).matches()) {
+            return Optional.of(Double.parseDouble(text.strip()));
         }
-        return number.get();
+        return Optional.of(Double.NaN);
+    }
+
+    private static InvalidValue invalid(Payload payload, String key, String expected) {
+        Object raw = payload.values().get(key);
+        return new InvalidValue("payload key '" + key + "' must be " + expected
+                + ", got " + (raw instanceof String ? "'" + raw + "'" : String.valueOf(raw)));
     }
 
     private static String format(double value) {

@@ -94,6 +94,29 @@ class ConfigLoaderTest {
         assertEquals(Optional.of(Path.of("/opt/adapters")), config.adaptersDir());
     }
 
+    @Test
+    void trafficControlReadsBandwidthAsThePythonCoreDid() throws ConfigException {
+        var absent = parse("adapter: {class: a.B}\ntraffic_control: {enabled: true}\n").trafficControl();
+        assertEquals(0, absent.defaultBandwidthMbps(), "no default_bandwidth_mbps: no limit, as v2.0");
+        var zero = parse("adapter: {class: a.B}\ntraffic_control: {enabled: true, default_bandwidth_mbps: 0}\n").trafficControl();
+        assertEquals(0, zero.defaultBandwidthMbps(), "0: no limit, as v2.0");
+        var quoted = parse("""
+                adapter: {class: a.B}
+                traffic_control:
+                  enabled: true
+                  default_bandwidth_mbps: "100"
+                  default_latency_ms: " 20.5 "
+                  default_jitter_ms: '2'
+                  default_loss_percent: "0.5"
+                """).trafficControl();
+        assertEquals(100, quoted.defaultBandwidthMbps());
+        assertEquals(20.5, quoted.defaultLatencyMs());
+        assertEquals(2, quoted.defaultJitterMs());
+        assertEquals(0.5, quoted.defaultLossPercent());
+        var lowest = parse("adapter: {class: a.B}\ntraffic_control: {default_bandwidth_mbps: 0.1}\n").trafficControl();
+        assertEquals(CoreConfig.TrafficControl.MIN_BANDWIDTH_MBPS, lowest.defaultBandwidthMbps());
+    }
+
     @ParameterizedTest
     @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
             "server: {port: 8080}|adapter.class: required: name the adapter's provider class, or set process_management.enabled: true",
@@ -101,7 +124,10 @@ class ConfigLoaderTest {
             "adapter: {class: a.B}\\nserver: {port: eighty}|server.port: expected a whole number from 0 to 65535, got 'eighty'",
             "adapter: [a]|adapter: expected a mapping, got a list",
             "adapter: {class: 'not a class'}|adapter.class: expected a Java class name, got 'not a class'",
-            "adapter: {class: a.B}\\ntraffic_control: {default_bandwidth_mbps: -5}|traffic_control.default_bandwidth_mbps: expected a number from 0.001 to 100000.0, got -5",
+            "adapter: {class: a.B}\\ntraffic_control: {default_bandwidth_mbps: -5}|traffic_control.default_bandwidth_mbps: expected 0 (no limit) or a number from 0.1 to 100000, got -5",
+            "adapter: {class: a.B}\\ntraffic_control: {default_bandwidth_mbps: 0.001}|traffic_control.default_bandwidth_mbps: expected 0 (no limit) or a number from 0.1 to 100000, got 0.001",
+            "adapter: {class: a.B}\\ntraffic_control: {default_bandwidth_mbps: 'fast'}|traffic_control.default_bandwidth_mbps: expected 0 (no limit) or a number from 0.1 to 100000, got 'fast'",
+            "adapter: {class: a.B}\\ntraffic_control: {default_latency_ms: '-1'}|traffic_control.default_latency_ms: expected a number from 0.0 to 60000.0, got '-1'",
             "adapter: {class: a.B}\\nprivileged_commands: {pre_start: [[]]}|privileged_commands.pre_start[0]: a command needs at least a program name",
             "adapter: {class: a.B}\\nprivileged_commands: {pre_start: [[sysctl, {a: 1}]]}|privileged_commands.pre_start[0][1]: expected a string, got a mapping",
             "adapter: {class: a.B}\\nprivileged_commands: {on_error: ignore}|privileged_commands.on_error: expected fail or warn, got 'ignore'",

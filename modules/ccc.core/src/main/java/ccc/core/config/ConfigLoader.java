@@ -189,7 +189,7 @@ public final class ConfigLoader {
         var command = new ArrayList<PayloadTemplate>();
         List<String> argv = section.stringList("command");
         for (int i = 0; i < argv.size(); i++) {
-            command.add(PayloadTemplate.parse(argv.get(i), section.pathOf("command") + "[" + i + "]"));
+            command.add(PayloadTemplate.parse(argv.get(i)));
         }
         if (enabled && command.isEmpty()) {
             throw ConfigException.at(section.pathOf("command"), "required when process_management.enabled is true");
@@ -201,7 +201,7 @@ public final class ConfigLoader {
                 throw ConfigException.at(env.pathOf(name), "not a valid environment variable name");
             }
             String value = env.string(name).orElseThrow(() -> ConfigException.at(env.pathOf(name), "expected a string, got null"));
-            environment.put(name, PayloadTemplate.parse(value, env.pathOf(name)));
+            environment.put(name, PayloadTemplate.parse(value));
         }
         Optional<Path> payloadFile = section.string("payload_file").map(Path::of);
         Section update = section.section("update");

@@ -9,6 +9,7 @@ import ccc.core.config.CoreConfig;
 import ccc.core.log.Level;
 import ccc.core.log.Log;
 import ccc.core.process.PrivilegeDrop;
+import ccc.core.process.UserDirectory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -110,7 +111,7 @@ public final class Main {
                 }
             }
             if (checkOnly) {
-                System.out.println(describe(config, adapterName, adapter, adaptersDir));
+                System.out.println(describe(config, adapterName, adapter, adaptersDir, UserDirectory.system()));
                 return 0;
             }
             Core core = Core.start(config, adapter, adapterName, PrivilegeDrop.system());
@@ -238,14 +239,19 @@ public final class Main {
     }
 
     /** What {@code --check-config} found, one item a line. */
-    static String describe(CoreConfig config, String adapterName, Optional<Adapter> adapter, Optional<Path> adaptersDir) {
+    static String describe(CoreConfig config, String adapterName, Optional<Adapter> adapter, Optional<Path> adaptersDir,
+                           UserDirectory users) {
         var lines = new java.util.ArrayList<String>();
         lines.add("configuration: " + config.source());
         adapter.ifPresent(bound -> lines.add("adapter: " + adapterName + " (module " + bound.getClass().getModule().getName() + ")"));
         adaptersDir.ifPresent(dir -> lines.add("adapters directory: " + dir + (Files.isDirectory(dir) ? "" : " (absent)")));
         var process = config.processManagement();
         lines.add("process_management: " + (process.enabled() ? "enabled, command " + process.command() : "off"));
-        lines.add("run_as_user: " + config.adapter().runAsUser().orElse("(none)"));
+        // A warning, not a failure: the image that runs the core may have the user this machine lacks.
+        lines.add("run_as_user: " + config.adapter().runAsUser()
+                .map(user -> users.find(user).isPresent() ? user
+                        : user + " (warning: no such user on this machine; a start as root fails here with run_as_user '" + user + "' does not exist)")
+                .orElse("(none)"));
         lines.add("privileged_commands: " + config.privilegedCommands().preStart().size() + " pre_start, "
                 + config.privilegedCommands().postStop().size() + " post_stop");
         lines.add("traffic_control: " + (config.trafficControl().enabled() ? "on " + config.trafficControl().networkInterface() : "off"));

@@ -36,7 +36,7 @@ public final class SystemMetrics {
         this.cgroup = cgroup;
         this.config = config;
         this.nanoTime = nanoTime;
-        remember(sample(cgroup.map(Cgroups.Reader::cpuUsageNanos).orElse(-1L)));
+        remember(takeSample(cgroup.map(Cgroups.Reader::cpuUsageNanos).orElse(-1L)));
     }
 
     /** Keeps sampling CPU use and network counters in the background, so the window stays short however rarely figures are asked for. */
@@ -49,7 +49,7 @@ public final class SystemMetrics {
                     return;
                 }
                 // Only the CPU counter and the network counters: the sampler needs nothing else, every second.
-                remember(sample(cgroup.map(Cgroups.Reader::cpuUsageNanos).orElse(-1L)));
+                remember(takeSample(cgroup.map(Cgroups.Reader::cpuUsageNanos).orElse(-1L)));
             }
         });
         return this;
@@ -58,7 +58,7 @@ public final class SystemMetrics {
     /** A reading of CPU, memory and network. */
     public Reading read() {
         CgroupSample sample = cgroup.map(Cgroups.Reader::read).orElse(null);
-        Sample now = sample(sample == null ? -1 : sample.cpuUsageNanos());
+        Sample now = takeSample(sample == null ? -1 : sample.cpuUsageNanos());
         Sample before = reference(now);
         remember(now);
         int onlineCpus = host.onlineCpus();
@@ -106,7 +106,7 @@ public final class SystemMetrics {
      * A sample now: CPU time from the cgroup's usage in nanoseconds, or from the host's
      * {@code /proc/stat} when that is -1; and the network counters when the network is monitored.
      */
-    private Sample sample(long cgroupUsageNanos) {
+    private Sample takeSample(long cgroupUsageNanos) {
         long wall = nanoTime.getAsLong();
         Optional<CpuTime> cpu = cgroupUsageNanos >= 0
                 ? Optional.of(new CpuTime(cgroupUsageNanos, 0, true))
@@ -126,7 +126,8 @@ public final class SystemMetrics {
 
     /**
      * Network throughput over the sampling window, in megabits (10^6 bits) per second, the unit
-     * of {@code traffic_control}'s bandwidth; absent when the network is not monitored.
+     * of {@code traffic_control}'s bandwidth; zero before a second sample, and unused when the
+     * network is not monitored.
      */
     public record NetworkRates(double sentMbps, double receivedMbps) {
 

@@ -35,9 +35,10 @@ class QuickStartIT {
         }
     }
 
-    /** A directory every user can read, holding the example's files as a clone has them. */
+    /** A directory every user can read, holding the example's files as a clone has them, and a temporary directory for the core. */
     private Path readableByEveryone() throws IOException {
         work = Files.createTempDirectory("quick-start", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+        Files.setPosixFilePermissions(Files.createDirectories(work.resolve("tmp")), PosixFilePermissions.fromString("rwxrwxrwx"));
         Files.createDirectories(work.resolve(EXAMPLE));
         for (String file : List.of("quickstart.yaml", "start.json", "flows.txt")) {
             Files.copy(ImageProcess.REPOSITORY.resolve(EXAMPLE + file), work.resolve(EXAMPLE + file));
@@ -48,7 +49,8 @@ class QuickStartIT {
     @Test
     void asRootTheWorkloadRunsAsRootWithNoUserToCreate() throws Exception {
         Requirements.require(ProcTable.isRoot(), "the quick start as root needs root (run the tests as root to cover it)");
-        try (var core = ImageProcess.launch(readableByEveryone(), Map.of(), "--config", EXAMPLE + "quickstart.yaml")) {
+        Path directory = readableByEveryone();
+        try (var core = ImageProcess.launch(directory, Map.of("CCC_JAVA_OPTIONS", ownTemporaryDirectory()), "--config", EXAMPLE + "quickstart.yaml")) {
             assertEquals(0, runsTheExample(core));
         }
     }
@@ -62,10 +64,16 @@ class QuickStartIT {
         Path image = directory.resolve("ccc");
         assertEquals(0, new ProcessBuilder("cp", "-a", ImageProcess.IMAGE.toString(), image.toString()).inheritIO().start().waitFor());
         var asNobody = List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups");
-        try (var core = ImageProcess.launchUnder(asNobody, image, directory, Map.of(), "--config", EXAMPLE + "quickstart.yaml")) {
+        var options = Map.of("CCC_JAVA_OPTIONS", ownTemporaryDirectory());
+        try (var core = ImageProcess.launchUnder(asNobody, image, directory, options, "--config", EXAMPLE + "quickstart.yaml")) {
             assertEquals(65534, runsTheExample(core));
             assertTrue(core.output().contains("not running as root"), core.output());
         }
+    }
+
+    /** The example adapter keeps its figures in the core's temporary directory: this test's, removed after it. */
+    private String ownTemporaryDirectory() {
+        return "-Djava.io.tmpdir=" + work.resolve("tmp");
     }
 
     /** Starts the example with the README's start.json, as the README's curl does; returns the workload's uid. */

@@ -38,9 +38,15 @@ final class ImageProcess implements AutoCloseable {
 
     /** Starts {@code bin/ccc} under a wrapper command such as {@code unshare}. */
     static ImageProcess launchUnder(List<String> wrapper, Path workDir, Map<String, String> environment, String... args) throws IOException {
+        return launchUnder(wrapper, IMAGE, workDir, environment, args);
+    }
+
+    /** Starts {@code bin/ccc} of the runtime image at {@code image} (a copy, say) under a wrapper command. */
+    static ImageProcess launchUnder(List<String> wrapper, Path image, Path workDir, Map<String, String> environment, String... args)
+            throws IOException {
         int port = freePort();
         var command = new ArrayList<String>(wrapper);
-        command.add(IMAGE.resolve("bin/ccc").toString());
+        command.add(image.resolve("bin/ccc").toString());
         command.addAll(List.of(args));
         Path log = Files.createTempFile(workDir, "core", ".log");
         var builder = new ProcessBuilder(command).directory(workDir.toFile())

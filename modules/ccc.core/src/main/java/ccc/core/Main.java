@@ -9,6 +9,7 @@ import ccc.core.config.CoreConfig;
 import ccc.core.log.Level;
 import ccc.core.log.Log;
 import ccc.core.process.PrivilegeDrop;
+import ccc.core.process.UserDirectory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -17,7 +18,7 @@ import java.util.Optional;
 import sun.misc.Signal;
 import sun.misc.SignalHandler;
 
-/** The launcher: reads flags and environment, loads the configuration, binds the adapter, serves until SIGTERM or SIGINT. */
+/** The launcher: reads flags and environment, loads the configuration, binds the adapter, serves until a signal ends it. */
 public final class Main {
 
     private static final Log LOG = Log.named("core");
@@ -110,14 +111,14 @@ public final class Main {
                 }
             }
             if (checkOnly) {
-                System.out.println(describe(config, adapterName, adapter, adaptersDir));
+                System.out.println(describe(config, adapterName, adapter, adaptersDir, UserDirectory.system()));
                 return 0;
             }
             Core core = Core.start(config, adapter, adapterName, PrivilegeDrop.system());
             if (trainingRun) {
                 return train(core);
             }
-            handleTermination(core);
+            handleSignals(core);
             return keepRunning();
         } catch (ConfigException | AdapterCatalog.AdapterException e) {
             return fail(e.getMessage(), checkOnly ? 1 : 2);
@@ -211,21 +212,52 @@ public final class Main {
         return Optional.of(Path.of(System.getProperty("java.home"), "adapters"));
     }
 
-    private static void handleTermination(Core core) {
-        Runnable shutdown = () -> {
-            core.shutdown();
-            // Exit 0 after an orderly stop: SIGTERM is how every orchestrator asks a container to end.
-            Runtime.getRuntime().halt(0);
-        };
-        var once = new java.util.concurrent.atomic.AtomicBoolean();
-        SignalHandler handler = signal -> {
-            if (once.compareAndSet(false, true)) {
+    /** What a signal the core catches does. */
+    private enum OnSignal {
+        /** The stop sequence, then exit 0. */
+        SHUT_DOWN,
+        /** A log line, and nothing else. */
+        IGNORE
+    }
+
+    /**
+     * Every catchable signal whose default action would end the JVM, and what it does instead:
+     * the one place that gives a signal its meaning. TERM and INT are how orchestrators and
+     * terminals ask the core to end; the others end a process by default, so they get the same
+     * orderly stop rather than an exit that leaves the workload running. HUP, a terminal hanging
+     * up, is logged and ignored. QUIT (a thread dump), USR2 and the fault signals (SEGV, BUS, FPE,
+     * ILL, ABRT, TRAP, SYS) belong to the JVM; KILL and STOP cannot be caught, and the JVM cannot
+     * name the real-time signals.
+     */
+    private static final Map<String, OnSignal> SIGNALS = Map.ofEntries(
+            Map.entry("TERM", OnSignal.SHUT_DOWN), Map.entry("INT", OnSignal.SHUT_DOWN),
+            Map.entry("HUP", OnSignal.IGNORE),
+            Map.entry("USR1", OnSignal.SHUT_DOWN), Map.entry("ALRM", OnSignal.SHUT_DOWN),
+            Map.entry("VTALRM", OnSignal.SHUT_DOWN), Map.entry("PROF", OnSignal.SHUT_DOWN),
+            Map.entry("IO", OnSignal.SHUT_DOWN), Map.entry("PWR", OnSignal.SHUT_DOWN),
+            Map.entry("XCPU", OnSignal.SHUT_DOWN), Map.entry("STKFLT", OnSignal.SHUT_DOWN));
+
+    private static void handleSignals(Core core) {
+        var shuttingDown = new java.util.concurrent.atomic.AtomicBoolean();
+        SignalHandler shutDown = signal -> {
+            if (shuttingDown.compareAndSet(false, true)) {
                 LOG.info("signal received", "signal", "SIG" + signal.getName());
-                Thread.ofPlatform().name("shutdown").start(shutdown);
+                Thread.ofPlatform().name("shutdown").start(() -> {
+                    core.shutdown();
+                    // Exit 0 after an orderly stop: SIGTERM is how every orchestrator asks a container to end.
+                    Runtime.getRuntime().halt(0);
+                });
             }
         };
-        Signal.handle(new Signal("TERM"), handler);
-        Signal.handle(new Signal("INT"), handler);
+        SignalHandler ignore = signal -> LOG.info("signal received and ignored", "signal", "SIG" + signal.getName());
+        SIGNALS.forEach((name, action) -> {
+            try {
+                Signal.handle(new Signal(name), action == OnSignal.SHUT_DOWN ? shutDown : ignore);
+            } catch (IllegalArgumentException e) {
+                // The JVM keeps this one (under -Xrs, say): it keeps the JVM's own meaning.
+                LOG.warn("signal left to the JVM", "signal", "SIG" + name, "reason", e.getMessage());
+            }
+        });
     }
 
     private static int keepRunning() {
@@ -238,14 +270,19 @@ public final class Main {
     }
 
     /** What {@code --check-config} found, one item a line. */
-    static String describe(CoreConfig config, String adapterName, Optional<Adapter> adapter, Optional<Path> adaptersDir) {
+    static String describe(CoreConfig config, String adapterName, Optional<Adapter> adapter, Optional<Path> adaptersDir,
+                           UserDirectory users) {
         var lines = new java.util.ArrayList<String>();
         lines.add("configuration: " + config.source());
         adapter.ifPresent(bound -> lines.add("adapter: " + adapterName + " (module " + bound.getClass().getModule().getName() + ")"));
         adaptersDir.ifPresent(dir -> lines.add("adapters directory: " + dir + (Files.isDirectory(dir) ? "" : " (absent)")));
         var process = config.processManagement();
         lines.add("process_management: " + (process.enabled() ? "enabled, command " + process.command() : "off"));
-        lines.add("run_as_user: " + config.adapter().runAsUser().orElse("(none)"));
+        // A warning, not a failure: the image that runs the core may have the user this machine lacks.
+        lines.add("run_as_user: " + config.adapter().runAsUser()
+                .map(user -> users.find(user).isPresent() ? user
+                        : user + " (warning: no such user on this machine; a start as root fails here with run_as_user '" + user + "' does not exist)")
+                .orElse("(none)"));
         lines.add("privileged_commands: " + config.privilegedCommands().preStart().size() + " pre_start, "
                 + config.privilegedCommands().postStop().size() + " post_stop");
         lines.add("traffic_control: " + (config.trafficControl().enabled() ? "on " + config.trafficControl().networkInterface() : "off"));

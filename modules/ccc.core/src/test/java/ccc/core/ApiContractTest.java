@@ -177,7 +177,11 @@ class ApiContractTest {
                 List.copyOf(system.keySet()).subList(0, 4));
         @SuppressWarnings("unchecked")
         var network = (Map<String, Object>) body.get("network");
-        assertEquals(List.of("bytes_sent", "bytes_recv", "packets_sent", "packets_recv"), List.copyOf(network.keySet()));
+        assertEquals(List.of("bytes_sent", "bytes_recv", "packets_sent", "packets_recv", "bytes_sent_mbps", "bytes_received_mbps"),
+                List.copyOf(network.keySet()), "compat.md's counters, then the rates Showrunner's cards read");
+        @SuppressWarnings("unchecked")
+        var container = (Map<String, Object>) body.get("container");
+        assertEquals(List.of("cpu_percent", "memory_percent"), List.copyOf(container.keySet()));
         @SuppressWarnings("unchecked")
         var process = (Map<String, Object>) body.get("process");
         assertEquals(core.status().get("pid"), process.get("pid"));

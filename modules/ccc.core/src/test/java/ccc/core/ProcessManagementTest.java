@@ -76,7 +76,7 @@ class ProcessManagementTest {
     @Test
     void placeholdersFillExactlyOneArgumentEachWithoutAShell() throws Exception {
         start("command: " + yamlList("sh", "-c", "printf '<%s>\\n' \"$$@\"; exec sleep " + marker, "sh",
-                "${flowfile}", "$config.sim_users", "--name=${name}", "$$HOME", "${empty}") + "\n");
+                "${flowfile}", "${config.sim_users}", "--name=${name}", "$$HOME", "${empty}") + "\n");
         var reply = core.post("/api/start",
                 "{\"flowfile\": \"my flows; rm -rf /.txt\", \"config\": {\"sim_users\": 25}, \"name\": \"$(id)\", \"empty\": \"\"}");
         assertEquals(200, reply.status(), reply.body());

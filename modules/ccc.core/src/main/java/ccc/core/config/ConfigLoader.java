@@ -12,7 +12,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.constructor.SafeConstructor;
@@ -24,9 +23,11 @@ public final class ConfigLoader {
 
     private static final Log LOG = Log.named("config");
     private static final long MAX_CONFIG_BYTES = 1 << 20;
-    private static final Set<String> TOP_LEVEL_KEYS = Set.of(
-            "adapter", "server", "log", "lifecycle", "process_management", "metrics",
-            "traffic_control", "privileged_commands", "adapters_dir");
+    /** Keys the Python core read that mean nothing here, with what to do instead. */
+    private static final Map<String, String> PYTHON_ONLY_KEYS = Map.of(
+            "process_management.command_factory",
+            "a Python hook, which this core cannot call; code that builds the command is an adapter here"
+                    + " (an Adapter whose start launches it; see the README's adapter guide)");
 
     private final Map<String, String> environment;
 
@@ -78,12 +79,9 @@ public final class ConfigLoader {
     }
 
     private CoreConfig read(Section root, String source) throws ConfigException {
-        for (String unknown : root.unknownKeys(TOP_LEVEL_KEYS)) {
-            LOG.warn("unknown configuration key ignored", "key", unknown, "source", source);
-        }
         var processManagement = processManagement(root.section("process_management"));
         var adapter = adapter(root.section("adapter"), processManagement.enabled());
-        return new CoreConfig(
+        var config = new CoreConfig(
                 source,
                 server(root.section("server")),
                 adapter,
@@ -94,6 +92,16 @@ public final class ConfigLoader {
                 trafficControl(root.section("traffic_control")),
                 privilegedCommands(root.section("privileged_commands")),
                 adaptersDir(root));
+        // After every reader has run: the keys none of them asked for are the unknown ones, at any depth.
+        for (String unknown : root.unreadKeyPaths()) {
+            String hint = PYTHON_ONLY_KEYS.get(unknown);
+            if (hint == null) {
+                LOG.warn("unknown configuration key ignored", "key", unknown, "source", source);
+            } else {
+                LOG.warn("unknown configuration key ignored", "key", unknown, "source", source, "why", hint);
+            }
+        }
+        return config;
     }
 
     private CoreConfig.Server server(Section server) throws ConfigException {
@@ -122,6 +130,7 @@ public final class ConfigLoader {
 
     /** The API token: env {@code CCC_API_TOKEN}, else {@code server.auth_token}, else the file {@code server.auth_token_file}. */
     private Optional<Secret> authToken(Section server) throws ConfigException {
+        server.accept("auth_token", "auth_token_file");
         String fromEnvironment = environment.get("CCC_API_TOKEN");
         if (fromEnvironment != null && !fromEnvironment.isBlank()) {
             return Optional.of(Secret.of(fromEnvironment));
@@ -154,10 +163,12 @@ public final class ConfigLoader {
         if (className.isPresent() && !className.get().matches("[\\p{L}_$][\\p{L}\\p{N}_$]*(\\.[\\p{L}_$][\\p{L}\\p{N}_$]*)*")) {
             throw ConfigException.at(adapter.pathOf("class"), "expected a Java class name, got '" + className.get() + "'");
         }
+        // The adapter reads its own keys: none here is unknown to the core.
+        adapter.acceptAnyKey();
         return new CoreConfig.Adapter(
                 className,
-                adapter.string("primary_payload_key"),
-                adapter.string("run_as_user"),
+                adapter.optionalString("primary_payload_key"),
+                adapter.optionalString("run_as_user"),
                 adapter.values());
     }
 
@@ -189,10 +200,12 @@ public final class ConfigLoader {
         var command = new ArrayList<PayloadTemplate>();
         List<String> argv = section.stringList("command");
         for (int i = 0; i < argv.size(); i++) {
-            command.add(PayloadTemplate.parse(argv.get(i), section.pathOf("command") + "[" + i + "]"));
+            command.add(PayloadTemplate.parse(argv.get(i)));
         }
         if (enabled && command.isEmpty()) {
-            throw ConfigException.at(section.pathOf("command"), "required when process_management.enabled is true");
+            String factory = section.values().containsKey("command_factory")
+                    ? "; command_factory is " + PYTHON_ONLY_KEYS.get(section.pathOf("command_factory")) : "";
+            throw ConfigException.at(section.pathOf("command"), "required when process_management.enabled is true" + factory);
         }
         var environment = new LinkedHashMap<String, PayloadTemplate>();
         Section env = section.section("env");
@@ -201,7 +214,7 @@ public final class ConfigLoader {
                 throw ConfigException.at(env.pathOf(name), "not a valid environment variable name");
             }
             String value = env.string(name).orElseThrow(() -> ConfigException.at(env.pathOf(name), "expected a string, got null"));
-            environment.put(name, PayloadTemplate.parse(value, env.pathOf(name)));
+            environment.put(name, PayloadTemplate.parse(value));
         }
         Optional<Path> payloadFile = section.string("payload_file").map(Path::of);
         Section update = section.section("update");
@@ -304,6 +317,7 @@ public final class ConfigLoader {
     }
 
     private Optional<Path> adaptersDir(Section root) throws ConfigException {
+        root.accept("adapters_dir");
         String fromEnvironment = environment.get("CCC_ADAPTERS_DIR");
         if (fromEnvironment != null && !fromEnvironment.isBlank()) {
             return Optional.of(Path.of(fromEnvironment));

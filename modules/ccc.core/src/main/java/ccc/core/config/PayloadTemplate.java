@@ -6,57 +6,127 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * One configured string with {@code ${key}} or {@code $key} placeholders filled from the start
- * payload; dotted keys reach into nested objects ({@code ${config.sim_users}}) and {@code $$} is
- * a literal dollar sign. A template always yields exactly one string: an argv element is never
- * split or joined, and nothing reaches a shell.
+ * payload, read as the Python core's {@code string.Template.safe_substitute} reads them: {@code $$}
+ * is a literal dollar sign, {@code $name} takes the longest ASCII identifier ({@code $secs.5} is
+ * {@code $secs} followed by {@code .5}), and a {@code $} that starts no placeholder ({@code $1},
+ * {@code $@}, {@code $(}, {@code ${1}}, an unclosed {@code ${}) is kept as it is, so shell scripts
+ * in a command work unchanged. Beyond v2.0, the braced form takes dotted keys into nested objects
+ * ({@code ${config.sim_users}}), and a key the payload lacks is an error rather than text left
+ * in place. A template always yields exactly one string: an argv element is never split or
+ * joined, and nothing reaches a shell.
  */
 public final class PayloadTemplate {
 
-    private static final Pattern PLACEHOLDER =
-            Pattern.compile("\\$(?:\\{([A-Za-z_][A-Za-z0-9_-]*(?:\\.[A-Za-z0-9_-]+)*)}|([A-Za-z_][A-Za-z0-9_]*(?:\\.[A-Za-z0-9_]+)*)|(\\$))");
-
     private final String text;
-    private final List<String> keys;
+    private final List<Part> parts;
 
-    private PayloadTemplate(String text, List<String> keys) {
+    private PayloadTemplate(String text, List<Part> parts) {
         this.text = text;
-        this.keys = keys;
+        this.parts = parts;
     }
 
-    /**
-     * Parses {@code text}.
-     *
-     * @throws ConfigException naming {@code path} when a {@code $} starts no valid placeholder
-     */
-    public static PayloadTemplate parse(String text, String path) throws ConfigException {
-        var keys = new ArrayList<String>();
-        Matcher matcher = PLACEHOLDER.matcher(text);
+    /** A piece of a template: text kept as it is, or a payload key to fill. */
+    private sealed interface Part permits Literal, Placeholder {
+    }
+
+    private record Literal(String text) implements Part {
+    }
+
+    private record Placeholder(String key) implements Part {
+    }
+
+    /** Parses {@code text}; every string is a valid template. */
+    public static PayloadTemplate parse(String text) {
+        var parts = new ArrayList<Part>();
+        var literal = new StringBuilder();
         int position = 0;
         while (position < text.length()) {
-            int dollar = text.indexOf('$', position);
-            if (dollar < 0) {
-                break;
+            char c = text.charAt(position);
+            if (c != '$') {
+                literal.append(c);
+                position++;
+                continue;
             }
-            if (!matcher.find(dollar) || matcher.start() != dollar) {
-                throw ConfigException.at(path, "'" + text + "' has a '$' at " + dollar
-                        + " that starts no placeholder; write ${key}, $key, or $$ for a dollar sign");
+            int afterDollar = position + 1;
+            if (afterDollar < text.length() && text.charAt(afterDollar) == '$') {
+                literal.append('$');
+                position = afterDollar + 1;
+                continue;
             }
-            if (matcher.group(3) == null) {
-                keys.add(matcher.group(1) != null ? matcher.group(1) : matcher.group(2));
+            int nameEnd = identifierEnd(text, afterDollar);
+            if (nameEnd > afterDollar) {
+                addPlaceholder(parts, literal, text.substring(afterDollar, nameEnd));
+                position = nameEnd;
+                continue;
             }
-            position = matcher.end();
+            if (afterDollar < text.length() && text.charAt(afterDollar) == '{') {
+                int keyEnd = bracedKeyEnd(text, afterDollar + 1);
+                if (keyEnd > afterDollar + 1 && keyEnd < text.length() && text.charAt(keyEnd) == '}') {
+                    addPlaceholder(parts, literal, text.substring(afterDollar + 1, keyEnd));
+                    position = keyEnd + 1;
+                    continue;
+                }
+            }
+            // Starts no placeholder: kept, as safe_substitute keeps it (sh's $1, $@, $(...), ${1}).
+            literal.append('$');
+            position = afterDollar;
         }
-        return new PayloadTemplate(text, List.copyOf(keys));
+        if (!literal.isEmpty()) {
+            parts.add(new Literal(literal.toString()));
+        }
+        return new PayloadTemplate(text, List.copyOf(parts));
+    }
+
+    private static void addPlaceholder(List<Part> parts, StringBuilder literal, String key) {
+        if (!literal.isEmpty()) {
+            parts.add(new Literal(literal.toString()));
+            literal.setLength(0);
+        }
+        parts.add(new Placeholder(key));
+    }
+
+    /** The end of an ASCII identifier ({@code [A-Za-z_][A-Za-z0-9_]*}) starting at {@code from}, or {@code from} if none starts there. */
+    private static int identifierEnd(String text, int from) {
+        if (from >= text.length() || !isIdentifierStart(text.charAt(from))) {
+            return from;
+        }
+        int end = from + 1;
+        while (end < text.length() && isIdentifierPart(text.charAt(end))) {
+            end++;
+        }
+        return end;
+    }
+
+    /** The end of an identifier followed by any {@code .segment}s of ASCII letters, digits and underscores. */
+    private static int bracedKeyEnd(String text, int from) {
+        int end = identifierEnd(text, from);
+        while (end > from && end + 1 < text.length() && text.charAt(end) == '.' && isIdentifierPart(text.charAt(end + 1))) {
+            end += 2;
+            while (end < text.length() && isIdentifierPart(text.charAt(end))) {
+                end++;
+            }
+        }
+        return end;
+    }
+
+    private static boolean isIdentifierStart(char c) {
+        return c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+    }
+
+    private static boolean isIdentifierPart(char c) {
+        return isIdentifierStart(c) || (c >= '0' && c <= '9');
     }
 
     /** The payload keys this template reads. */
     public List<String> keys() {
-        return keys;
+        return parts.stream().<String>mapMulti((part, keys) -> {
+            if (part instanceof Placeholder(String key)) {
+                keys.accept(key);
+            }
+        }).toList();
     }
 
     /**
@@ -65,19 +135,13 @@ public final class PayloadTemplate {
      * @throws MissingValueException when a key is absent or its value is not a string, number or boolean
      */
     public String fill(Payload payload) throws MissingValueException {
-        Matcher matcher = PLACEHOLDER.matcher(text);
         var filled = new StringBuilder(text.length() + 32);
-        while (matcher.find()) {
-            String replacement;
-            if (matcher.group(3) != null) {
-                replacement = "$";
-            } else {
-                String key = matcher.group(1) != null ? matcher.group(1) : matcher.group(2);
-                replacement = scalar(key, payload.find(key), present(payload.values(), key));
+        for (Part part : parts) {
+            switch (part) {
+                case Literal(String literal) -> filled.append(literal);
+                case Placeholder(String key) -> filled.append(scalar(key, payload.find(key), present(payload.values(), key)));
             }
-            matcher.appendReplacement(filled, Matcher.quoteReplacement(replacement));
         }
-        matcher.appendTail(filled);
         return filled.toString();
     }
 

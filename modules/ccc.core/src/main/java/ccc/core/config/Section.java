@@ -1,18 +1,30 @@
 package ccc.core.config;
 
+import java.math.BigDecimal;
+import java.math.BigInteger;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.TreeSet;
+import java.util.regex.Pattern;
 
-/** One mapping of the YAML document with its key path, reading typed values with clear errors. */
+/**
+ * One mapping of the YAML document with its key path, reading typed values with clear errors.
+ * It remembers which keys were read, so that every key no reader asked for, at any depth, can
+ * be reported: the readers are the schema, and a key added to a reader is known at once.
+ */
 final class Section {
+
+    private static final Pattern WHOLE_NUMBER = Pattern.compile("[+-]?[0-9]+");
 
     private final String path;
     private final Map<String, Object> values;
+    private final Set<String> keysRead = new HashSet<>();
+    private final Map<String, Section> children = new LinkedHashMap<>();
+    private boolean anyKeyAccepted;
 
     private Section(String path, Map<String, Object> values) {
         this.path = path;
@@ -36,13 +48,43 @@ final class Section {
     }
 
     boolean has(String key) {
-        return values.get(key) != null;
+        return read(key) != null;
+    }
+
+    /** The value of {@code key}, which counts as known from now on. */
+    private Object read(String key) {
+        keysRead.add(key);
+        return values.get(key);
+    }
+
+    /** Marks keys as known that a reader skips on some paths (an environment override, say). */
+    void accept(String... keys) {
+        keysRead.addAll(List.of(keys));
+    }
+
+    /** Marks every key here as known: the section is handed on whole, as {@code adapter:} is to the adapter. */
+    void acceptAnyKey() {
+        anyKeyAccepted = true;
+    }
+
+    /** The paths of the keys here and in the nested mappings read from here that no reader asked for. */
+    List<String> unreadKeyPaths() {
+        var unread = new ArrayList<String>();
+        if (!anyKeyAccepted) {
+            values.keySet().stream().filter(key -> !keysRead.contains(key)).sorted().map(this::pathOf).forEach(unread::add);
+        }
+        children.values().forEach(child -> unread.addAll(child.unreadKeyPaths()));
+        return unread;
     }
 
     /** A nested mapping; an absent or null key reads as an empty mapping. */
     @SuppressWarnings("unchecked")
     Section section(String key) throws ConfigException {
-        Object value = values.get(key);
+        Section known = children.get(key);
+        if (known != null) {
+            return known;
+        }
+        Object value = read(key);
         if (value == null) {
             return new Section(pathOf(key), Map.of());
         }
@@ -54,11 +96,13 @@ final class Section {
                 throw ConfigException.at(pathOf(key), "keys must be strings, got " + describe(name));
             }
         }
-        return new Section(pathOf(key), (Map<String, Object>) map);
+        var child = new Section(pathOf(key), (Map<String, Object>) map);
+        children.put(key, child);
+        return child;
     }
 
     Optional<String> string(String key) throws ConfigException {
-        Object value = values.get(key);
+        Object value = read(key);
         if (value == null) {
             return Optional.empty();
         }
@@ -78,8 +122,16 @@ final class Section {
         return string(key).orElse(fallback);
     }
 
+    /** An optional string where an empty one means none, as the Python core's truth test reads it ({@code primary_payload_key: ""}). */
+    Optional<String> optionalString(String key) throws ConfigException {
+        if ("".equals(read(key))) {
+            return Optional.empty();
+        }
+        return string(key);
+    }
+
     boolean bool(String key, boolean fallback) throws ConfigException {
-        Object value = values.get(key);
+        Object value = read(key);
         if (value == null) {
             return fallback;
         }
@@ -89,45 +141,49 @@ final class Section {
         throw ConfigException.at(pathOf(key), "expected true or false, got " + describe(value));
     }
 
+    /** A whole number; a quoted one ({@code "8080"}) is read too, as the Python core read it. */
     long integer(String key, long fallback, long min, long max) throws ConfigException {
-        Object value = values.get(key);
+        Object value = read(key);
         if (value == null) {
             return fallback;
         }
-        if (value instanceof Integer || value instanceof Long || value instanceof java.math.BigInteger) {
-            var number = new java.math.BigInteger(value.toString());
-            if (number.compareTo(java.math.BigInteger.valueOf(min)) >= 0
-                    && number.compareTo(java.math.BigInteger.valueOf(max)) <= 0) {
-                return number.longValue();
-            }
+        BigInteger number = null;
+        if (value instanceof Integer || value instanceof Long || value instanceof BigInteger) {
+            number = new BigInteger(value.toString());
+        } else if (value instanceof String text && WHOLE_NUMBER.matcher(text.strip()).matches()) {
+            number = new BigInteger(text.strip());
+        }
+        if (number != null && number.compareTo(BigInteger.valueOf(min)) >= 0 && number.compareTo(BigInteger.valueOf(max)) <= 0) {
+            return number.longValue();
         }
         throw ConfigException.at(pathOf(key), "expected a whole number from " + min + " to " + max + ", got " + describe(value));
     }
 
-    /** A number; a quoted one ({@code "100"}) too, as the Python core read it. */
+    /** A number; a quoted one ({@code "100"}, {@code "0.5"}) is read too, as the Python core read it. */
     double number(String key, double fallback, double min, double max) throws ConfigException {
-        Object value = values.get(key);
+        Object value = read(key);
         if (value == null) {
             return fallback;
         }
-        Object parsed = value;
-        if (value instanceof String text) {
+        double number = Double.NaN;
+        if (value instanceof Number given) {
+            number = given.doubleValue();
+        } else if (value instanceof String text) {
             try {
-                parsed = new java.math.BigDecimal(text.strip());
-            } catch (NumberFormatException notANumber) {
-                // Refused below with the text as it was written.
+                number = new BigDecimal(text.strip()).doubleValue();
+            } catch (NumberFormatException e) {
+                // Not a number: refused below with the value it was.
             }
         }
-        if (parsed instanceof Number number && Double.isFinite(number.doubleValue())
-                && number.doubleValue() >= min && number.doubleValue() <= max) {
-            return number.doubleValue();
+        if (Double.isFinite(number) && number >= min && number <= max) {
+            return number;
         }
         throw ConfigException.at(pathOf(key), "expected a number from " + min + " to " + max + ", got " + describe(value));
     }
 
     /** A list of strings; numbers are rendered as text because YAML reads {@code 8192} as a number. */
     List<String> stringList(String key) throws ConfigException {
-        Object value = values.get(key);
+        Object value = read(key);
         if (value == null) {
             return List.of();
         }
@@ -147,7 +203,7 @@ final class Section {
 
     /** A list of argv lists, as {@code privileged_commands.pre_start}. */
     List<List<String>> commandList(String key) throws ConfigException {
-        Object value = values.get(key);
+        Object value = read(key);
         if (value == null) {
             return List.of();
         }
@@ -165,13 +221,6 @@ final class Section {
             commands.add(argv);
         }
         return List.copyOf(commands);
-    }
-
-    /** Keys present here that the schema does not know, for a warning. */
-    Set<String> unknownKeys(Set<String> known) {
-        var unknown = new TreeSet<>(values.keySet());
-        unknown.removeAll(known);
-        return unknown;
     }
 
     static String describe(Object value) {

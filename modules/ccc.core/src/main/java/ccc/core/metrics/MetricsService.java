@@ -63,6 +63,7 @@ public final class MetricsService {
         body.put("app_status", snapshot.appStatus());
         body.put("container_status", "running");
         body.put("system", reading.systemJson());
+        body.put("container", reading.containerJson());
         if (reading.network() != null) {
             body.put("network", reading.networkJson());
         }

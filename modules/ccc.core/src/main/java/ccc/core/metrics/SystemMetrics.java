@@ -9,11 +9,11 @@ import java.util.Optional;
 import java.util.function.LongSupplier;
 
 /**
- * The {@code system} and {@code network} figures of {@code /api/metrics}, for the container:
- * from its cgroup (v2 or v1), falling back to the host's {@code /proc} figures only where no
- * cgroup or no limit applies. CPU use is measured over a short sliding window kept by a
- * sampler, whose first sample is taken at construction, so even the first request gets a
- * meaningful figure.
+ * The {@code system}, {@code container} and {@code network} figures of {@code /api/metrics}, for
+ * the container: from its cgroup (v2 or v1), falling back to the host's {@code /proc} figures
+ * only where no cgroup or no limit applies. CPU use and network rates are measured over a short
+ * sliding window kept by a sampler, whose first sample is taken at construction, so even the
+ * first request gets a meaningful figure.
  */
 public final class SystemMetrics {
 
@@ -25,7 +25,7 @@ public final class SystemMetrics {
     private final Optional<Cgroups.Reader> cgroup;
     private final CoreConfig.Metrics config;
     private final LongSupplier nanoTime;
-    private final ArrayDeque<CpuPoint> samples = new ArrayDeque<>();
+    private final ArrayDeque<Sample> samples = new ArrayDeque<>();
 
     public SystemMetrics(HostReader host, Optional<Cgroups.Reader> cgroup, CoreConfig.Metrics config) {
         this(host, cgroup, config, System::nanoTime);
@@ -36,10 +36,10 @@ public final class SystemMetrics {
         this.cgroup = cgroup;
         this.config = config;
         this.nanoTime = nanoTime;
-        remember(cpuPoint(cgroup.map(Cgroups.Reader::cpuUsageNanos).orElse(-1L)));
+        remember(takeSample(cgroup.map(Cgroups.Reader::cpuUsageNanos).orElse(-1L)));
     }
 
-    /** Keeps sampling CPU use in the background, so the window stays short however rarely figures are asked for. */
+    /** Keeps sampling CPU use and network counters in the background, so the window stays short however rarely figures are asked for. */
     public SystemMetrics startSampling() {
         Thread.ofVirtual().name("cpu-sampler").start(() -> {
             while (!Thread.currentThread().isInterrupted()) {
@@ -48,8 +48,8 @@ public final class SystemMetrics {
                 } catch (InterruptedException e) {
                     return;
                 }
-                // Only the CPU counter: the sampler needs nothing else, every second.
-                remember(cpuPoint(cgroup.map(Cgroups.Reader::cpuUsageNanos).orElse(-1L)));
+                // Only the CPU counter and the network counters: the sampler needs nothing else, every second.
+                remember(takeSample(cgroup.map(Cgroups.Reader::cpuUsageNanos).orElse(-1L)));
             }
         });
         return this;
@@ -58,20 +58,23 @@ public final class SystemMetrics {
     /** A reading of CPU, memory and network. */
     public Reading read() {
         CgroupSample sample = cgroup.map(Cgroups.Reader::read).orElse(null);
-        CpuPoint now = cpuPoint(sample == null ? -1 : sample.cpuUsageNanos());
-        CpuPoint before = reference(now);
+        Sample now = takeSample(sample == null ? -1 : sample.cpuUsageNanos());
+        Sample before = reference(now);
         remember(now);
         int onlineCpus = host.onlineCpus();
         double allowance = sample != null && sample.cpuQuotaCores() > 0 ? sample.cpuQuotaCores() : onlineCpus;
         double coresUsed = 0;
-        if (before != null && now.wallNanos > before.wallNanos) {
-            if (now.fromCgroup) {
-                coresUsed = (double) (now.busy - before.busy) / (now.wallNanos - before.wallNanos);
-            } else if (now.total > before.total) {
-                coresUsed = onlineCpus * (double) (now.busy - before.busy) / (now.total - before.total);
+        if (before != null && now.wallNanos > before.wallNanos && now.cpu.isPresent() && before.cpu.isPresent()) {
+            CpuTime cpuNow = now.cpu.get();
+            CpuTime cpuBefore = before.cpu.get();
+            if (cpuNow.fromCgroup) {
+                coresUsed = (double) (cpuNow.busy - cpuBefore.busy) / (now.wallNanos - before.wallNanos);
+            } else if (cpuNow.total > cpuBefore.total) {
+                coresUsed = onlineCpus * (double) (cpuNow.busy - cpuBefore.busy) / (cpuNow.total - cpuBefore.total);
             }
         }
         coresUsed = Math.max(0, coresUsed);
+        NetworkRates rates = NetworkRates.between(before, now);
         var hostMemory = host.memory().orElse(new HostReader.Memory(0, 0));
         long used = sample != null && sample.memoryUsage() >= 0 ? sample.workingSet() : hostMemory.used();
         long limit = sample != null && sample.memoryLimit() > 0 && sample.memoryLimit() < hostMemory.total()
@@ -79,12 +82,12 @@ public final class SystemMetrics {
         return new Reading(
                 Math.min(100, 100 * coresUsed / allowance), coresUsed, allowance,
                 used, limit, sample,
-                config.networkMonitoring() ? host.network(config.networkInterface()) : null);
+                now.network.orElse(null), rates);
     }
 
-    private synchronized CpuPoint reference(CpuPoint now) {
-        CpuPoint chosen = null;
-        for (CpuPoint point : samples) {
+    private synchronized Sample reference(Sample now) {
+        Sample chosen = null;
+        for (Sample point : samples) {
             if (now.wallNanos - point.wallNanos >= MIN_WINDOW_NANOS) {
                 chosen = point;
             }
@@ -92,27 +95,56 @@ public final class SystemMetrics {
         return chosen != null ? chosen : samples.peekFirst();
     }
 
-    private synchronized void remember(CpuPoint point) {
-        if (point == null) {
-            return;
-        }
+    private synchronized void remember(Sample point) {
         samples.addLast(point);
         while (samples.size() > SAMPLES_KEPT) {
             samples.removeFirst();
         }
     }
 
-    /** A CPU point from the cgroup's usage in nanoseconds, or from the host's {@code /proc/stat} when that is -1. */
-    private CpuPoint cpuPoint(long cgroupUsageNanos) {
+    /**
+     * A sample now: CPU time from the cgroup's usage in nanoseconds, or from the host's
+     * {@code /proc/stat} when that is -1; and the network counters when the network is monitored.
+     */
+    private Sample takeSample(long cgroupUsageNanos) {
         long wall = nanoTime.getAsLong();
-        if (cgroupUsageNanos >= 0) {
-            return new CpuPoint(wall, cgroupUsageNanos, 0, true);
-        }
-        return host.cpu().map(times -> new CpuPoint(wall, times.busy(), times.total(), false)).orElse(null);
+        Optional<CpuTime> cpu = cgroupUsageNanos >= 0
+                ? Optional.of(new CpuTime(cgroupUsageNanos, 0, true))
+                : host.cpu().map(times -> new CpuTime(times.busy(), times.total(), false));
+        Optional<HostReader.NetworkCounters> network = config.networkMonitoring()
+                ? Optional.of(host.network(config.networkInterface())) : Optional.empty();
+        return new Sample(wall, cpu, network);
     }
 
-    /** CPU time at one moment: cgroup nanoseconds, or host busy and total clock ticks. */
-    private record CpuPoint(long wallNanos, long busy, long total, boolean fromCgroup) {
+    /** CPU time and network counters at one moment. */
+    private record Sample(long wallNanos, Optional<CpuTime> cpu, Optional<HostReader.NetworkCounters> network) {
+    }
+
+    /** Cumulative CPU time: cgroup nanoseconds, or host busy and total clock ticks. */
+    private record CpuTime(long busy, long total, boolean fromCgroup) {
+    }
+
+    /**
+     * Network throughput over the sampling window, in megabits (10^6 bits) per second, the unit
+     * of {@code traffic_control}'s bandwidth; zero before a second sample, and unused when the
+     * network is not monitored.
+     */
+    public record NetworkRates(double sentMbps, double receivedMbps) {
+
+        static final NetworkRates NONE = new NetworkRates(0, 0);
+
+        static NetworkRates between(Sample before, Sample now) {
+            if (before == null || now.wallNanos <= before.wallNanos || before.network.isEmpty() || now.network.isEmpty()) {
+                return NONE;
+            }
+            double seconds = (now.wallNanos - before.wallNanos) / 1e9;
+            var earlier = before.network.get();
+            var later = now.network.get();
+            // A counter that went down (an interface replaced) gives no rate rather than a negative one.
+            return new NetworkRates(
+                    Math.max(0, later.bytesSent() - earlier.bytesSent()) * 8 / seconds / 1e6,
+                    Math.max(0, later.bytesRecv() - earlier.bytesRecv()) * 8 / seconds / 1e6);
+        }
     }
 
     /**
@@ -125,10 +157,11 @@ public final class SystemMetrics {
      * @param memoryLimit the cgroup's memory limit, or the host's total
      * @param cgroup the cgroup reading, or null outside any cgroup
      * @param network the network counters, or null when network monitoring is off
+     * @param networkRates the network throughput over the sampling window
      */
     public record Reading(double cpuPercent, double cpuCoresUsed, double cpuAllowanceCores,
                           long memoryUsed, long memoryLimit, CgroupSample cgroup,
-                          HostReader.NetworkCounters network) {
+                          HostReader.NetworkCounters network, NetworkRates networkRates) {
 
         public double memoryPercent() {
             return memoryLimit == 0 ? 0 : 100.0 * memoryUsed / memoryLimit;
@@ -152,13 +185,26 @@ public final class SystemMetrics {
             return system;
         }
 
-        /** The {@code network} object. */
+        /**
+         * The {@code container} object: the container's CPU and memory percentages, as
+         * {@code system} has them, under the names Showrunner's own client configuration reads.
+         */
+        public Map<String, Object> containerJson() {
+            var container = new LinkedHashMap<String, Object>();
+            container.put("cpu_percent", round(cpuPercent, 1));
+            container.put("memory_percent", round(memoryPercent(), 1));
+            return container;
+        }
+
+        /** The {@code network} object: compat.md's counters, then the rates over the sampling window. */
         public Map<String, Object> networkJson() {
             var json = new LinkedHashMap<String, Object>();
             json.put("bytes_sent", network.bytesSent());
             json.put("bytes_recv", network.bytesRecv());
             json.put("packets_sent", network.packetsSent());
             json.put("packets_recv", network.packetsRecv());
+            json.put("bytes_sent_mbps", round(networkRates.sentMbps(), 3));
+            json.put("bytes_received_mbps", round(networkRates.receivedMbps(), 3));
             return json;
         }
     }

@@ -5,7 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ccc.core.log.Log;
 import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -134,6 +137,11 @@ class ConfigLoaderTest {
             "adapter: {class: a.B}\\nmetrics: {network_monitoring: {enabled: maybe}}|metrics.network_monitoring.enabled: expected true or false, got 'maybe'",
             "adapter: {class: a.B}\\nlog: {format: xml}|log.format: expected text or json, got 'xml'",
             "process_management: {enabled: true}|process_management.command: required when process_management.enabled is true",
+            "adapter: {class: a.B}\\nserver: {port: '8080.5'}|server.port: expected a whole number from 0 to 65535, got '8080.5'",
+            "adapter: {class: a.B}\\nserver: {port: '70000'}|server.port: expected a whole number from 0 to 65535, got '70000'",
+            "adapter: {class: a.B}\\ntraffic_control: {default_bandwidth_mbps: 'fast'}|traffic_control.default_bandwidth_mbps: expected 0 (no limit) or a number from 0.1 to 100000, got 'fast'",
+            "adapter: {class: a.B}\\ntraffic_control: {default_bandwidth_mbps: ''}|traffic_control.default_bandwidth_mbps: expected 0 (no limit) or a number from 0.1 to 100000, got ''",
+            "adapter: {class: a.B}\\nlifecycle: {stop_timeout_seconds: 'NaN'}|lifecycle.stop_timeout_seconds: expected a number from 0.001 to 86400.0, got 'NaN'",
     })
     void invalidConfigurationNamesTheKeyPath(String yaml, String message) {
         var error = assertThrows(ConfigException.class, () -> parse(yaml.replace("\\n", "\n")));
@@ -161,5 +169,89 @@ class ConfigLoaderTest {
         assertEquals(dir.resolve("none.yaml") + ": no such file", missing.getMessage());
         Path file = Files.writeString(dir.resolve("config.yaml"), "adapter: {class: a.B}\n");
         assertEquals(file.toString(), new ConfigLoader(Map.of()).load(file).source());
+    }
+
+    @Test
+    void quotedNumbersLoadAsTheyDidInVersionTwo() throws ConfigException {
+        var config = parse("""
+                adapter: {class: a.B}
+                server: {port: "8080", max_body_bytes: " 2048 "}
+                lifecycle: {stop_timeout_seconds: "15", shutdown_grace_seconds: "2.5"}
+                traffic_control: {enabled: true, default_bandwidth_mbps: "100", default_latency_ms: "0", default_loss_percent: "1e-1"}
+                process_management: {restart: {backoff_initial_ms: "+500", max_retries: "-1"}}
+                """);
+        assertEquals(8080, config.server().port());
+        assertEquals(2048, config.server().maxBodyBytes());
+        assertEquals(Duration.ofSeconds(15), config.lifecycle().stopTimeout());
+        assertEquals(Duration.ofMillis(2500), config.lifecycle().shutdownGrace());
+        assertEquals(100, config.trafficControl().defaultBandwidthMbps());
+        assertEquals(0, config.trafficControl().defaultLatencyMs());
+        assertEquals(0.1, config.trafficControl().defaultLossPercent());
+        assertEquals(Duration.ofMillis(500), config.processManagement().restart().backoffInitial());
+        assertEquals(-1, config.processManagement().restart().maxRetries());
+    }
+
+    @Test
+    void anEmptyPrimaryPayloadKeyOrUserMeansNone() throws ConfigException {
+        var config = parse("adapter: {class: a.B, primary_payload_key: '', run_as_user: ''}\n");
+        assertEquals(Optional.empty(), config.adapter().primaryPayloadKey());
+        assertEquals(Optional.empty(), config.adapter().runAsUser());
+        var blank = assertThrows(ConfigException.class, () -> parse("adapter: {class: a.B, primary_payload_key: '  '}\n"));
+        assertEquals("adapter.primary_payload_key: must not be empty", blank.getMessage());
+    }
+
+    @Test
+    void everyUnknownKeyAtEveryLevelIsWarnedAboutByItsPath() throws ConfigException {
+        String log = warnings("""
+                adapter: {class: a.B, target_rate: 200, nested: {anything: 1}}
+                server: {port: 8080, prot: 9090}
+                metrics:
+                  network_monitoring: {enabled: true, interfce: eth1}
+                  disk_monitoring: {enabled: true}
+                process_management:
+                  enabled: false
+                  command_factory: my_adapter.factory
+                  env: {ANY_NAME: x}
+                  restart: {policy: never, retries: 3}
+                traffic_control: {enabled: false, burst_kb: 32}
+                privileged_commands: {pre_start: [[sysctl, -a]], pre_stop: []}
+                lifecycle: {start_timeout_seconds: 30}
+                log: {format: text, colour: true}
+                dashboard: true
+                """, Map.of());
+        List<String> keys = log.lines().map(line -> line.replaceAll(".* key=(\\S+).*", "$1")).sorted().toList();
+        assertEquals(List.of("dashboard", "log.colour", "metrics.disk_monitoring", "metrics.network_monitoring.interfce",
+                "privileged_commands.pre_stop", "process_management.command_factory", "process_management.restart.retries",
+                "server.prot", "traffic_control.burst_kb"), keys, log);
+        assertTrue(log.lines().allMatch(line -> line.contains(" WARNING config: unknown configuration key ignored key=")), log);
+        String factory = log.lines().filter(line -> line.contains("key=process_management.command_factory")).findFirst().orElseThrow();
+        assertTrue(factory.contains("why=\"a Python hook, which this core cannot call; code that builds the command is an adapter here"), factory);
+    }
+
+    @Test
+    void keysAnEnvironmentOverrideSkipsAreStillKnown() throws ConfigException {
+        assertEquals("", warnings("adapter: {class: a.B}\nserver: {auth_token: abc, auth_token_file: /nonexistent}\nadapters_dir: /x\n",
+                Map.of("CCC_API_TOKEN", "from-env", "CCC_ADAPTERS_DIR", "/y")));
+        assertEquals("", warnings("adapter: {class: a.B}\nserver: {auth_token: abc}\nadapters_dir: /x\n", Map.of()));
+    }
+
+    @Test
+    void aCommandFactoryAloneSaysWhatItIsHere() {
+        var error = assertThrows(ConfigException.class, () -> parse("process_management: {enabled: true, command_factory: my.factory}\n"));
+        assertEquals("process_management.command: required when process_management.enabled is true; command_factory is a Python hook,"
+                + " which this core cannot call; code that builds the command is an adapter here (an Adapter whose start launches it;"
+                + " see the README's adapter guide)", error.getMessage());
+    }
+
+    /** The warnings logged while loading {@code yaml}. */
+    private static String warnings(String yaml, Map<String, String> environment) throws ConfigException {
+        var captured = new ByteArrayOutputStream();
+        Log.redirect(new PrintStream(captured, true, StandardCharsets.UTF_8));
+        try {
+            parse(yaml, environment);
+        } finally {
+            Log.redirect(System.out);
+        }
+        return captured.toString(StandardCharsets.UTF_8);
     }
 }

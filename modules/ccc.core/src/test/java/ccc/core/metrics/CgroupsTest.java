@@ -138,8 +138,10 @@ class CgroupsTest {
         assertEquals(2L, json.get("oom_kills"));
         assertEquals(12L, json.get("pids"));
         assertEquals(2, json.get("cgroup_version"));
-        assertEquals(Map.of("bytes_sent", 2400L, "bytes_recv", 1300L, "packets_sent", 24L, "packets_recv", 13L), reading.networkJson(),
-                "all interfaces but loopback");
+        assertEquals(Map.of("bytes_sent", 2400L, "bytes_recv", 1300L, "packets_sent", 24L, "packets_recv", 13L,
+                        "bytes_sent_mbps", 0.0, "bytes_received_mbps", 0.0), reading.networkJson(),
+                "all interfaces but loopback, unchanged over the window");
+        assertEquals(Map.of("cpu_percent", 50.0, "memory_percent", 39.1), reading.containerJson(), "as system has them");
     }
 
     @Test
@@ -166,8 +168,45 @@ class CgroupsTest {
         var reading = metrics.read();
         assertEquals(66.7, reading.systemJson().get("cpu_percent"), "200 busy of 300 ticks");
         assertEquals(50.0, reading.systemJson().get("memory_percent"));
-        assertEquals(Map.of("bytes_sent", 400L, "bytes_recv", 300L, "packets_sent", 4L, "packets_recv", 3L), reading.networkJson(),
+        assertEquals(Map.of("bytes_sent", 400L, "bytes_recv", 300L, "packets_sent", 4L, "packets_recv", 3L,
+                        "bytes_sent_mbps", 0.0, "bytes_received_mbps", 0.0), reading.networkJson(),
                 "only the configured interface");
+        assertEquals(Map.of("cpu_percent", 66.7, "memory_percent", 50.0), reading.containerJson(), "the host's, as system has them");
+    }
+
+    private void netDev(long eth0Received, long eth0Sent) throws IOException {
+        write("proc/net/dev", """
+                Inter-|   Receive                                                |  Transmit
+                 face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
+                    lo: 9000000   50    0    0    0     0          0         0     9000000   50    0    0    0     0       0          0
+                  eth0: %d      10    0    0    0     0          0         0     %d       20    0    0    0     0       0          0
+                """.formatted(eth0Received, eth0Sent));
+    }
+
+    @Test
+    void networkRatesAreTheCountersChangeOverTheSamplingWindowInMegabits() throws IOException {
+        v2("max 100000", "max");
+        netDev(1000, 2000);
+        var clock = new AtomicLong(0);
+        var metrics = new SystemMetrics(new HostReader(root, 4), Cgroups.detect(root), METRICS, clock::get);
+        // 1.25 MB sent and 0.25 MB received in two seconds: 5 and 1 Mbit/s.
+        netDev(1000 + 250_000, 2000 + 1_250_000);
+        clock.set(2_000_000_000L);
+        var json = metrics.read().networkJson();
+        assertEquals(5.0, json.get("bytes_sent_mbps"));
+        assertEquals(1.0, json.get("bytes_received_mbps"));
+        // 100 ms later the window still starts at the sample at least 200 ms old: 2.1 s of traffic.
+        netDev(1000 + 250_000, 2000 + 2_625_000);
+        clock.set(2_100_000_000L);
+        json = metrics.read().networkJson();
+        assertEquals(10.0, json.get("bytes_sent_mbps"), "2.625 MB over 2.1 s");
+        assertEquals(0.952, json.get("bytes_received_mbps"), "0.25 MB over 2.1 s");
+        // A counter that went down (an interface replaced) gives no rate, not a negative one.
+        netDev(10, 20);
+        clock.set(3_000_000_000L);
+        json = metrics.read().networkJson();
+        assertEquals(0.0, json.get("bytes_sent_mbps"));
+        assertEquals(0.0, json.get("bytes_received_mbps"));
     }
 
     @Test

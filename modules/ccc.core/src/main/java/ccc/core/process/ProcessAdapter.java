@@ -12,10 +12,7 @@ import ccc.core.config.CoreConfig;
 import ccc.core.config.PayloadTemplate;
 import ccc.core.json.Json;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -105,22 +102,15 @@ public final class ProcessAdapter implements Adapter {
         return UpdateResult.APPLIED;
     }
 
-    /** Writes the payload as JSON, readable only by the workload's user, replacing the file atomically. */
+    /**
+     * Writes the payload as JSON, readable only by the workload's user, replacing the file
+     * atomically. The workload may own directories on the way, so nothing is followed.
+     */
     private void writePayloadFile(Path file, Map<String, Object> payload) throws IOException {
-        Path directory = file.toAbsolutePath().getParent();
-        Files.createDirectories(directory);
-        Path temporary = Files.createTempFile(directory, ".payload", ".json",
-                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         try {
-            Files.write(temporary, Json.write(payload));
-            var account = launcher.privilegeDrop().account(launcher.effectiveUser());
-            if (account.isPresent()) {
-                Files.setAttribute(temporary, "unix:uid", account.get().uid());
-                Files.setAttribute(temporary, "unix:gid", account.get().gid());
-            }
-            Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(temporary);
+            NoFollowFiles.write(file, Json.write(payload), launcher.privilegeDrop().account(launcher.effectiveUser()));
+        } catch (IOException e) {
+            throw new IOException("payload_file: " + e.getMessage(), e);
         }
     }
 

@@ -118,7 +118,7 @@ public final class ControlApi {
         if (processAdapter.isPresent()) {
             try {
                 processAdapter.get().validate(payload);
-            } catch (PayloadTemplate.MissingValueException e) {
+            } catch (PayloadTemplate.MissingValueException | ProcessAdapter.ArgumentTooLongException e) {
                 throw new HttpError(400, e.getMessage());
             }
         }

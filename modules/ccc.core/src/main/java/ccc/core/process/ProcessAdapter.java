@@ -28,6 +28,19 @@ import java.util.Optional;
  */
 public final class ProcessAdapter implements Adapter {
 
+    /**
+     * The kernel's limit on one argument or environment string, its terminating NUL included
+     * ({@code MAX_ARG_STRLEN}: 32 pages of 4 KiB). A longer one makes {@code exec} fail.
+     */
+    public static final int MAX_ARGUMENT_BYTES = 128 * 1024;
+
+    /**
+     * The bound on the filled command and {@code env} together, well below the kernel's
+     * {@code ARG_MAX} (a quarter of the stack limit: 2 MiB by default), which the base
+     * environment and the helper's options share.
+     */
+    public static final int MAX_COMMAND_BYTES = 1024 * 1024;
+
     private final CoreConfig.ProcessManagement config;
     private final ProcessLauncher launcher;
     private final Optional<Adapter> hooks;
@@ -41,32 +54,19 @@ public final class ProcessAdapter implements Adapter {
     }
 
     /**
-     * Checks that {@code payload} fills every placeholder, before anything starts.
+     * Checks that {@code payload} fills every placeholder, and that what it fills fits the
+     * kernel's limits, before anything starts (or stops).
      *
      * @throws PayloadTemplate.MissingValueException naming the key that does not
+     * @throws ArgumentTooLongException naming the key whose value is too long
      */
-    public void validate(Payload payload) throws PayloadTemplate.MissingValueException {
-        for (PayloadTemplate argument : config.command()) {
-            argument.fill(payload);
-        }
-        for (PayloadTemplate value : config.environment().values()) {
-            value.fill(payload);
-        }
+    public void validate(Payload payload) throws PayloadTemplate.MissingValueException, ArgumentTooLongException {
+        launchFor(payload);
     }
 
     @Override
     public Workload start(Payload payload, AdapterContext context) throws Exception {
-        var command = new ArrayList<String>(config.command().size());
-        for (PayloadTemplate argument : config.command()) {
-            command.add(argument.fill(payload));
-        }
-        var launch = Launch.of(command);
-        for (var variable : config.environment().entrySet()) {
-            launch = launch.withEnvironment(variable.getKey(), variable.getValue().fill(payload));
-        }
-        if (config.workingDirectory().isPresent()) {
-            launch = launch.in(config.workingDirectory().get());
-        }
+        Launch launch = launchFor(payload);
         startPayload = payload.values();
         if (config.payloadFile().isPresent()) {
             writePayloadFile(config.payloadFile().get(), startPayload);
@@ -100,6 +100,52 @@ public final class ProcessAdapter implements Adapter {
             throw new IllegalStateException("the workload ended before the update signal reached it");
         }
         return UpdateResult.APPLIED;
+    }
+
+    private Launch launchFor(Payload payload) throws PayloadTemplate.MissingValueException, ArgumentTooLongException {
+        var command = new ArrayList<String>(config.command().size());
+        long total = 0;
+        for (int i = 0; i < config.command().size(); i++) {
+            PayloadTemplate argument = config.command().get(i);
+            String filled = argument.fill(payload);
+            total += bytes(filled, argument, "process_management.command[" + i + "]");
+            command.add(filled);
+        }
+        var launch = Launch.of(command);
+        for (var variable : new java.util.TreeMap<>(config.environment()).entrySet()) {
+            String filled = variable.getValue().fill(payload);
+            total += bytes(variable.getKey() + "=" + filled, variable.getValue(), "process_management.env." + variable.getKey());
+            launch = launch.withEnvironment(variable.getKey(), filled);
+        }
+        if (total > MAX_COMMAND_BYTES) {
+            throw new ArgumentTooLongException("the filled process_management.command and env take " + total
+                    + " bytes together; at most " + MAX_COMMAND_BYTES + " are allowed");
+        }
+        if (config.workingDirectory().isPresent()) {
+            launch = launch.in(config.workingDirectory().get());
+        }
+        return launch;
+    }
+
+    /** The bytes {@code exec} needs for {@code text}, NUL included; fails naming the payload keys when over the kernel's limit. */
+    private static long bytes(String text, PayloadTemplate template, String path) throws ArgumentTooLongException {
+        long length = text.getBytes(java.nio.charset.StandardCharsets.UTF_8).length + 1L;
+        if (length > MAX_ARGUMENT_BYTES) {
+            String keys = template.keys().isEmpty() ? "the configured value"
+                    : "payload key" + (template.keys().size() > 1 ? "s '" : " '") + String.join("', '", template.keys()) + "'";
+            throw new ArgumentTooLongException(keys + " makes " + path + " " + (length - 1) + " bytes long; one argument or variable"
+                    + " may be at most " + (MAX_ARGUMENT_BYTES - 1) + " bytes (the kernel's MAX_ARG_STRLEN)");
+        }
+        return length;
+    }
+
+    /** A filled argument or variable, or all of them together, too long for {@code exec}; the message names the key. */
+    public static final class ArgumentTooLongException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        ArgumentTooLongException(String message) {
+            super(message, null, false, false);
+        }
     }
 
     /**

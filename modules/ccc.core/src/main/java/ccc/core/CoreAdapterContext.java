@@ -45,6 +45,11 @@ final class CoreAdapterContext implements AdapterContext {
     }
 
     @Override
+    public java.nio.file.Path workloadDirectory() throws IOException {
+        return launcher.workloadDirectory();
+    }
+
+    @Override
     public WorkloadProcess launch(Launch launch) throws IOException {
         return launcher.launch(launch);
     }

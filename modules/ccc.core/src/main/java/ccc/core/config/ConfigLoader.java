@@ -158,7 +158,24 @@ public final class ConfigLoader {
                 className,
                 adapter.string("primary_payload_key"),
                 adapter.string("run_as_user"),
+                envPassthrough(adapter),
                 adapter.values());
+    }
+
+    /** {@code adapter.env_passthrough}: variable names; the core's own ({@code CCC_*}) are never passed on. */
+    private static List<String> envPassthrough(Section adapter) throws ConfigException {
+        List<String> names = adapter.stringList("env_passthrough");
+        for (int i = 0; i < names.size(); i++) {
+            String path = adapter.pathOf("env_passthrough") + "[" + i + "]";
+            if (!names.get(i).matches("[A-Za-z_][A-Za-z0-9_]*")) {
+                throw ConfigException.at(path, "'" + names.get(i) + "' is not a valid environment variable name");
+            }
+            if (names.get(i).startsWith(ccc.core.process.WorkloadEnvironment.CORE_PREFIX)) {
+                throw ConfigException.at(path, "'" + names.get(i) + "': names starting with "
+                        + ccc.core.process.WorkloadEnvironment.CORE_PREFIX + " are the core's own and never reach the workload");
+            }
+        }
+        return names;
     }
 
     private static Log.Format logFormat(Section log) throws ConfigException {

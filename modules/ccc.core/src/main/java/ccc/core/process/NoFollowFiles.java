@@ -3,6 +3,8 @@ package ccc.core.process;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -43,7 +45,7 @@ public final class NoFollowFiles {
     public static void write(Path file, byte[] content, Optional<UserAccount> owner) throws IOException {
         List<String> names = components(file);
         String name = names.getLast();
-        int directory = openDirectories(file, names.subList(0, names.size() - 1));
+        int directory = openDirectories(names.subList(0, names.size() - 1));
         String temporary = "." + name + "." + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong()) + ".tmp";
         try {
             int descriptor = check(Native.openat(directory, temporary,
@@ -70,17 +72,17 @@ public final class NoFollowFiles {
      * Creates the new directory {@code directory}, mode 0700, owned by {@code owner} when given
      * (else by the core's user), so that only that user and root can reach what is put in it.
      *
-     * @throws java.nio.file.FileAlreadyExistsException if it exists (whatever it is)
+     * @throws FileAlreadyExistsException if it exists (whatever it is)
      * @throws IOException as {@link #write}
      */
     public static void createPrivateDirectory(Path directory, Optional<UserAccount> owner) throws IOException {
         List<String> names = components(directory);
         String name = names.getLast();
-        int parent = openDirectories(directory, names.subList(0, names.size() - 1));
+        int parent = openDirectories(names.subList(0, names.size() - 1));
         try {
             int created = Native.mkdirat(parent, name, PRIVATE_DIRECTORY_MODE);
             if (created == -Native.EEXIST) {
-                throw new java.nio.file.FileAlreadyExistsException(directory.toString());
+                throw new FileAlreadyExistsException(directory.toString());
             }
             check(created, "cannot create", directory);
             int descriptor = check(Native.openat(parent, name, Native.O_RDONLY | Native.O_DIRECTORY | Native.O_NOFOLLOW | Native.O_CLOEXEC, 0),
@@ -111,7 +113,7 @@ public final class NoFollowFiles {
     }
 
     /** A descriptor of the directory {@code names} lead to from {@code /}, creating missing ones, following no link. */
-    private static int openDirectories(Path target, List<String> names) throws IOException {
+    private static int openDirectories(List<String> names) throws IOException {
         int directory = check(Native.openat(Native.AT_FDCWD, "/", WALK_FLAGS | Native.O_DIRECTORY, 0), "cannot open", Path.of("/"));
         Path reached = Path.of("/");
         try {
@@ -147,7 +149,7 @@ public final class NoFollowFiles {
     private static void writeFully(int descriptor, byte[] content, Path file) throws IOException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment buffer = arena.allocate(Math.max(1, content.length));
-            MemorySegment.copy(content, 0, buffer, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, content.length);
+            MemorySegment.copy(content, 0, buffer, ValueLayout.JAVA_BYTE, 0, content.length);
             long written = 0;
             while (written < content.length) {
                 int result = Native.write(descriptor, buffer, written, content.length - written);

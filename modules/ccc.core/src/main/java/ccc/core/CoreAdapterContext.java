@@ -9,6 +9,7 @@ import ccc.core.log.SystemLoggerAdapter;
 import ccc.core.process.PrivilegeDrop;
 import ccc.core.process.ProcessLauncher;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 
@@ -45,7 +46,7 @@ final class CoreAdapterContext implements AdapterContext {
     }
 
     @Override
-    public java.nio.file.Path workloadDirectory() throws IOException {
+    public Path workloadDirectory() throws IOException {
         return launcher.workloadDirectory();
     }
 

@@ -1,6 +1,7 @@
 package ccc.core.config;
 
 import ccc.core.log.Log;
+import ccc.core.process.WorkloadEnvironment;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -170,9 +171,9 @@ public final class ConfigLoader {
             if (!names.get(i).matches("[A-Za-z_][A-Za-z0-9_]*")) {
                 throw ConfigException.at(path, "'" + names.get(i) + "' is not a valid environment variable name");
             }
-            if (names.get(i).startsWith(ccc.core.process.WorkloadEnvironment.CORE_PREFIX)) {
-                throw ConfigException.at(path, "'" + names.get(i) + "': names starting with "
-                        + ccc.core.process.WorkloadEnvironment.CORE_PREFIX + " are the core's own and never reach the workload");
+            Optional<String> refusal = WorkloadEnvironment.refusal(names.get(i));
+            if (refusal.isPresent()) {
+                throw ConfigException.at(path, refusal.get());
             }
         }
         return names;

@@ -70,10 +70,17 @@ public final class WorkloadEnvironment {
         }
     }
 
+    /** Why the variable {@code name} may never reach a workload, if it may not: it is one of the core's own. */
+    public static Optional<String> refusal(String name) {
+        return name.startsWith(CORE_PREFIX)
+                ? Optional.of("'" + name + "': names starting with " + CORE_PREFIX + " are the core's own and never reach the workload")
+                : Optional.empty();
+    }
+
     private static void requireWorkloadVariable(String name) {
-        if (name.startsWith(CORE_PREFIX)) {
-            throw new IllegalArgumentException("environment variable '" + name + "': names starting with " + CORE_PREFIX
-                    + " are the core's own and never reach the workload");
+        Optional<String> refusal = refusal(name);
+        if (refusal.isPresent()) {
+            throw new IllegalArgumentException("environment variable " + refusal.get());
         }
     }
 }

@@ -44,8 +44,8 @@ public final class PrivilegeDrop {
      * The command an adapter starts itself ({@code AdapterContext.ensureUser}): through the
      * helper, which removes the core's {@code CCC_*} variables from the environment it is given
      * and keeps the rest, and, when the core is root and {@code user} is named, runs it as that
-     * user with HOME, USER and LOGNAME set. Without the helper (outside the runtime image, where
-     * no C compiler built it) {@code command} itself, when no user switch is needed.
+     * user with HOME, USER and LOGNAME set. Without the helper (a build where no C compiler was
+     * found; the runtime image always has it) {@code command} itself, when no user switch is needed.
      *
      * @throws IllegalStateException if the user is unknown or the helper is missing for a switch
      */

@@ -15,9 +15,11 @@ final class AdapterJar {
     private AdapterJar() {
     }
 
-    /** Compiles the README's SleepyAdapter against ccc.api alone and jars it. */
-    static void build(Path work, Path jar) throws IOException {
-        build(work, jar, "com.example.sleepy.SleepyAdapter", """
+    /** The README's SleepyAdapter. */
+    static final String SLEEPY_CLASS = "com.example.sleepy.SleepyAdapter";
+
+    /** Its source, as the README gives it. */
+    static final String SLEEPY_SOURCE = """
                 package com.example.sleepy;
 
                 import ccc.api.Adapter;
@@ -44,11 +46,34 @@ final class AdapterJar {
                         }
                     }
                 }
-                """);
+                """;
+
+    /** Compiles the README's SleepyAdapter against ccc.api alone and jars it. */
+    static void build(Path work, Path jar) throws IOException {
+        build(work, jar, SLEEPY_CLASS, SLEEPY_SOURCE);
     }
 
     /** Compiles the adapter class {@code className} from {@code source} as the module of its package's name, and jars it. */
     static void build(Path work, Path jar, String className, String source) throws IOException {
+        build(work, jar, className, source, imageApi());
+    }
+
+    /** The ccc.api jar the runtime image was linked from. */
+    static Path imageApi() throws IOException {
+        try (var modules = Files.list(ImageProcess.IMAGE.resolveSibling("modules"))) {
+            return modules.filter(p -> p.getFileName().toString().startsWith("ccc.api-")).findFirst().orElseThrow();
+        }
+    }
+
+    /** A copy of the image's ccc.api jar that says it is version {@code version}, to compile an adapter against. */
+    static Path apiVersioned(Path work, String version) throws IOException {
+        Path copy = Files.copy(imageApi(), work.resolve("ccc.api-" + version + ".jar"));
+        run("jar", "--update", "--file", copy.toString(), "--module-version", version);
+        return copy;
+    }
+
+    /** As {@link #build(Path, Path, String, String)}, compiled against {@code api}. */
+    static void build(Path work, Path jar, String className, String source, Path api) throws IOException {
         String packageName = className.substring(0, className.lastIndexOf('.'));
         String simpleName = className.substring(className.lastIndexOf('.') + 1);
         Path src = work.resolve("adapter-src-" + simpleName);
@@ -60,8 +85,6 @@ final class AdapterJar {
                 }
                 """.formatted(packageName, className));
         Files.writeString(pkg.resolve(simpleName + ".java"), source);
-        Path api = Files.list(ImageProcess.IMAGE.resolveSibling("modules"))
-                .filter(p -> p.getFileName().toString().startsWith("ccc.api-")).findFirst().orElseThrow();
         Path classes = work.resolve("adapter-classes-" + simpleName);
         run("javac", "--module-path", api.toString(), "-d", classes.toString(),
                 src.resolve("module-info.java").toString(), pkg.resolve(simpleName + ".java").toString());

@@ -25,8 +25,9 @@ public final class ExampleAdapter implements Adapter {
     /** The most of the workload's stats file the adapter reads: it is the workload's to write. */
     static final int MAX_STATS_BYTES = 64 * 1024;
 
-    private WorkloadProcess process;
-    private Path stats;
+    // Written by start on the lifecycle's thread, read by metrics on others: volatile publishes them.
+    private volatile WorkloadProcess process;
+    private volatile Path stats;
 
     @Override
     public void preStart(Payload payload, AdapterContext context) {
@@ -59,16 +60,18 @@ public final class ExampleAdapter implements Adapter {
 
     @Override
     public Map<String, Object> metrics() {
+        Path file = stats;
+        boolean running = process != null && process.isAlive();
         var figures = new Properties();
         // The workload writes this file, so the adapter (root, maybe) reads it as untrusted: only a regular file
         // (a link could lead to root's files, a FIFO would block), without following links, and only so much of it.
-        try (InputStream in = Files.isRegularFile(stats, LinkOption.NOFOLLOW_LINKS)
-                ? Files.newInputStream(stats, LinkOption.NOFOLLOW_LINKS) : InputStream.nullInputStream()) {
+        try (InputStream in = file != null && Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)
+                ? Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS) : InputStream.nullInputStream()) {
             figures.load(new ByteArrayInputStream(in.readNBytes(MAX_STATS_BYTES)));
         } catch (IOException | RuntimeException e) {
-            return Map.of("running", process != null && process.isAlive());
+            return Map.of("running", running);
         }
-        return Map.of("running", process.isAlive(), "requests_sent", Long.parseLong(figures.getProperty("sent", "0")),
+        return Map.of("running", running, "requests_sent", Long.parseLong(figures.getProperty("sent", "0")),
                 "errors", Long.parseLong(figures.getProperty("errors", "0")), "rate", Double.parseDouble(figures.getProperty("rate", "0")));
     }
 }

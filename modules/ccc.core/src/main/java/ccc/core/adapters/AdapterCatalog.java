@@ -5,6 +5,7 @@ import ccc.core.log.Log;
 import ccc.core.process.PrivilegeDrop;
 import java.lang.module.Configuration;
 import java.lang.module.FindException;
+import java.lang.module.ModuleDescriptor;
 import java.lang.module.ModuleFinder;
 import java.lang.module.ModuleReference;
 import java.lang.module.ResolutionException;
@@ -28,10 +29,15 @@ import java.util.stream.Collectors;
  * writable by its group or others, or under such a directory (a world-writable directory with
  * the sticky bit, such as {@code /tmp}, is fine above it: no one else can replace what root
  * owns there). Links are checked where they are and where they lead.
+ *
+ * <p>A jar is also left out, with a log line saying why, when its module is already in the
+ * runtime image (the image's copy wins) or when it was compiled against a {@code ccc.api} this
+ * core cannot run ({@link #compatibleApi}).
  */
 public final class AdapterCatalog {
 
     private static final Log LOG = Log.named("adapters");
+    private static final String API_MODULE = "ccc.api";
     private static final int GROUP_OR_OTHERS_WRITE = 0022;
     private static final int STICKY = 01000;
 
@@ -62,11 +68,10 @@ public final class AdapterCatalog {
             return new AdapterCatalog(boot, directory, untrusted);
         }
         try {
-            ModuleFinder finder = ModuleFinder.of(usableJars(dir).toArray(Path[]::new));
+            ModuleFinder finder = ModuleFinder.of(usableJars(dir, boot).toArray(Path[]::new));
             Set<String> roots = finder.findAll().stream()
                     .map(ModuleReference::descriptor)
                     .map(descriptor -> descriptor.name())
-                    .filter(name -> boot.findModule(name).isEmpty())
                     .collect(Collectors.toCollection(TreeSet::new));
             if (roots.isEmpty()) {
                 return new AdapterCatalog(boot, directory, Optional.empty());
@@ -81,10 +86,11 @@ public final class AdapterCatalog {
     }
 
     /**
-     * The jars of the directory that are modules: one that is not (corrupt, or not a jar at
-     * all) is logged and left out, so it cannot keep the others from loading.
+     * The jars of the directory the core can load: one that is not a module (corrupt, or not a
+     * jar at all), whose module the image already has, or that needs another {@code ccc.api} is
+     * logged and left out, so it cannot keep the others from loading.
      */
-    private static List<Path> usableJars(Path dir) throws AdapterException {
+    private static List<Path> usableJars(Path dir, ModuleLayer boot) throws AdapterException {
         var usable = new java.util.ArrayList<Path>();
         try (var entries = Files.list(dir)) {
             for (Path entry : entries.sorted().toList()) {
@@ -94,8 +100,12 @@ public final class AdapterCatalog {
                     continue;
                 }
                 try {
-                    ModuleFinder.of(entry).findAll();
-                    usable.add(entry);
+                    Optional<String> unusable = unusable(ModuleFinder.of(entry).findAll(), boot);
+                    if (unusable.isPresent()) {
+                        LOG.error("adapter jar skipped", "jar", entry, "reason", unusable.get());
+                    } else {
+                        usable.add(entry);
+                    }
                 } catch (FindException e) {
                     LOG.error("adapter jar skipped: it is not a usable module", "jar", entry, "reason", Log.describe(e));
                 }
@@ -104,6 +114,52 @@ public final class AdapterCatalog {
             throw new AdapterException("adapters directory " + dir + ": cannot be listed: " + e.getMessage());
         }
         return usable;
+    }
+
+    private static Optional<String> unusable(Set<ModuleReference> modules, ModuleLayer boot) {
+        for (ModuleReference module : modules) {
+            var descriptor = module.descriptor();
+            if (boot.findModule(descriptor.name()).isPresent()) {
+                return Optional.of("its module " + descriptor.toNameAndVersion() + " is already in the runtime image, whose copy is used");
+            }
+            Optional<String> needs = descriptor.requires().stream()
+                    .filter(requires -> requires.name().equals(API_MODULE))
+                    .findFirst()
+                    .flatMap(ModuleDescriptor.Requires::rawCompiledVersion);
+            String running = Adapter.class.getModule().getDescriptor().rawVersion().orElse("");
+            if (needs.isPresent() && !running.isEmpty() && !compatibleApi(needs.get(), running)) {
+                return Optional.of("it was compiled against ccc.api " + needs.get() + " and this core has ccc.api " + running
+                        + "; rebuild it against " + running);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * Whether an adapter compiled against {@code ccc.api} version {@code compiled} runs on this
+     * core's {@code running}: the same major version, and a minor version no newer than the
+     * running one (an adapter may use what that minor version added). While the major version
+     * is 0, every minor version may change the contract, so the minor versions must match.
+     */
+    static boolean compatibleApi(String compiled, String running) {
+        int[] needed = majorMinor(compiled);
+        int[] have = majorMinor(running);
+        if (needed[0] != have[0]) {
+            return false;
+        }
+        return needed[0] == 0 ? needed[1] == have[1] : needed[1] <= have[1];
+    }
+
+    private static int[] majorMinor(String version) {
+        String[] parts = version.split("[.+-]", -1);
+        return new int[] {leadingNumber(parts, 0), leadingNumber(parts, 1)};
+    }
+
+    private static int leadingNumber(String[] parts, int index) {
+        if (index >= parts.length || parts[index].isEmpty() || !parts[index].chars().allMatch(Character::isDigit)) {
+            return 0;
+        }
+        return Integer.parseInt(parts[index]);
     }
 
     /**

@@ -109,7 +109,6 @@ public final class Lifecycle {
 
     /** Queues a start, which restarts a running workload. Returns at once. */
     public void start(Payload payload) {
-        output.redactor().learn(payload.values());
         synchronized (submissions) {
             long request = ++lastRequest;
             latestRequest = request;
@@ -245,6 +244,8 @@ public final class Lifecycle {
             restartToken++;
             restartsInARow = 0;
         }
+        // Learnt only now: a start that a later request superseded teaches no secrets.
+        output.redactor().learn(payload.values());
         boolean restart = active != null || automatic;
         Instant began = Instant.now();
         publish(published.get().starting(restart));

@@ -107,6 +107,21 @@ public final class Lifecycle {
         return latestStartRequest > begunRequest && latestStartRequest == latestRequest ? current.pendingStart() : current;
     }
 
+    /**
+     * Ends the workload at once, from any thread and without waiting for the writer or for the
+     * processes to be reaped: SIGKILL to its process group and to every descendant of the core
+     * (the workload's tree and the orphans it left, which the core adopts). For a core that is
+     * about to halt on a fatal error.
+     */
+    public void endWorkloadNow() {
+        Long pid = published.get().pid();
+        if (pid != null) {
+            Native.kill(-pid, Signals.KILL);
+            Native.kill(pid, Signals.KILL);
+        }
+        ProcessHandle.current().descendants().forEach(process -> Native.kill(process.pid(), Signals.KILL));
+    }
+
     /** Queues a start, which restarts a running workload. Returns at once. */
     public void start(Payload payload) {
         synchronized (submissions) {

@@ -12,6 +12,7 @@ import ccc.core.process.ProcessAdapter;
 import ccc.core.process.Signals;
 import ccc.core.process.WorkloadOutput;
 import ccc.core.traffic.TrafficPlan;
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.sun.net.httpserver.HttpHandler;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
@@ -24,6 +25,10 @@ import java.util.Optional;
 public final class ControlApi {
 
     private static final int DEFAULT_TAIL = 100;
+    /** {@code /api/logs} answers being written at once; more answer 503 (each holds a batch of lines and a thread while it writes). */
+    public static final int MAX_CONCURRENT_LOG_READS = 16;
+    /** The text an {@code /api/logs} answer takes from the buffer at a time, in characters. */
+    static final int LOG_BATCH_CHARS = 16 * 1024;
 
     private final Lifecycle lifecycle;
     private final MetricsService metrics;
@@ -33,6 +38,7 @@ public final class ControlApi {
     private final Optional<TrafficPlan> trafficPlan;
     private final java.util.function.BooleanSupplier ready;
     private final byte[] openApi;
+    private final java.util.concurrent.Semaphore logReads = new java.util.concurrent.Semaphore(MAX_CONCURRENT_LOG_READS);
 
     public ControlApi(Lifecycle lifecycle, MetricsService metrics, WorkloadOutput output,
                       Optional<String> primaryPayloadKey, Optional<ProcessAdapter> processAdapter,
@@ -185,14 +191,46 @@ public final class ControlApi {
             case "stderr" -> WorkloadOutput.Stream.STDERR;
             default -> throw new HttpError(400, "'stream' must be stdout, stderr or both, got '" + query.get("stream") + "'");
         };
-        List<Map<String, Object>> lines = output.tail(tail, only).stream().map(line -> {
-            var json = new LinkedHashMap<String, Object>();
-            json.put("timestamp", Timestamps.format(line.time()));
-            json.put("stream", line.stream().wireName());
-            json.put("line", line.text());
-            return (Map<String, Object>) json;
-        }).toList();
-        return Response.ok(Map.of("lines", lines));
+        if (!logReads.tryAcquire()) {
+            throw new HttpError(503, "too many /api/logs answers in progress (at most " + MAX_CONCURRENT_LOG_READS + "); try again shortly");
+        }
+        return Response.streamed(new LogLines(output.cursor(tail, only)));
+    }
+
+    /**
+     * {@code {"lines": [...], "truncated": false}}, written a batch of lines at a time, so that
+     * however long the lines and however many answers run at once, each holds little memory.
+     * {@code truncated} says that lines of the tail left the buffer before the answer reached them.
+     */
+    private final class LogLines implements StreamedJson {
+        private final WorkloadOutput.Cursor cursor;
+
+        LogLines(WorkloadOutput.Cursor cursor) {
+            this.cursor = cursor;
+        }
+
+        @Override
+        public void writeTo(JsonGenerator json) throws java.io.IOException {
+            json.writeStartObject();
+            json.writeArrayFieldStart("lines");
+            for (List<WorkloadOutput.Line> batch = cursor.next(LOG_BATCH_CHARS); !batch.isEmpty(); batch = cursor.next(LOG_BATCH_CHARS)) {
+                for (WorkloadOutput.Line line : batch) {
+                    json.writeStartObject();
+                    json.writeStringField("timestamp", Timestamps.format(line.time()));
+                    json.writeStringField("stream", line.stream().wireName());
+                    json.writeStringField("line", line.text());
+                    json.writeEndObject();
+                }
+            }
+            json.writeEndArray();
+            json.writeBooleanField("truncated", cursor.missedLines());
+            json.writeEndObject();
+        }
+
+        @Override
+        public void close() {
+            logReads.release();
+        }
     }
 
     private static Map<String, String> query(String raw) throws HttpError {

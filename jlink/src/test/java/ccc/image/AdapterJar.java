@@ -9,23 +9,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.spi.ToolProvider;
 
-/** The README's SleepyAdapter, compiled against ccc.api alone and packed as a modular jar. */
+/** Adapters compiled against ccc.api alone and packed as modular jars, as their authors would: the README's SleepyAdapter and others. */
 final class AdapterJar {
 
     private AdapterJar() {
     }
 
-    /** Compiles a one-class adapter module against ccc.api alone and jars it. */
+    /** Compiles the README's SleepyAdapter against ccc.api alone and jars it. */
     static void build(Path work, Path jar) throws IOException {
-        Path src = work.resolve("adapter-src");
-        Path pkg = Files.createDirectories(src.resolve("com/example/sleepy"));
-        Files.writeString(src.resolve("module-info.java"), """
-                module com.example.sleepy {
-                    requires ccc.api;
-                    provides ccc.api.Adapter with com.example.sleepy.SleepyAdapter;
-                }
-                """);
-        Files.writeString(pkg.resolve("SleepyAdapter.java"), """
+        build(work, jar, "com.example.sleepy", "SleepyAdapter", """
                 package com.example.sleepy;
 
                 import ccc.api.Adapter;
@@ -53,11 +45,27 @@ final class AdapterJar {
                     }
                 }
                 """);
+    }
+
+    /**
+     * Compiles {@code source}, one adapter class named {@code simpleName} in the package {@code module},
+     * as the module {@code module} against ccc.api alone, and jars it.
+     */
+    static void build(Path work, Path jar, String module, String simpleName, String source) throws IOException {
+        Path src = work.resolve("adapter-src-" + module);
+        Path pkg = Files.createDirectories(src.resolve(module.replace('.', '/')));
+        Files.writeString(src.resolve("module-info.java"), """
+                module %1$s {
+                    requires ccc.api;
+                    provides ccc.api.Adapter with %1$s.%2$s;
+                }
+                """.formatted(module, simpleName));
+        Files.writeString(pkg.resolve(simpleName + ".java"), source);
         Path api = Files.list(ImageProcess.IMAGE.resolveSibling("modules"))
                 .filter(p -> p.getFileName().toString().startsWith("ccc.api-")).findFirst().orElseThrow();
-        Path classes = work.resolve("adapter-classes");
+        Path classes = work.resolve("adapter-classes-" + module);
         run("javac", "--module-path", api.toString(), "-d", classes.toString(),
-                src.resolve("module-info.java").toString(), pkg.resolve("SleepyAdapter.java").toString());
+                src.resolve("module-info.java").toString(), pkg.resolve(simpleName + ".java").toString());
         run("jar", "--create", "--file", jar.toString(), "-C", classes.toString(), ".");
     }
 

@@ -4,7 +4,6 @@ import ccc.api.Payload;
 import ccc.core.lifecycle.Lifecycle;
 import ccc.core.lifecycle.Planner;
 import ccc.core.lifecycle.SignalOutcome;
-import ccc.core.lifecycle.Snapshot;
 import ccc.core.lifecycle.StartPlan;
 import ccc.core.lifecycle.UpdatePlan;
 import ccc.core.lifecycle.UpdateOutcome;
@@ -91,20 +90,7 @@ public final class ControlApi {
     }
 
     private Response status(Request request) {
-        Snapshot snapshot = lifecycle.snapshot();
-        var body = new LinkedHashMap<String, Object>();
-        body.put("app_status", snapshot.appStatus());
-        body.put("container_status", "running");
-        body.put("phase", snapshot.phase().wireName());
-        body.put("adapter", snapshot.adapterName());
-        body.put("pid", snapshot.pid().isPresent() ? snapshot.pid().getAsLong() : null);
-        body.put("started_at", snapshot.startedAt().map(Timestamps::format).orElse(null));
-        body.put("stopped_at", snapshot.stoppedAt().map(Timestamps::format).orElse(null));
-        body.put("exit_code", snapshot.exitCode().isPresent() ? snapshot.exitCode().getAsInt() : null);
-        body.put("exit_signal", snapshot.exitCode().isPresent() && snapshot.exitCode().getAsInt() > 128
-                ? Signals.name(snapshot.exitCode().getAsInt() - 128).orElse(null) : null);
-        body.put("restarts", snapshot.restarts());
-        body.put("last_error", snapshot.lastError().orElse(null));
+        Map<String, Object> body = lifecycle.snapshot().wireFields();
         body.put("timestamp", Timestamps.now());
         return Response.ok(body);
     }

@@ -67,8 +67,9 @@ public final class Streams implements AutoCloseable {
         headers.set("Cache-Control", "no-cache");
         // nginx would otherwise hold the stream back in its buffers.
         headers.set("X-Accel-Buffering", "no");
-        // The JDK's server keeps a kept-alive connection whose answer failed half-way in its count
-        // toward server.max_connections for ever; a connection marked to close leaves it.
+        // A kept-alive connection whose channel was closed during its answer (as the watchdog
+        // closes it) stays in the JDK server's count toward server.max_connections for ever: it
+        // fails to re-register and is never removed. A connection marked to close is removed.
         headers.set("Connection", "close");
         Thread writer = Thread.currentThread();
         String threadName = writer.getName();

@@ -244,8 +244,11 @@ class EventsIT {
             Ctl restarted = ctl(environment, "{\"name\": \"again\"}", "start", "--payload", "-");
             assertEquals(0, restarted.code());
             assertEquals("started again", lines.readLine(), "a new line, as it comes");
-            following.destroy();
-            assertTrue(following.waitFor(10, TimeUnit.SECONDS));
+            // Whoever read it goes (kubectl exec ended without a terminal): the client ends at its next line.
+            lines.close();
+            assertEquals(0, ctl(environment, "{\"name\": \"once-more\"}", "start", "--payload", "-").code());
+            assertTrue(following.waitFor(30, TimeUnit.SECONDS), "ccc ctl logs -f ends once its output is gone");
+            assertEquals(0, following.exitValue());
 
             Ctl stopped = ctl(environment, "", "stop");
             assertEquals(0, stopped.code(), stopped.err());

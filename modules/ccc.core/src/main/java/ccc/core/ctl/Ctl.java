@@ -34,7 +34,8 @@ public final class Ctl {
     /** The core could not be reached, or the connection broke. */
     public static final int UNREACHABLE = 3;
 
-    static final String USAGE_TEXT = """
+    /** The help text, {@code ccc ctl --help}. */
+    public static final String USAGE_TEXT = """
             Usage: ccc ctl [--url URL] [--token-file FILE] [--json] COMMAND [ARGUMENTS]
 
             Talks to a running core over its HTTP API.
@@ -188,9 +189,8 @@ public final class Ctl {
                 } else {
                     printLine(line);
                 }
-                if (!lines.ready()) {
-                    out.flush();
-                    err.flush();
+                if (!lines.ready() && readerGone()) {
+                    return OK;
                 }
             }
             return OK;
@@ -220,14 +220,22 @@ public final class Ctl {
                 } else {
                     out.println(describe(event.type(), data));
                 }
-                if (!events.more()) {
-                    out.flush();
+                if (!events.more() && readerGone()) {
+                    return OK;
                 }
             }
             return OK;
         } catch (IOException | NumberFormatException e) {
             throw new CoreClient.Unreachable("the stream from " + client.base() + " broke: " + e.getMessage());
         }
+    }
+
+    /**
+     * Flushes what was printed; whether whoever read it has gone (a closed pipe: kubectl exec
+     * ended without a terminal), so that a follow ends rather than run on unread.
+     */
+    private boolean readerGone() {
+        return out.checkError() | err.checkError();
     }
 
     /** One event for people: its time, type and fields as {@code key=value}, nulls left out. */

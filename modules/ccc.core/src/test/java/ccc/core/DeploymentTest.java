@@ -2,6 +2,7 @@ package ccc.core;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ccc.core.config.ConfigLoader;
@@ -88,6 +89,27 @@ class DeploymentTest {
     }
 
     @Test
+    void theCtlCommandsTheDocumentationShowsAreCommandsCtlHasAndUseItsOptions() throws Exception {
+        var commands = new java.util.TreeSet<String>();
+        var documented = java.util.regex.Pattern.compile("ccc ctl ((?:--[a-z-]+ (?:[^ ]+ )?)*)([a-z]+)([^`\n]*)");
+        for (String document : List.of("README.md", "deploy/kubernetes/README.md")) {
+            var matcher = documented.matcher(Files.readString(REPOSITORY.resolve(document)));
+            while (matcher.find()) {
+                commands.add(matcher.group(2));
+                for (String option : (matcher.group(1) + " " + matcher.group(3)).split("[ |\\[\\]]+")) {
+                    if (option.startsWith("-") && !option.equals("-")) {
+                        assertTrue(ccc.core.ctl.Ctl.USAGE_TEXT.contains(option.split("=")[0]), document + ": ccc ctl has no option " + option);
+                    }
+                }
+            }
+        }
+        assertTrue(commands.containsAll(List.of("status", "start", "stop", "logs", "events")), commands.toString());
+        for (String command : commands) {
+            assertTrue(ccc.core.ctl.Ctl.USAGE_TEXT.contains("\n  " + command + " "), "ccc ctl has no command " + command);
+        }
+    }
+
+    @Test
     @SuppressWarnings("unchecked")
     void theManifestsProbeServedPathsAndTheirGraceExceedsTheCores() throws Exception {
         Map<String, Object> deployment;
@@ -133,6 +155,7 @@ class DeploymentTest {
         assertTrue(getRoutes.contains(annotations.get("prometheus.io/path")));
         assertEquals(Integer.toString(port), annotations.get("prometheus.io/port"));
 
+        assertNull(container.get("command"), "the image's entrypoint, the launcher that execs the JVM, starts the core");
         var containerPort = ((List<Map<String, Object>>) container.get("ports")).getFirst().get("containerPort");
         assertEquals(port, containerPort);
         var servicePort = ((List<Map<String, Object>>) ((Map<String, Object>) service.get("spec")).get("ports")).getFirst();

@@ -146,6 +146,7 @@ class EventsIT {
 
     @Test
     void curlAndTheJdkClientSeeAStartStopCrashAndRestartInOrderWithIncreasingIds() throws Exception {
+        Requirements.require(Files.isExecutable(Path.of("/usr/bin/curl")), "curl is not installed (apt-get install curl)");
         try (var core = launch("", Map.of())) {
             Path curlOutput = work.resolve("curl.txt");
             var curl = new ProcessBuilder("curl", "-sN", "http://127.0.0.1:" + core.port + "/api/events")

@@ -6,11 +6,12 @@ ARG RUNTIME_IMAGE=gcr.io/distroless/base-debian12
 
 FROM ${BUILDER_IMAGE} AS build
 WORKDIR /src
-# The ccc-exec helper is C: bring a compiler where the JDK image has none.
+# The ccc-exec helper and the bin/ccc launcher are C: bring a compiler where the JDK image has none.
 RUN command -v cc >/dev/null || (apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev && rm -rf /var/lib/apt/lists/*)
 COPY . .
 RUN ./mvnw -B -q package -DskipTests \
  && test -x modules/ccc.core/target/native/ccc-exec \
+ && test -x modules/ccc.core/target/native/ccc-launcher \
  && cp -a jlink/target/ccc /opt/ccc \
  && cp modules/ccc.adapter.example/flows.txt /opt/ccc/conf/ccc/flows.txt \
  && rm -f /opt/ccc/lib/ccc.aot \
@@ -30,4 +31,6 @@ USER 0
 WORKDIR /opt/ccc
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s CMD ["/opt/ccc/bin/java", "-XX:TieredStopAtLevel=1", "-m", "ccc.core/ccc.core.Main", "--probe"]
-ENTRYPOINT ["/opt/ccc/bin/java", "-XX:AOTCache=/opt/ccc/lib/ccc.aot", "--enable-native-access=ccc.core", "-m", "ccc.core/ccc.core.Main"]
+# bin/ccc is a static program that execs bin/java with the AOT cache, native access and CCC_JAVA_OPTIONS:
+# the JVM is the container's process 1 and gets its signals. `ccc ctl` runs the same way (kubectl exec).
+ENTRYPOINT ["/opt/ccc/bin/ccc"]

@@ -18,15 +18,16 @@ import java.util.stream.Stream;
  * with jdeps, then runs jlink over the core, the example adapter and their libraries. The JRE
  * modules are not listed here: jlink derives them from the descriptors' {@code requires}.
  *
- * <p>Usage: {@code java LinkRuntime.java MODULES_DIR OUTPUT_DIR EXAMPLE_CONFIG EXEC_HELPER}
+ * <p>Usage: {@code java LinkRuntime.java MODULES_DIR OUTPUT_DIR EXAMPLE_CONFIG EXEC_HELPER LAUNCHER}
  */
 public final class LinkRuntime {
 
-    // jlink's own --launcher script does not exec the JVM, so SIGTERM would reach the shell and
-    // not the core; this one does.
-    private static final String LAUNCHER = """
+    // bin/ccc is the static C launcher (ccc-launcher.c), which execs the JVM so that signals reach
+    // the core, and runs where there is no shell. Where no C compiler built it, this script does
+    // the same (jlink's own --launcher script does not exec the JVM, so SIGTERM would stop at the shell).
+    private static final String SHELL_LAUNCHER = """
             #!/bin/sh
-            # Starts the Container Control Core. exec: signals must reach the JVM, not this shell.
+            # Starts the Container Control Core as ccc-launcher.c does. exec: signals must reach the JVM, not this shell.
             DIR=$(dirname "$0")
             AOT=""
             [ -f "$DIR/../lib/ccc.aot" ] && AOT="-XX:AOTCache=$DIR/../lib/ccc.aot"
@@ -43,6 +44,7 @@ public final class LinkRuntime {
         Path output = Path.of(args[1]);
         Path exampleConfig = Path.of(args[2]);
         Path execHelper = Path.of(args[3]);
+        Path launcherProgram = Path.of(args[4]);
 
         addMissingDescriptors(modules, modules.resolveSibling("module-descriptors"));
         deleteTree(output);
@@ -56,7 +58,13 @@ public final class LinkRuntime {
                 "--add-options", JVM_OPTIONS,
                 "--output", output.toString());
         Path launcher = output.resolve("bin/ccc");
-        Files.writeString(launcher, LAUNCHER);
+        if (Files.isExecutable(launcherProgram)) {
+            Files.copy(launcherProgram, launcher, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.COPY_ATTRIBUTES);
+        } else {
+            System.out.println("warning: " + launcherProgram + " was not built (no C compiler?); bin/ccc is a shell script,"
+                    + " which an image without a shell cannot run");
+            Files.writeString(launcher, SHELL_LAUNCHER);
+        }
         launcher.toFile().setExecutable(true, false);
         Files.createDirectories(output.resolve("conf/ccc"));
         Files.copy(exampleConfig, output.resolve("conf/ccc/config.yaml"), StandardCopyOption.REPLACE_EXISTING);

@@ -7,6 +7,8 @@
 module ccc.core {
     requires ccc.api;
     requires jdk.httpserver;
+    // The HTTP client of `ccc ctl`, which talks to a running core.
+    requires java.net.http;
     requires jdk.unsupported;
     requires com.fasterxml.jackson.jr.ob;
     requires org.yaml.snakeyaml;

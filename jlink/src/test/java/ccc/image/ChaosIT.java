@@ -4,11 +4,17 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -29,7 +35,9 @@ import org.junit.jupiter.api.io.TempDir;
  * to the runtime image supervising a real workload with a child process, while a checker holds
  * the invariants: at most one workload alive, {@code /api/status} true to {@code /proc}, every
  * request answered, no 5xx but those the adapter causes, no orphans or zombies at the end, and
- * the core's memory without an upward trend.
+ * the core's memory without an upward trend. Meanwhile 8 subscribers read {@code /api/events},
+ * each polling {@code /api/status} too: every subscriber gets every event, with ids increasing by
+ * one, and every status it polled is a phase event it got, in the order it polled them.
  */
 class ChaosIT {
 
@@ -50,6 +58,121 @@ class ChaosIT {
         return marked.stream()
                 .filter(pid -> ProcessHandle.of(pid).flatMap(ProcessHandle::parent).map(parent -> !marked.contains(parent.pid())).orElse(true))
                 .toList();
+    }
+
+    private static final Pattern TIMESTAMP = Pattern.compile(",\"timestamp\":\"[^\"]*\"");
+    private static final Pattern PHASE_FIELDS = Pattern.compile("\"app_status\":\"\\w+\",\"container_status\":\"running\",\"phase\":\"\\w+\",");
+    private static final int SUBSCRIBERS = 8;
+    private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+
+    /** One subscriber of {@code /api/events}, which also polls {@code /api/status}: what it received and what it polled, in order. */
+    private static final class Subscriber {
+        final List<EventStreamReader.Event> events = Collections.synchronizedList(new ArrayList<>());
+        final List<String> polled = Collections.synchronizedList(new ArrayList<>());
+        final AtomicBoolean polling = new AtomicBoolean(true);
+        Thread reader;
+        Thread poller;
+        InputStream stream;
+
+        void start(ImageProcess core, ConcurrentLinkedQueue<String> violations) throws Exception {
+            var request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + core.port + "/api/events")).build();
+            HttpResponse<InputStream> response = HTTP.send(request, HttpResponse.BodyHandlers.ofInputStream());
+            if (response.statusCode() != 200) {
+                throw new AssertionError("/api/events answered " + response.statusCode());
+            }
+            stream = response.body();
+            // The core was just launched: nothing was published yet, and the first poll is the initial snapshot.
+            polled.add(core.request("GET", "/api/status", null).body());
+            reader = Thread.ofPlatform().start(() -> {
+                try {
+                    var events = new EventStreamReader(stream);
+                    for (var event = events.next(); event != null; event = events.next()) {
+                        this.events.add(event);
+                    }
+                } catch (IOException e) {
+                    // Closed at the end.
+                }
+            });
+            poller = Thread.ofPlatform().start(() -> {
+                while (polling.get()) {
+                    try {
+                        polled.add(core.request("GET", "/api/status", null).body());
+                        Thread.sleep(ThreadLocalRandom.current().nextInt(5, 50));
+                    } catch (IOException | InterruptedException e) {
+                        violations.add("a subscriber's poll failed: " + e);
+                        return;
+                    }
+                }
+            });
+        }
+
+        /** Whether its last phase event is {@code status}, timestamps aside. */
+        boolean caughtUpWith(String status) {
+            synchronized (events) {
+                for (int i = events.size() - 1; i >= 0; i--) {
+                    if (events.get(i).type().equals("phase")) {
+                        return withoutTimestamp(events.get(i).data()).equals(withoutTimestamp(status));
+                    }
+                }
+            }
+            return false;
+        }
+
+        /**
+         * What is wrong with what it received: events that are not the core's (dropped, missed),
+         * ids that do not increase by one, or a polled status that is no phase event it got after
+         * the one the status before matched. A status may show a start queued before the lifecycle
+         * began it: phase starting, with the other fields of the snapshot published last.
+         */
+        List<String> disagreements() {
+            var problems = new ArrayList<String>();
+            var phases = new ArrayList<String>();
+            phases.add(withoutTimestamp(polled.getFirst()));
+            for (int i = 0; i < events.size(); i++) {
+                var event = events.get(i);
+                if (event.id() == null) {
+                    problems.add("an event of the stream itself: " + event);
+                } else if (i > 0 && event.idNumber() != events.get(i - 1).idNumber() + 1) {
+                    problems.add("id " + event.id() + " after " + events.get(i - 1).id());
+                }
+                if (event.type().equals("phase")) {
+                    phases.add(withoutTimestamp(event.data()));
+                }
+            }
+            int at = 0;
+            for (String status : polled) {
+                String wanted = withoutTimestamp(status);
+                boolean queuedStart = wanted.contains("\"phase\":\"starting\"");
+                int found = -1;
+                for (int j = at; j < phases.size() && found < 0; j++) {
+                    if (phases.get(j).equals(wanted)
+                            || queuedStart && withoutPhase(phases.get(j)).equals(withoutPhase(wanted))) {
+                        found = j;
+                    }
+                }
+                if (found < 0) {
+                    problems.add("polled status " + wanted + " is no phase event after " + phases.get(at));
+                    break;
+                }
+                at = found;
+            }
+            return problems;
+        }
+
+        void stop() throws Exception {
+            polling.set(false);
+            poller.join();
+            stream.close();
+            reader.join();
+        }
+    }
+
+    private static String withoutTimestamp(String json) {
+        return TIMESTAMP.matcher(json).replaceAll("");
+    }
+
+    private static String withoutPhase(String json) {
+        return PHASE_FIELDS.matcher(json).replaceAll("");
     }
 
     private static String group(Pattern pattern, String text) {
@@ -78,6 +201,12 @@ class ChaosIT {
             var checks = new LongAdder();
             var mostAlive = new AtomicInteger();
             var rss = new ConcurrentLinkedQueue<Long>();
+            var subscribers = new ArrayList<Subscriber>();
+            for (int i = 0; i < SUBSCRIBERS; i++) {
+                var subscriber = new Subscriber();
+                subscriber.start(core, violations);
+                subscribers.add(subscriber);
+            }
 
             Thread checker = Thread.ofPlatform().start(() -> {
                 long nextRss = System.nanoTime();
@@ -171,6 +300,14 @@ class ChaosIT {
                 Thread.sleep(50);
             }
             Thread.sleep(1000);
+            String finalStatus = core.request("GET", "/api/status", null).body();
+            Instant caughtUp = Instant.now().plusSeconds(20);
+            while (!subscribers.stream().allMatch(subscriber -> subscriber.caughtUpWith(finalStatus)) && Instant.now().isBefore(caughtUp)) {
+                Thread.sleep(50);
+            }
+            for (Subscriber subscriber : subscribers) {
+                subscriber.stop();
+            }
             List<ProcessHandle> leftovers = ProcessHandle.of(corePid).orElseThrow().children().toList();
             long totalCalls = calls.values().stream().mapToLong(LongAdder::sum).sum();
             var byOp = new TreeMap<String, Long>();
@@ -180,6 +317,13 @@ class ChaosIT {
             List<Long> memory = new ArrayList<>(rss);
             System.out.println("chaos: " + totalCalls + " calls " + byOp + ", answers " + byStatus + ", " + checks.sum()
                     + " invariant checks, most workloads alive at once " + mostAlive.get() + ", core RSS KiB by second " + memory);
+            System.out.println("chaos: " + SUBSCRIBERS + " event subscribers got " + subscribers.stream().map(s -> s.events.size()).toList()
+                    + " events and polled " + subscribers.stream().map(s -> s.polled.size()).toList() + " statuses");
+            for (Subscriber subscriber : subscribers) {
+                assertEquals(List.of(), subscriber.disagreements());
+                assertTrue(subscriber.caughtUpWith(finalStatus), "each subscriber ends with the final status");
+                assertEquals(subscribers.getFirst().events, subscriber.events, "every subscriber got the same events");
+            }
 
             assertEquals(List.of(), List.copyOf(violations));
             assertTrue(mostAlive.get() <= 1);

@@ -248,6 +248,63 @@ class ContainerIT {
         assertTrue(logs.contains("signal received signal=SIGTERM") && logs.contains("shut down clean=true"), logs);
     }
 
+    /** {@code podman exec} of {@code bin/ccc ctl ARGS} in {@code container}, with {@code stdin} and extra variables; its exit code and output. */
+    private static Result ctl(String container, String stdin, List<String> environment, String... args) throws Exception {
+        var command = new ArrayList<>(List.of("podman", "--runtime", "/usr/sbin/runc", "exec", "--interactive"));
+        environment.forEach(variable -> command.addAll(List.of("--env", variable)));
+        command.addAll(List.of(container, "/opt/ccc/bin/ccc", "ctl"));
+        command.addAll(List.of(args));
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        try (var in = process.getOutputStream()) {
+            in.write(stdin.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        String output = new String(process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(process.waitFor(60, TimeUnit.SECONDS));
+        return new Result(process.exitValue(), output);
+    }
+
+    @Test
+    void cccCtlWorksInsideTheImageWhichHasNoShell() throws Exception {
+        String token = "container-it-" + ThreadLocalRandom.current().nextInt(1_000_000);
+        String name = "ccc-it-ctl-" + ThreadLocalRandom.current().nextInt(1_000_000);
+        int port = ImageProcess.freePort();
+        containers.add(name);
+        podman(Duration.ofMinutes(1), "run", "--detach", "--name", name, "--network", "host", "--env", "CCC_PORT=" + port,
+                "--env", "CCC_API_TOKEN=" + token, IMAGE);
+        var core = new ImageClient(name, port);
+        core.awaitHealthy(Instant.now());
+        // ccc ctl finds the port and the token in the container's own environment, as kubectl exec gives them.
+        Result status = ctl(name, "", List.of(), "status");
+        assertEquals(0, status.status(), status.output());
+        assertTrue(status.output().lines().anyMatch(line -> line.matches("phase +idle")), status.output());
+        Result started = ctl(name, "{\"flowfile\": \"/opt/ccc/conf/ccc/flows.txt\"}", List.of(), "start", "--payload", "-");
+        assertEquals(new Result(0, "start initiated\n"), started);
+
+        var follow = new ProcessBuilder("podman", "--runtime", "/usr/sbin/runc", "exec", name, "/opt/ccc/bin/ccc", "ctl", "logs", "-f", "--tail", "5")
+                .redirectErrorStream(true).start();
+        var lines = new java.io.BufferedReader(new java.io.InputStreamReader(follow.getInputStream(), java.nio.charset.StandardCharsets.UTF_8));
+        assertEquals("flow runner: 1 flow(s) from /opt/ccc/conf/ccc/flows.txt", lines.readLine());
+        Result updated = ctl(name, "{\"flowfile\": \"/opt/ccc/conf/ccc/flows.txt\", \"log_level\": \"debug\"}", List.of(),
+                "update", "--payload", "-");
+        assertEquals(new Result(0, "update applied\n"), updated);
+        assertEquals("flow runner: log level DEBUG", lines.readLine(), "a new line, as the workload writes it");
+        // The client goes: its JVM, inside the container, ends; and podman exec with it.
+        ProcessHandle.allProcesses()
+                .filter(process -> process.info().commandLine().map(line -> line.contains("ccc.core/ccc.core.Main ctl logs -f")).orElse(false))
+                .forEach(ProcessHandle::destroy);
+        assertTrue(follow.waitFor(30, TimeUnit.SECONDS), "podman exec ended with the client");
+
+        Result stopped = ctl(name, "", List.of(), "stop");
+        assertEquals(new Result(0, "stop initiated\n"), stopped);
+        Result wrongToken = ctl(name, "", List.of("CCC_API_TOKEN=wrong"), "status");
+        assertEquals(new Result(1, "ccc ctl: the core answered 401: missing or invalid bearer token (give the token in CCC_API_TOKEN or with --token-file)\n"),
+                wrongToken);
+        Result unreachable = ctl(name, "", List.of("CCC_PORT=1"), "status");
+        assertEquals(3, unreachable.status(), unreachable.output());
+        String logs = podman(Duration.ofMinutes(1), "logs", name);
+        assertTrue(logs.contains("stop requested"), logs);
+    }
+
     @Test
     void thereIsNoShell() throws Exception {
         Result shell = run(Duration.ofMinutes(1), null, "podman", "--runtime", "/usr/sbin/runc", "run", "--rm", "--entrypoint", "/bin/sh", IMAGE, "-c", "true");

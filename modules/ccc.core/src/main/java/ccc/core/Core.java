@@ -2,9 +2,12 @@ package ccc.core;
 
 import ccc.api.Adapter;
 import ccc.core.config.CoreConfig;
+import ccc.core.events.EventHub;
+import ccc.core.events.LifecycleEvents;
 import ccc.core.http.ApiServer;
 import ccc.core.http.ControlApi;
 import ccc.core.http.Router;
+import ccc.core.http.Streams;
 import ccc.core.lifecycle.Lifecycle;
 import ccc.core.lifecycle.LifecycleObserver;
 import ccc.core.log.Log;
@@ -36,15 +39,19 @@ public final class Core {
     private final Router router;
     private final java.util.concurrent.atomic.AtomicBoolean readiness;
     private final Optional<ShowrunnerSdk> showrunnerSdk;
+    private final EventHub events;
+    private final Streams streams;
 
     private Core(CoreConfig config, Lifecycle lifecycle, ApiServer server, Router router, java.util.concurrent.atomic.AtomicBoolean readiness,
-                 Optional<ShowrunnerSdk> showrunnerSdk) {
+                 Optional<ShowrunnerSdk> showrunnerSdk, EventHub events, Streams streams) {
         this.config = config;
         this.lifecycle = lifecycle;
         this.server = server;
         this.router = router;
         this.readiness = readiness;
         this.showrunnerSdk = showrunnerSdk;
+        this.events = events;
+        this.streams = streams;
     }
 
     /**
@@ -57,8 +64,11 @@ public final class Core {
         var sdkConfig = config.showrunnerSdk();
         Optional<EphemeralExit> ephemeral = sdkConfig.enabled() && sdkConfig.lifecycle() == CoreConfig.AppLifecycle.EPHEMERAL
                 ? Optional.of(new EphemeralExit()) : Optional.empty();
+        var events = new EventHub();
+        var lifecycleEvents = new LifecycleEvents(events);
         var supervisor = Supervisor.create(config, adapter, adapterName, privilegeDrop,
-                ephemeral.<LifecycleObserver>map(exit -> exit).orElse(LifecycleObserver.NONE));
+                ephemeral.<LifecycleObserver>map(exit -> exit).orElse(LifecycleObserver.NONE).andThen(lifecycleEvents));
+        supervisor.shaper().onChange(lifecycleEvents::trafficChanged);
         if (config.trafficControl().enabled()) {
             supervisor.shaper().removeLeftoverShaping();
         }
@@ -74,7 +84,8 @@ public final class Core {
         var prometheus = new PrometheusMetrics(metrics, lifecycle::snapshot, version(), timings);
         var router = new Router(config.server().maxBodyBytes(), prometheus::countRequest,
                 config.server().authToken(), config.server().authMetrics());
-        new ControlApi(lifecycle, supervisor.planner(), metrics, output, readiness::get)
+        var streams = new Streams();
+        new ControlApi(lifecycle, supervisor.planner(), metrics, output, readiness::get, events, streams)
                 .register(router, prometheus.handler());
         var server = ApiServer.start(config.server(), router);
         Optional<ShowrunnerSdk> showrunnerSdk = Optional.empty();
@@ -92,7 +103,7 @@ public final class Core {
                 "config", config.source(), "auth", config.server().authToken().isPresent() ? "bearer token" : "none");
         readiness.set(true);
         showrunnerSdk.ifPresent(ShowrunnerSdk::startWorkload);
-        return new Core(config, lifecycle, server, router, readiness, showrunnerSdk);
+        return new Core(config, lifecycle, server, router, readiness, showrunnerSdk, events, streams);
     }
 
     public int port() {
@@ -105,6 +116,16 @@ public final class Core {
 
     public Router router() {
         return router;
+    }
+
+    /** The events {@code /api/events} streams. */
+    public EventHub events() {
+        return events;
+    }
+
+    /** The answers being streamed ({@code /api/events}, {@code /api/logs?follow=true}). */
+    public Streams streams() {
+        return streams;
     }
 
     /** The Showrunner SDK's side of the core, when {@code showrunner_sdk.enabled}. */
@@ -123,6 +144,10 @@ public final class Core {
         // No reload may start the workload again while it is stopped for good.
         showrunnerSdk.ifPresent(ShowrunnerSdk::stopReloading);
         boolean clean = lifecycle.shutdown(config.lifecycle().shutdownGrace());
+        // Streams send the stop's events, then end, before the server closes their connections.
+        events.close();
+        streams.endAll(Streams.END_WAIT);
+        streams.close();
         server.close();
         showrunnerSdk.ifPresent(ShowrunnerSdk::close);
         LOG.info("shut down", "clean", clean);

@@ -30,6 +30,7 @@ public final class Main {
     private static final String USAGE = """
             Usage: ccc [--config PATH] [--check-config]
                    ccc appspec [--config PATH]
+                   ccc ctl [--url URL] [--token-file FILE] [--json] COMMAND ...
 
             Serves the Container Control API for one workload.
 
@@ -46,6 +47,8 @@ public final class Main {
 
               appspec          print a skeleton of Showrunner's .showrunner/appspec.json for the
                                configured adapter (showrunner_sdk and the payload keys it needs)
+              ctl              talk to a running core: status, start, stop, update, signal, logs,
+                               events, metrics (ccc ctl --help)
 
             Environment: CCC_CONFIG_FILE, CCC_HOST, CCC_PORT, CCC_ADAPTERS_DIR, LOG_LEVEL (DEBUG, INFO, WARNING, ERROR);
             CCC_SHOWRUNNER_SDK (true or false: showrunner_sdk.enabled), SHOWRUNNER_CONFIG_PATH, SHOWRUNNER_METRICS_PORT.
@@ -62,6 +65,13 @@ public final class Main {
     static int run(String[] args, Map<String, String> environment) {
         if (args.length > 0 && args[0].equals("appspec")) {
             return appSpec(java.util.Arrays.copyOfRange(args, 1, args.length), environment);
+        }
+        if (args.length > 0 && args[0].equals("ctl")) {
+            // UTF-8 whatever the locale (a container has none), buffered: the streams flush as they go.
+            var out = new java.io.PrintStream(new java.io.BufferedOutputStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), 1 << 16),
+                    false, java.nio.charset.StandardCharsets.UTF_8);
+            var err = new java.io.PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.err), true, java.nio.charset.StandardCharsets.UTF_8);
+            return ccc.core.ctl.Ctl.run(java.util.Arrays.copyOfRange(args, 1, args.length), environment, System.in, out, err);
         }
         Optional<String> configFlag = Optional.empty();
         boolean checkOnly = false;

@@ -2,6 +2,7 @@ package ccc.core;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ccc.core.config.ConfigLoader;
@@ -53,6 +54,15 @@ class DeploymentTest {
         assertEquals(served, documented);
         for (String route : documented) {
             String[] parts = route.split(" ");
+            var operation = (Map<String, Object>) ((Map<String, Object>) document.get("paths")).get(parts[1]);
+            var ok = (Map<String, Object>) ((Map<String, Object>) ((Map<String, Object>) operation.get(parts[0].toLowerCase())).get("responses")).get("200");
+            if (((Map<String, Object>) ok.get("content")).keySet().equals(Set.of("text/event-stream"))) {
+                // A stream goes on while the client stays: its status is all there is to read.
+                try (var stream = EventStreamClient.open(core.core.port(), parts[1])) {
+                    assertEquals(200, stream.status(), route);
+                }
+                continue;
+            }
             var answer = core.send(parts[0], parts[1], parts[0].equals("POST") ? "{}" : null, parts[0].equals("POST") ? "application/json" : null);
             assertNotEquals(404, answer.status(), route);
             assertNotEquals(405, answer.status(), route);
@@ -76,6 +86,27 @@ class DeploymentTest {
         assertEquals(Map.of("detail", "not ready"), notReady.json());
         assertEquals(200, core.get("/api/health").status(), "still alive while it shuts down");
         shutdown.join();
+    }
+
+    @Test
+    void theCtlCommandsTheDocumentationShowsAreCommandsCtlHasAndUseItsOptions() throws Exception {
+        var commands = new java.util.TreeSet<String>();
+        var documented = java.util.regex.Pattern.compile("ccc ctl ((?:--[a-z-]+ (?:[^ ]+ )?)*)([a-z]+)([^`\n]*)");
+        for (String document : List.of("README.md", "deploy/kubernetes/README.md")) {
+            var matcher = documented.matcher(Files.readString(REPOSITORY.resolve(document)));
+            while (matcher.find()) {
+                commands.add(matcher.group(2));
+                for (String option : (matcher.group(1) + " " + matcher.group(3)).split("[ |\\[\\]]+")) {
+                    if (option.startsWith("-") && !option.equals("-")) {
+                        assertTrue(ccc.core.ctl.Ctl.USAGE_TEXT.contains(option.split("=")[0]), document + ": ccc ctl has no option " + option);
+                    }
+                }
+            }
+        }
+        assertTrue(commands.containsAll(List.of("status", "start", "stop", "logs", "events")), commands.toString());
+        for (String command : commands) {
+            assertTrue(ccc.core.ctl.Ctl.USAGE_TEXT.contains("\n  " + command + " "), "ccc ctl has no command " + command);
+        }
     }
 
     @Test
@@ -124,6 +155,7 @@ class DeploymentTest {
         assertTrue(getRoutes.contains(annotations.get("prometheus.io/path")));
         assertEquals(Integer.toString(port), annotations.get("prometheus.io/port"));
 
+        assertNull(container.get("command"), "the image's entrypoint, the launcher that execs the JVM, starts the core");
         var containerPort = ((List<Map<String, Object>>) container.get("ports")).getFirst().get("containerPort");
         assertEquals(port, containerPort);
         var servicePort = ((List<Map<String, Object>>) ((Map<String, Object>) service.get("spec")).get("ports")).getFirst();

@@ -1,10 +1,12 @@
 package ccc.core.http;
 
 import ccc.api.Payload;
+import ccc.core.events.EventHub;
+import ccc.core.events.EventType;
+import ccc.core.events.Sse;
 import ccc.core.lifecycle.Lifecycle;
 import ccc.core.lifecycle.Planner;
 import ccc.core.lifecycle.SignalOutcome;
-import ccc.core.lifecycle.Snapshot;
 import ccc.core.lifecycle.StartPlan;
 import ccc.core.lifecycle.UpdatePlan;
 import ccc.core.lifecycle.UpdateOutcome;
@@ -16,9 +18,13 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.sun.net.httpserver.HttpHandler;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.OptionalLong;
+import java.util.Set;
 
 /** The control API of compat.md, plus {@code /api/status}: parses and validates requests, then hands commands to the lifecycle. */
 public final class ControlApi {
@@ -28,6 +34,11 @@ public final class ControlApi {
     public static final int MAX_CONCURRENT_LOG_READS = 16;
     /** The text an {@code /api/logs} answer takes from the buffer at a time, in characters. */
     static final int LOG_BATCH_CHARS = 16 * 1024;
+    /**
+     * {@code /api/logs?follow=true} streams at once; more answer 503. They are counted apart from
+     * the answers of {@link #MAX_CONCURRENT_LOG_READS}, which a follower would otherwise hold for ever.
+     */
+    public static final int MAX_LOG_FOLLOWERS = 16;
 
     private final Lifecycle lifecycle;
     private final Planner planner;
@@ -36,14 +47,23 @@ public final class ControlApi {
     private final java.util.function.BooleanSupplier ready;
     private final byte[] openApi;
     private final java.util.concurrent.Semaphore logReads = new java.util.concurrent.Semaphore(MAX_CONCURRENT_LOG_READS);
+    private final java.util.concurrent.Semaphore logFollowers = new java.util.concurrent.Semaphore(MAX_LOG_FOLLOWERS);
+    private final EventHub events;
+    private final Streams streams;
 
+    /**
+     * @param events the events {@code /api/events} streams
+     * @param streams writes the answers that go on while their clients stay
+     */
     public ControlApi(Lifecycle lifecycle, Planner planner, MetricsService metrics, WorkloadOutput output,
-                      java.util.function.BooleanSupplier ready) {
+                      java.util.function.BooleanSupplier ready, EventHub events, Streams streams) {
         this.lifecycle = lifecycle;
         this.planner = planner;
         this.metrics = metrics;
         this.output = output;
         this.ready = ready;
+        this.events = events;
+        this.streams = streams;
         this.openApi = openApiDocument();
     }
 
@@ -70,6 +90,7 @@ public final class ControlApi {
                 .json("POST", "/api/stop", this::stop)
                 .json("POST", "/api/signal", this::signal)
                 .json("GET", "/api/logs", this::logs)
+                .json("GET", "/api/events", this::events)
                 .json("GET", "/api/metrics", request -> Response.ok(metrics.json()))
                 .raw("GET", "/metrics", prometheus)
                 .raw("GET", "/openapi.json", exchange -> Router.send(exchange, 200, openApi));
@@ -91,20 +112,7 @@ public final class ControlApi {
     }
 
     private Response status(Request request) {
-        Snapshot snapshot = lifecycle.snapshot();
-        var body = new LinkedHashMap<String, Object>();
-        body.put("app_status", snapshot.appStatus());
-        body.put("container_status", "running");
-        body.put("phase", snapshot.phase().wireName());
-        body.put("adapter", snapshot.adapterName());
-        body.put("pid", snapshot.pid().isPresent() ? snapshot.pid().getAsLong() : null);
-        body.put("started_at", snapshot.startedAt().map(Timestamps::format).orElse(null));
-        body.put("stopped_at", snapshot.stoppedAt().map(Timestamps::format).orElse(null));
-        body.put("exit_code", snapshot.exitCode().isPresent() ? snapshot.exitCode().getAsInt() : null);
-        body.put("exit_signal", snapshot.exitCode().isPresent() && snapshot.exitCode().getAsInt() > 128
-                ? Signals.name(snapshot.exitCode().getAsInt() - 128).orElse(null) : null);
-        body.put("restarts", snapshot.restarts());
-        body.put("last_error", snapshot.lastError().orElse(null));
+        Map<String, Object> body = lifecycle.snapshot().wireFields();
         body.put("timestamp", Timestamps.now());
         return Response.ok(body);
     }
@@ -169,10 +177,79 @@ public final class ControlApi {
             case "stderr" -> WorkloadOutput.Stream.STDERR;
             default -> throw new HttpError(400, "'stream' must be stdout, stderr or both, got '" + query.get("stream") + "'");
         };
+        boolean follow = switch (query.getOrDefault("follow", "false")) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new HttpError(400, "'follow' must be true or false, got '" + query.get("follow") + "'");
+        };
+        if (follow) {
+            return follow(request, tail, only);
+        }
         if (!logReads.tryAcquire()) {
             throw new HttpError(503, "too many /api/logs answers in progress (at most " + MAX_CONCURRENT_LOG_READS + "); try again shortly");
         }
         return Response.streamed(new LogLines(output.cursor(tail, only)));
+    }
+
+    /**
+     * {@code /api/logs?follow=true}: the tail, then every new line until the client leaves, as
+     * Server-Sent Events, or as NDJSON when the client accepts {@code application/x-ndjson}. With
+     * {@code Last-Event-ID} (SSE) it resumes after that line instead of the tail.
+     */
+    private Response follow(Request request, int tail, WorkloadOutput.Stream only) throws HttpError {
+        String accept = request.exchange().getRequestHeaders().getFirst("Accept");
+        var format = accept != null && accept.toLowerCase(Locale.ROOT).contains("application/x-ndjson")
+                ? FollowedLines.Format.NDJSON : FollowedLines.Format.SSE;
+        OptionalLong resumeAfter = lastEventId(request);
+        if (!logFollowers.tryAcquire()) {
+            throw new HttpError(503, "too many /api/logs?follow=true streams (at most " + MAX_LOG_FOLLOWERS + "); try again shortly");
+        }
+        var follower = resumeAfter.isPresent() ? output.followAfter(resumeAfter.getAsLong(), only) : output.follow(tail, only);
+        var lines = new FollowedLines(follower, format, LOG_BATCH_CHARS, logFollowers::release);
+        return new Response(200, streams.answer("stream /api/logs", format.contentType, format.heartbeat, lines));
+    }
+
+    /**
+     * {@code /api/events}: every event of the chosen types ({@code ?types=phase,exit}, else all) as
+     * Server-Sent Events, until the client leaves; with {@code Last-Event-ID}, first those it missed.
+     */
+    private Response events(Request request) throws HttpError {
+        Map<String, String> query = query(request.query());
+        Set<EventType> types = EnumSet.allOf(EventType.class);
+        if (query.containsKey("types")) {
+            types = EnumSet.noneOf(EventType.class);
+            for (String name : query.get("types").split(",", -1)) {
+                String wanted = name.strip();
+                types.add(EventType.named(wanted).orElseThrow(() -> new HttpError(400, wanted.isEmpty()
+                        ? "'types' must name event types separated by commas, got '" + query.get("types") + "'"
+                        : "unknown event type '" + wanted + "' in 'types'; the types are " + EventType.allNames())));
+            }
+        }
+        OptionalLong lastEventId = lastEventId(request);
+        try {
+            var subscription = events.subscribe(types, lastEventId);
+            return new Response(200, streams.answer("stream /api/events", Sse.CONTENT_TYPE, Sse.HEARTBEAT, subscription));
+        } catch (EventHub.Refused e) {
+            throw new HttpError(503, e.getMessage());
+        }
+    }
+
+    /** The {@code Last-Event-ID} header an event stream's client sends when it reconnects. */
+    private static OptionalLong lastEventId(Request request) throws HttpError {
+        String header = request.exchange().getRequestHeaders().getFirst("Last-Event-ID");
+        if (header == null || header.isBlank()) {
+            return OptionalLong.empty();
+        }
+        try {
+            long id = Long.parseLong(header.strip());
+            if (id >= 0) {
+                return OptionalLong.of(id);
+            }
+        } catch (NumberFormatException e) {
+            // Refused below.
+        }
+        throw new HttpError(400, "Last-Event-ID must be a whole number, the id of an event this API sent; got '"
+                + (header.length() > 40 ? header.substring(0, 40) + "…" : header) + "'");
     }
 
     /**

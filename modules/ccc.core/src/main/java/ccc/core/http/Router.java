@@ -161,6 +161,10 @@ public final class Router implements HttpHandler {
         } finally {
             request.release();
         }
+        if (response.body() instanceof StreamedAnswer stream) {
+            stream.serve(exchange);
+            return;
+        }
         if (response.body() instanceof StreamedJson streamed) {
             sendStreamed(exchange, response.status(), streamed);
             return;

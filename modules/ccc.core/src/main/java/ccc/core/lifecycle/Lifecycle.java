@@ -71,7 +71,7 @@ public final class Lifecycle {
 
     public Lifecycle(LifecycleSetup setup) {
         this.stopping = new StopSequence(setup.adapter(), setup.processAdapter().isEmpty(), setup.context(), setup.timeouts(),
-                setup.privilegedCommands(), setup.privileged(), setup.shaper(), setup.processes(), setup.output());
+                setup.privilegedCommands(), setup.privileged(), setup.shaper(), setup.processes(), setup.output(), setup.observer());
         this.starting = new StartSequence(setup.adapter(), setup.processAdapter(), setup.context(), setup.timeouts(),
                 setup.privilegedCommands(), setup.privileged(), setup.trafficPlan(), setup.shaper(), setup.processes(), stopping);
         this.updating = new UpdateSequence(setup.adapter(), setup.processAdapter(), setup.shaper(), setup.timeouts());
@@ -113,6 +113,7 @@ public final class Lifecycle {
             var queued = new AtomicReference<>(plan);
             releaseQueuedStart();
             queuedStart = queued;
+            observer.accepted(new ControlRequest.Start());
             submit(() -> {
                 StartPlan taken = queued.getAndSet(null);
                 if (taken == null) {
@@ -143,11 +144,13 @@ public final class Lifecycle {
             boolean startQueued = latestStartRequest > begunRequest;
             Phase phase = published.get().phase();
             if (!startQueued && !phase.active() && phase != Phase.BACKOFF) {
+                observer.accepted(new ControlRequest.Stop(force, false));
                 return false;
             }
             long request = ++lastRequest;
             latestRequest = request;
             releaseQueuedStart();
+            observer.accepted(new ControlRequest.Stop(force, true));
             submit(() -> runStop(request, force));
             return true;
         }
@@ -183,7 +186,11 @@ public final class Lifecycle {
                     return new UpdateOutcome.NotRunning();
                 }
                 redactor.learn(plan.payload().values());
-                return updating.run(plan);
+                UpdateOutcome outcome = updating.run(plan);
+                // Masked as last_error is: the reason may quote the payload.
+                observer.accepted(new ControlRequest.Update(outcome instanceof UpdateOutcome.Failed failed
+                        ? new UpdateOutcome.Failed(redactor.redact(failed.reason())) : outcome));
+                return outcome;
             });
         } catch (ExecutionException e) {
             return new UpdateOutcome.Failed(Log.describe(e.getCause()));
@@ -201,6 +208,9 @@ public final class Lifecycle {
                 boolean delivered = processes.signal(pid, number);
                 LOG.info("signal sent to the workload", "signal", Signals.name(number).orElse(Integer.toString(number)),
                         "pid", pid, "delivered", delivered);
+                if (delivered) {
+                    observer.accepted(new ControlRequest.Signal(number));
+                }
                 return delivered ? SignalOutcome.DELIVERED : SignalOutcome.NOT_RUNNING;
             });
         } catch (ExecutionException e) {
@@ -217,6 +227,9 @@ public final class Lifecycle {
     public boolean shutdown(Duration grace) {
         Future<?> stopped;
         synchronized (submissions) {
+            if (!writer.isShutdown()) {
+                observer.shuttingDown(grace);
+            }
             latestRequest = ++lastRequest;
             try {
                 stopped = writer.submit(this::runShutdownStop);
@@ -398,6 +411,7 @@ public final class Lifecycle {
                 long token = restartToken;
                 StartPlan plan = lastPlan.get();
                 publish(published.get().ended(Phase.BACKOFF, OptionalInt.of(exitCode), failures, Instant.now()));
+                observer.restartScheduled(restartsInARow, wait);
                 LOG.info("restarting after backoff", "attempt", restartsInARow, "backoff_ms", wait.toMillis());
                 delays.after(wait, () -> submitAutomaticRestart(token, plan));
                 return;
@@ -437,10 +451,15 @@ public final class Lifecycle {
         }
     }
 
-    /** Publishes {@code next} with its failures' messages masked, so no secret reaches {@code last_error}. */
+    /**
+     * Publishes {@code next} with its failures' messages masked, so no secret reaches
+     * {@code last_error}, and tells the observer.
+     */
     private void publish(Snapshot next) {
         List<Failure> masked = next.failures().stream().map(failure -> failure.rewritten(redactor::redact)).toList();
-        published.set(masked.equals(next.failures()) ? next : new Snapshot(next.phase(), next.adapterName(), next.pid(),
-                next.startedAt(), next.stoppedAt(), next.exitCode(), next.restarts(), masked));
+        Snapshot shown = masked.equals(next.failures()) ? next : new Snapshot(next.phase(), next.adapterName(), next.pid(),
+                next.startedAt(), next.stoppedAt(), next.exitCode(), next.restarts(), masked);
+        published.set(shown);
+        observer.published(shown);
     }
 }

@@ -1,11 +1,14 @@
 package ccc.core.lifecycle;
 
+import ccc.api.WorkloadExit;
 import java.time.Duration;
 
 /**
- * Told how long each start and stop sequence took, for the {@code ccc_*} duration metrics, and
- * when the workload has ended for good. Called on the lifecycle's writer thread: an observer
- * returns at once.
+ * Told what the lifecycle does: how long each start and stop sequence took (for the
+ * {@code ccc_*} duration metrics), every snapshot it publishes, every exit of the workload, every
+ * restart it schedules, every control request it takes on, when it shuts down, and when the
+ * workload has ended for good. Called on the lifecycle's writer thread unless a method says
+ * otherwise, so an observer returns at once and never throws.
  */
 public interface LifecycleObserver {
 
@@ -21,6 +24,29 @@ public interface LifecycleObserver {
      * called for a stop that was asked for. {@code last} is the snapshot just published.
      */
     default void endedForGood(Snapshot last) {
+    }
+
+    /** A snapshot was published; {@code snapshot} is what {@code /api/status} shows from now on. */
+    default void published(Snapshot snapshot) {
+    }
+
+    /** The workload ended, on its own or stopped, with its last output lines. */
+    default void exited(WorkloadExit exit) {
+    }
+
+    /** The restart policy starts the workload again after {@code delay}: attempt {@code attempt} in a row. */
+    default void restartScheduled(int attempt, Duration delay) {
+    }
+
+    /**
+     * A control request was taken on: a start or a stop as it is queued (on the caller's thread,
+     * before its transition can run), an update or a signal once it has run (on the writer thread).
+     */
+    default void accepted(ControlRequest request) {
+    }
+
+    /** The core is shutting down: the stop sequence follows, within {@code grace}. On the caller's thread. */
+    default void shuttingDown(Duration grace) {
     }
 
     /** This observer, then {@code next}. */
@@ -43,6 +69,36 @@ public interface LifecycleObserver {
             public void endedForGood(Snapshot last) {
                 first.endedForGood(last);
                 next.endedForGood(last);
+            }
+
+            @Override
+            public void published(Snapshot snapshot) {
+                first.published(snapshot);
+                next.published(snapshot);
+            }
+
+            @Override
+            public void exited(WorkloadExit exit) {
+                first.exited(exit);
+                next.exited(exit);
+            }
+
+            @Override
+            public void restartScheduled(int attempt, Duration delay) {
+                first.restartScheduled(attempt, delay);
+                next.restartScheduled(attempt, delay);
+            }
+
+            @Override
+            public void accepted(ControlRequest request) {
+                first.accepted(request);
+                next.accepted(request);
+            }
+
+            @Override
+            public void shuttingDown(Duration grace) {
+                first.shuttingDown(grace);
+                next.shuttingDown(grace);
             }
         };
     }

@@ -1,7 +1,11 @@
 package ccc.core.lifecycle;
 
+import ccc.core.log.Timestamps;
+import ccc.core.process.Signals;
 import java.time.Instant;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.OptionalLong;
@@ -41,6 +45,31 @@ public record Snapshot(
     /** {@code last_error} as served: the failures' messages, or empty when nothing failed. */
     public Optional<String> lastError() {
         return failures.isEmpty() ? Optional.empty() : Optional.of(Failure.render(failures));
+    }
+
+    /**
+     * What {@code /api/status} shows of this snapshot, as it renders it, but its {@code timestamp}:
+     * the one rendering of a snapshot, which the phase events of {@code /api/events} share.
+     */
+    public Map<String, Object> wireFields() {
+        var fields = new LinkedHashMap<String, Object>();
+        fields.put("app_status", appStatus());
+        fields.put("container_status", "running");
+        fields.put("phase", phase.wireName());
+        fields.put("adapter", adapterName);
+        fields.put("pid", pid.isPresent() ? pid.getAsLong() : null);
+        fields.put("started_at", startedAt.map(Timestamps::format).orElse(null));
+        fields.put("stopped_at", stoppedAt.map(Timestamps::format).orElse(null));
+        fields.put("exit_code", exitCode.isPresent() ? exitCode.getAsInt() : null);
+        fields.put("exit_signal", exitSignal(exitCode).orElse(null));
+        fields.put("restarts", restarts);
+        fields.put("last_error", lastError().orElse(null));
+        return fields;
+    }
+
+    /** The signal an exit code above 128 says the workload died of, as {@code TERM}. */
+    public static Optional<String> exitSignal(OptionalInt exitCode) {
+        return exitCode.isPresent() && exitCode.getAsInt() > 128 ? Signals.name(exitCode.getAsInt() - 128) : Optional.empty();
     }
 
     Snapshot starting(boolean restart) {

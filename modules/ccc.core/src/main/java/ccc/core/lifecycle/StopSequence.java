@@ -59,10 +59,11 @@ final class StopSequence {
     private final Shaper shaper;
     private final ProcessControl processes;
     private final WorkloadOutput output;
+    private final LifecycleObserver observer;
 
     StopSequence(Adapter adapter, boolean adapterRunsWorkload, AdapterContext context, CoreConfig.Lifecycle timeouts,
                  CoreConfig.PrivilegedCommands privilegedCommands, boolean privileged, Shaper shaper,
-                 ProcessControl processes, WorkloadOutput output) {
+                 ProcessControl processes, WorkloadOutput output, LifecycleObserver observer) {
         this.adapter = adapter;
         this.adapterRunsWorkload = adapterRunsWorkload;
         this.context = context;
@@ -72,6 +73,7 @@ final class StopSequence {
         this.shaper = shaper;
         this.processes = processes;
         this.output = output;
+        this.observer = observer;
     }
 
     /** Runs the whole sequence for {@code workload}, or, with none (a start that failed part-way), everything but ending it. */
@@ -110,10 +112,11 @@ final class StopSequence {
         processes.endTree(tree, Signals.KILL, Instant.now());
     }
 
-    /** Tells the adapter how the workload ended, with its last output lines. */
+    /** Tells the observer and the adapter how the workload ended, with its last output lines. */
     void notifyExit(int exitCode, boolean requested) {
         var exit = new WorkloadExit(exitCode, requested, output.tailText(EXIT_TAIL_LINES, WorkloadOutput.Stream.STDOUT),
                 output.tailText(EXIT_TAIL_LINES, WorkloadOutput.Stream.STDERR));
+        observer.exited(exit);
         try {
             AdapterCalls.run("exit hook", timeouts.hookTimeout(), () -> adapter.onWorkloadExit(exit));
         } catch (AdapterCallException e) {

@@ -20,6 +20,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * served by {@code /api/logs}, and to the core's log, tagged with its stream, within a rate
  * limit. Streams are read continuously, so a workload that prints without pause never blocks
  * on a full pipe; a line reaches the buffer as soon as it is read, before it is logged.
+ * {@link Follower}s read the lines as they arrive ({@code /api/logs?follow=true}): the pumps never
+ * wait for them, and one that lets lines leave the buffer unread has fallen behind.
  *
  * <p>Everything here is bounded, since the workload is not trusted: a line by
  * {@link #MAX_LINE_BYTES} (a longer one is split, never through a known secret or a UTF-8
@@ -42,6 +44,26 @@ public final class WorkloadOutput {
     public record Line(Instant time, Stream stream, String text) {
     }
 
+    /** A line with its number: lines are numbered in the order they reach the buffer, both streams together. */
+    public record Numbered(long sequence, Line line) {
+    }
+
+    /** A follower let lines it had not read leave the buffer. */
+    public static final class FellBehind extends Exception {
+        private static final long serialVersionUID = 1L;
+        private final long lostLines;
+
+        FellBehind(long lostLines) {
+            super(lostLines + " lines left the buffer before they were read", null, false, false);
+            this.lostLines = lostLines;
+        }
+
+        /** How many lines it missed. */
+        public long lostLines() {
+            return lostLines;
+        }
+    }
+
     /** The longest line, in bytes; a longer one is split into lines of at most this. */
     public static final int MAX_LINE_BYTES = 8 * 1024;
     /** The text the buffer keeps, in characters (4 MiB of ASCII); with long lines it keeps fewer lines than its capacity. */
@@ -62,17 +84,22 @@ public final class WorkloadOutput {
     private final AtomicLong unloggedChars = new AtomicLong();
     private final AtomicBoolean unloggedReportPending = new AtomicBoolean();
 
-    // The ring: the line numbered n (counting from 0 since the start) sits in slots[n % capacity]
-    // while first <= n < next.
+    // The ring: the line numbered n sits in slots[n % capacity] while first <= n < next. Numbers
+    // start at the core's start time in microseconds, so they go on increasing across runs of the
+    // core and a follower resuming after a line of an earlier run is never taken for one of this.
     private final Line[] slots;
     private long first;
     private long next;
     private long bufferedChars;
+    // Followers waiting for the next line; the pumps wake them only when there are some.
+    private int waitingFollowers;
 
     public WorkloadOutput(int capacity, Redactor redactor) {
         this.capacity = capacity;
         this.slots = new Line[capacity];
         this.redactor = redactor;
+        this.first = ccc.core.events.StreamIds.firstOfThisRun();
+        this.next = first;
     }
 
     public Redactor redactor() {
@@ -106,6 +133,11 @@ public final class WorkloadOutput {
      * small batches: an answer streamed to a slow client holds a batch, not the whole tail.
      */
     public synchronized Cursor cursor(int count, Stream only) {
+        return new Cursor(tailStart(count, only), next, only);
+    }
+
+    /** The number of the first of the last {@code count} lines of the chosen streams. */
+    private long tailStart(int count, Stream only) {
         long start = next;
         int found = 0;
         for (long n = next - 1; n >= first && found < count; n--) {
@@ -114,7 +146,104 @@ public final class WorkloadOutput {
                 found++;
             }
         }
-        return new Cursor(start, next, only);
+        return start;
+    }
+
+    /** A follower that reads the last {@code count} lines of the chosen streams (both when {@code only} is null), then every new one. */
+    public synchronized Follower follow(int count, Stream only) {
+        return new Follower(tailStart(count, only), only);
+    }
+
+    /**
+     * A follower that reads the lines after the one numbered {@code sequence}, then every new one.
+     * When some of them have left the buffer (or {@code sequence} is no line of this run), it starts
+     * at the oldest line kept and {@link Follower#skipped} says how many it could not read.
+     */
+    public synchronized Follower followAfter(long sequence, Stream only) {
+        if (sequence >= first - 1 && sequence < next) {
+            return new Follower(sequence + 1, only);
+        }
+        var follower = new Follower(first, only);
+        follower.skipped = sequence < first ? first - sequence - 1 : -1;
+        return follower;
+    }
+
+    /**
+     * Reads lines as they arrive, in order, from a starting line on. It never holds the pumps
+     * up: when it lets lines leave the buffer before it reads them, it has fallen behind.
+     */
+    public final class Follower {
+        private long position;
+        private final Stream only;
+        private boolean woken;
+        private long skipped;
+
+        private Follower(long position, Stream only) {
+            this.position = position;
+            this.only = only;
+        }
+
+        /**
+         * The next lines, oldest first, about {@code maxChars} of text and at least one line,
+         * waiting up to {@code wait} for one; empty when none came or {@link #wake} was called.
+         *
+         * @throws FellBehind when lines it had not read left the buffer
+         */
+        public List<Numbered> next(int maxChars, Duration wait) throws FellBehind, InterruptedException {
+            synchronized (WorkloadOutput.this) {
+                long deadline = System.nanoTime() + wait.toNanos();
+                while (!woken) {
+                    if (position < first) {
+                        throw new FellBehind(first - position);
+                    }
+                    var batch = new ArrayList<Numbered>();
+                    int chars = 0;
+                    while (position < next && (batch.isEmpty() || chars < maxChars)) {
+                        long number = position++;
+                        Line line = slot(number);
+                        if (only == null || line.stream() == only) {
+                            batch.add(new Numbered(number, line));
+                            chars += line.text().length();
+                        }
+                    }
+                    long left = deadline - System.nanoTime();
+                    if (!batch.isEmpty() || left <= 0) {
+                        return batch;
+                    }
+                    waitingFollowers++;
+                    try {
+                        WorkloadOutput.this.wait(Math.max(1, left / 1_000_000));
+                    } finally {
+                        waitingFollowers--;
+                    }
+                }
+                woken = false;
+                return List.of();
+            }
+        }
+
+        /** Whether lines it has not read have left the buffer: it has fallen behind. */
+        public boolean behind() {
+            synchronized (WorkloadOutput.this) {
+                return position < first;
+            }
+        }
+
+        /**
+         * Lines it was asked to start after but could not read, as they had left the buffer; -1
+         * when the line it was to start after is none of this run's; 0 when none were lost.
+         */
+        public long skipped() {
+            return skipped;
+        }
+
+        /** Ends a wait in {@link #next} at once. */
+        public void wake() {
+            synchronized (WorkloadOutput.this) {
+                woken = true;
+                WorkloadOutput.this.notifyAll();
+            }
+        }
     }
 
     /** Reads a tail taken by {@link #cursor}; lines pushed out of the buffer meanwhile are skipped and noted. */
@@ -172,6 +301,9 @@ public final class WorkloadOutput {
         slots[(int) (next % capacity)] = line;
         next++;
         bufferedChars += length;
+        if (waitingFollowers > 0) {
+            notifyAll();
+        }
     }
 
     /** Starts a virtual thread that reads {@code in} to its end, line by line. */

@@ -14,6 +14,7 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Consumer;
 
 /**
  * Shapes the outgoing traffic of one interface with {@code tc}, except the core's own API
@@ -51,6 +52,7 @@ public final class Shaper implements TrafficControl {
     private final Optional<Path> tc;
     private Set<Integer> exemptPorts = Set.of();
     private volatile Optional<TrafficShape> applied = Optional.empty();
+    private volatile Consumer<Optional<TrafficShape>> changes = shape -> { };
 
     public Shaper(String networkInterface, boolean root, Optional<Path> tc) {
         this.networkInterface = networkInterface;
@@ -78,6 +80,23 @@ public final class Shaper implements TrafficControl {
     /** The shape applied last, until it is cleared. */
     public Optional<TrafficShape> applied() {
         return applied;
+    }
+
+    /**
+     * Tells {@code listener} of every change of the shape in force: the new shape, or empty when
+     * the core's shaping was removed. Called while the shaper is held, so it returns at once.
+     */
+    public void onChange(Consumer<Optional<TrafficShape>> listener) {
+        changes = listener;
+    }
+
+    /** Records the shape in force and tells the listener when it changed. */
+    private void inForce(Optional<TrafficShape> shape) {
+        Optional<TrafficShape> before = applied;
+        applied = shape;
+        if (!before.equals(shape)) {
+            changes.accept(shape);
+        }
     }
 
     /**
@@ -125,7 +144,7 @@ public final class Shaper implements TrafficControl {
         removeOwnRoot();
         if (shape.bandwidthMbps() == 0 && !shape.emulatesNetwork()) {
             logRemoval();
-            applied = Optional.empty();
+            inForce(Optional.empty());
             return;
         }
         try {
@@ -134,10 +153,10 @@ public final class Shaper implements TrafficControl {
             }
         } catch (IllegalStateException e) {
             removeOwnRoot();
-            applied = Optional.empty();
+            inForce(Optional.empty());
             throw e;
         }
-        applied = Optional.of(shape);
+        inForce(Optional.of(shape));
         LOG.info("traffic shaped", "interface", networkInterface, "bandwidth_mbps", shape.bandwidthMbps(),
                 "latency_ms", shape.latencyMs(), "jitter_ms", shape.jitterMs(), "loss_percent", shape.lossPercent(),
                 "unshaped_source_ports", new TreeSet<>(exemptPorts));
@@ -235,7 +254,7 @@ public final class Shaper implements TrafficControl {
         }
         removeOwnRoot();
         logRemoval();
-        applied = Optional.empty();
+        inForce(Optional.empty());
     }
 
     private void logRemoval() {

@@ -78,7 +78,34 @@ class LifecycleStateMachineTest {
         public void endedForGood(Snapshot last) {
             endedForGood.add(last);
         }
+
+        @Override
+        public void published(Snapshot snapshot) {
+            told.add("phase " + snapshot.phase().wireName());
+        }
+
+        @Override
+        public void exited(WorkloadExit exit) {
+            told.add("exit " + exit.exitCode() + (exit.requested() ? " requested" : ""));
+        }
+
+        @Override
+        public void restartScheduled(int attempt, Duration delay) {
+            told.add("restart " + attempt + " after " + delay.toMillis() + " ms");
+        }
+
+        @Override
+        public void accepted(ControlRequest request) {
+            told.add("request " + request);
+        }
+
+        @Override
+        public void shuttingDown(Duration grace) {
+            told.add("shutdown " + grace.toSeconds() + " s");
+        }
     };
+    /** What the observer was told, in order. */
+    private final List<String> told = new CopyOnWriteArrayList<>();
     private Lifecycle lifecycle;
 
     @AfterEach
@@ -495,6 +522,32 @@ class LifecycleStateMachineTest {
         assertEquals(Phase.RUNNING, running.phase());
         assertEquals(List.of("a", "b"), adapter.started.stream().map(w -> w.name).toList());
         assertEquals(List.of(), endedForGood, "the exit was followed by a start already queued");
+    }
+
+    @Test
+    void theObserverIsToldEveryStepInTheOrderItHappens() throws Exception {
+        lifecycle("process_management:\n  restart: {policy: on-failure, max_retries: 1, backoff_initial_ms: 100}\n");
+        lifecycle.start(plan("a"));
+        settled();
+        adapter.started.getLast().exit.complete(3);
+        settled();
+        delays.runAll();
+        settled();
+        adapter.updateResult = UpdateResult.APPLIED;
+        lifecycle.update(new UpdatePlan(Payload.of(Map.of("x", 1)), Optional.empty()));
+        lifecycle.signal(Signals.number("HUP").orElseThrow());
+        assertTrue(lifecycle.stop(true));
+        settled();
+        assertFalse(lifecycle.stop(false));
+        lifecycle.shutdown(Duration.ofSeconds(5));
+        assertEquals(List.of(
+                "request Start[]", "phase starting", "phase running",
+                "exit 3", "phase backoff", "restart 1 after 100 ms",
+                "phase starting", "phase running",
+                "request Update[outcome=Answered[result=APPLIED]]", "request Signal[number=1]",
+                "request Stop[force=true, stopping=true]", "phase stopping", "exit 137 requested", "phase stopped",
+                "request Stop[force=false, stopping=false]",
+                "shutdown 5 s"), told);
     }
 
     // ---- fakes ----

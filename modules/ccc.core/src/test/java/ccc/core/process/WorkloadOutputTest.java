@@ -84,6 +84,116 @@ class WorkloadOutputTest {
         assertEquals(List.of("l5", "l7", "l9"), cursor.next(1000).stream().map(WorkloadOutput.Line::text).toList());
     }
 
+    private static List<String> texts(List<WorkloadOutput.Numbered> lines) {
+        return lines.stream().map(numbered -> numbered.line().text()).toList();
+    }
+
+    @Test
+    void aFollowerReadsTheTailThenEveryNewLineInOrderWaitingForThem() throws Exception {
+        var output = new WorkloadOutput(1000, new Redactor());
+        for (int i = 0; i < 10; i++) {
+            output.add(line("old " + i));
+        }
+        var follower = output.follow(2, null);
+        List<WorkloadOutput.Numbered> tail = follower.next(1000, Duration.ZERO);
+        assertEquals(List.of("old 8", "old 9"), texts(tail));
+        assertEquals(tail.getFirst().sequence() + 1, tail.getLast().sequence(), "lines are numbered in order");
+        assertEquals(List.of(), follower.next(1000, Duration.ofMillis(50)), "nothing new: it waits, then answers empty");
+
+        var printer = Thread.ofVirtual().start(() -> {
+            for (int i = 0; i < 500; i++) {
+                output.add(line("new " + i));
+                if (i % 50 == 0) {
+                    // Pauses, so the follower catches up and waits.
+                    TestSleep.millis(5);
+                }
+            }
+        });
+        var received = new java.util.ArrayList<WorkloadOutput.Numbered>();
+        while (received.size() < 500) {
+            received.addAll(follower.next(64, Duration.ofSeconds(10)));
+        }
+        printer.join();
+        assertEquals(java.util.stream.IntStream.range(0, 500).mapToObj(i -> "new " + i).toList(), texts(received));
+        for (int i = 1; i < received.size(); i++) {
+            assertEquals(received.get(i - 1).sequence() + 1, received.get(i).sequence());
+        }
+        assertEquals(tail.getLast().sequence() + 1, received.getFirst().sequence());
+    }
+
+    @Test
+    void aFollowerThatLetsLinesLeaveTheBufferHasFallenBehindAndThePumpNeverWaitsForIt() throws Exception {
+        var output = new WorkloadOutput(100, new Redactor());
+        var follower = output.follow(0, null);
+        var waiting = Thread.ofVirtual().start(() -> {
+            try {
+                follower.next(10, Duration.ofSeconds(30));
+            } catch (Exception e) {
+                // It was woken.
+            }
+        });
+        for (int i = 0; i < 100_000; i++) {
+            output.add(line("flood " + i));
+        }
+        waiting.join(Duration.ofSeconds(10));
+        var second = output.follow(0, null);
+        for (int i = 0; i < 150; i++) {
+            output.add(line("more " + i));
+        }
+        assertTrue(second.behind());
+        var fell = org.junit.jupiter.api.Assertions.assertThrows(WorkloadOutput.FellBehind.class, () -> second.next(1000, Duration.ZERO));
+        assertEquals(50, fell.lostLines());
+    }
+
+    @Test
+    void aFollowerResumesAfterALineOrSaysHowManyItCouldNotRead() throws Exception {
+        var output = new WorkloadOutput(10, new Redactor());
+        for (int i = 0; i < 30; i++) {
+            output.add(line("l" + i));
+        }
+        List<WorkloadOutput.Numbered> kept = output.follow(10, null).next(1000, Duration.ZERO);
+        long l25 = kept.get(5).sequence();
+        var resumed = output.followAfter(l25, null);
+        assertEquals(0, resumed.skipped());
+        assertEquals(List.of("l26", "l27", "l28", "l29"), texts(resumed.next(1000, Duration.ZERO)));
+
+        var tooOld = output.followAfter(l25 - 10, null);
+        assertEquals(4, tooOld.skipped(), "l16 to l19 left the buffer");
+        assertEquals("l20", texts(tooOld.next(1000, Duration.ZERO)).getFirst());
+
+        var otherRun = output.followAfter(kept.getLast().sequence() + 1_000, null);
+        assertEquals(-1, otherRun.skipped());
+        assertEquals("l20", texts(otherRun.next(1000, Duration.ZERO)).getFirst());
+    }
+
+    @Test
+    void wakingAFollowerEndsItsWaitAtOnce() throws Exception {
+        var output = new WorkloadOutput(10, new Redactor());
+        var follower = output.follow(0, null);
+        var result = new java.util.concurrent.CompletableFuture<List<WorkloadOutput.Numbered>>();
+        Thread.ofVirtual().start(() -> {
+            try {
+                result.complete(follower.next(100, Duration.ofMinutes(5)));
+            } catch (Exception e) {
+                result.completeExceptionally(e);
+            }
+        });
+        Thread.sleep(100);
+        follower.wake();
+        assertEquals(List.of(), result.get(10, java.util.concurrent.TimeUnit.SECONDS));
+    }
+
+    /** Sleeps in a lambda that may not throw. */
+    private static final class TestSleep {
+        static void millis(long millis) {
+            try {
+                Thread.sleep(millis);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
     private List<String> pumpLines(WorkloadOutput output, byte[] bytes) throws InterruptedException {
         output.pump(new ByteArrayInputStream(bytes), WorkloadOutput.Stream.STDOUT, 1).join(Duration.ofSeconds(30));
         return output.tail(2000, null).stream().map(WorkloadOutput.Line::text).toList();

@@ -95,6 +95,8 @@ class CtlTest {
         assertEquals(new Run(Ctl.OK, "start initiated\n", ""), started);
         core.awaitPhase("running");
         awaitOutput("started from-a-file");
+        // stdout and stderr are read by two pumps: the stderr line may land a moment later.
+        awaitOutput("warning from-a-file");
 
         Run logs = ctl("logs", "--tail", "2");
         assertEquals(Ctl.OK, logs.code());

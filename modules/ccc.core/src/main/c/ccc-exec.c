@@ -2,16 +2,24 @@
  * ccc-exec: starts a workload for the Container Control Core.
  *
  * The JVM cannot change the credentials of a child process it spawns, so the core starts this
- * small static program in its place. It does, in order, only what it is asked:
+ * small static program in its place. It reads all its options first, then does what it is
+ * asked in this order, whatever the order of the options:
  *
  *   --setsid            start a new session (and process group), so the core can signal
  *                       the workload's whole group at once
- *   --chdir DIR         change the working directory
  *   --env NAME=VALUE    set an environment variable (repeatable)
+ *   --drop-core-env     remove every CCC_* variable (the core's own, its API token among them)
+ *                       and keep the rest of the environment
  *   --groups G,G,...    supplementary groups (numeric), then
  *   --gid G, --uid U    the primary group and user (numeric); capabilities are dropped from
  *                       the bounding set first, so none can come back after the switch
+ *   --die-with-parent   after the switch (which would clear it), ask the kernel for SIGKILL when
+ *                       the parent ends, then check that the parent seen at start is still
+ *                       there, so a core killed meanwhile leaves no workload behind
  *   --no-new-privs      set no_new_privs, so setuid binaries cannot raise privileges again
+ *   --chdir DIR         change the working directory, as the workload's user: root never
+ *                       enters a directory through links the workload could have placed, and
+ *                       the workload gets no directory it could not enter itself
  *   -- PROGRAM ARGS...  then exec PROGRAM (looked up on PATH)
  *
  * It never runs a shell. On any failure it prints one line to stderr and exits 127.
@@ -20,6 +28,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +37,9 @@
 #include <unistd.h>
 
 #define MAX_GROUPS 256
+#define CORE_PREFIX "CCC_"
+
+extern char **environ;
 
 static void fail(const char *what, const char *detail) {
     if (detail != NULL) {
@@ -63,14 +75,43 @@ static int parse_groups(const char *text, gid_t *groups) {
     return count;
 }
 
+/* Removes every CCC_* variable; unsetenv changes environ, so the scan starts over after each. */
+static void drop_core_environment(void) {
+    for (char **entry = environ; entry != NULL && *entry != NULL;) {
+        if (strncmp(*entry, CORE_PREFIX, strlen(CORE_PREFIX)) != 0) {
+            entry++;
+            continue;
+        }
+        char *name = strndup(*entry, strcspn(*entry, "="));
+        if (name == NULL) {
+            fail("out of memory", NULL);
+        }
+        if (unsetenv(name) != 0) {
+            fail("cannot unset", name);
+        }
+        free(name);
+        entry = environ;
+    }
+}
+
 int main(int argc, char **argv) {
+    pid_t parent = getppid();
     long uid = -1;
     long gid = -1;
     gid_t groups[MAX_GROUPS];
     int group_count = -1;
+    int new_session = 0;
+    int drop_core_env = 0;
+    int die_with_parent = 0;
     int no_new_privs = 0;
+    const char *directory = NULL;
+    char **variables = calloc((size_t) argc, sizeof *variables);
+    int variable_count = 0;
     int i = 1;
 
+    if (variables == NULL) {
+        fail("out of memory", NULL);
+    }
     for (; i < argc; i++) {
         const char *option = argv[i];
         if (strcmp(option, "--") == 0) {
@@ -78,9 +119,15 @@ int main(int argc, char **argv) {
             break;
         }
         if (strcmp(option, "--setsid") == 0) {
-            if (setsid() < 0) {
-                fail("cannot start a session", "setsid");
-            }
+            new_session = 1;
+            continue;
+        }
+        if (strcmp(option, "--drop-core-env") == 0) {
+            drop_core_env = 1;
+            continue;
+        }
+        if (strcmp(option, "--die-with-parent") == 0) {
+            die_with_parent = 1;
             continue;
         }
         if (strcmp(option, "--no-new-privs") == 0) {
@@ -91,20 +138,16 @@ int main(int argc, char **argv) {
             fprintf(stderr, "ccc-exec: %s needs a value\n", option);
             return 127;
         }
-        const char *value = argv[++i];
+        char *value = argv[++i];
         if (strcmp(option, "--chdir") == 0) {
-            if (chdir(value) < 0) {
-                fail("cannot change directory to", value);
-            }
+            directory = value;
         } else if (strcmp(option, "--env") == 0) {
             const char *equals = strchr(value, '=');
             if (equals == NULL || equals == value) {
                 fprintf(stderr, "ccc-exec: --env expects NAME=VALUE, got '%s'\n", value);
                 return 127;
             }
-            if (putenv((char *) value) != 0) {
-                fail("cannot set", value);
-            }
+            variables[variable_count++] = value;
         } else if (strcmp(option, "--groups") == 0) {
             group_count = parse_groups(value, groups);
         } else if (strcmp(option, "--gid") == 0) {
@@ -120,6 +163,17 @@ int main(int argc, char **argv) {
         fail("usage: ccc-exec [options] -- PROGRAM [ARGS...]", NULL);
     }
 
+    if (new_session && setsid() < 0) {
+        fail("cannot start a session", "setsid");
+    }
+    for (int v = 0; v < variable_count; v++) {
+        if (putenv(variables[v]) != 0) {
+            fail("cannot set", variables[v]);
+        }
+    }
+    if (drop_core_env) {
+        drop_core_environment();
+    }
     if (uid >= 0) {
         if (gid < 0) {
             fail("--uid needs --gid", NULL);
@@ -143,8 +197,19 @@ int main(int argc, char **argv) {
             fail("privileges were not dropped", NULL);
         }
     }
+    if (die_with_parent) {
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
+            fail("cannot set", "parent-death signal");
+        }
+        if (getppid() != parent) {
+            fail("the core ended before the workload started", NULL);
+        }
+    }
     if (no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
         fail("cannot set", "no_new_privs");
+    }
+    if (directory != NULL && chdir(directory) < 0) {
+        fail("cannot change directory to", directory);
     }
     execvp(argv[i], &argv[i]);
     fail("cannot run", argv[i]);

@@ -9,23 +9,17 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.spi.ToolProvider;
 
-/** The README's SleepyAdapter, compiled against ccc.api alone and packed as a modular jar. */
+/** Adapters compiled against ccc.api alone and packed as modular jars: the README's SleepyAdapter, or any one-class adapter. */
 final class AdapterJar {
 
     private AdapterJar() {
     }
 
-    /** Compiles a one-class adapter module against ccc.api alone and jars it. */
-    static void build(Path work, Path jar) throws IOException {
-        Path src = work.resolve("adapter-src");
-        Path pkg = Files.createDirectories(src.resolve("com/example/sleepy"));
-        Files.writeString(src.resolve("module-info.java"), """
-                module com.example.sleepy {
-                    requires ccc.api;
-                    provides ccc.api.Adapter with com.example.sleepy.SleepyAdapter;
-                }
-                """);
-        Files.writeString(pkg.resolve("SleepyAdapter.java"), """
+    /** The README's SleepyAdapter. */
+    static final String SLEEPY_CLASS = "com.example.sleepy.SleepyAdapter";
+
+    /** Its source, as the README gives it. */
+    static final String SLEEPY_SOURCE = """
                 package com.example.sleepy;
 
                 import ccc.api.Adapter;
@@ -52,12 +46,48 @@ final class AdapterJar {
                         }
                     }
                 }
-                """);
-        Path api = Files.list(ImageProcess.IMAGE.resolveSibling("modules"))
-                .filter(p -> p.getFileName().toString().startsWith("ccc.api-")).findFirst().orElseThrow();
-        Path classes = work.resolve("adapter-classes");
+                """;
+
+    /** Compiles the README's SleepyAdapter against ccc.api alone and jars it. */
+    static void build(Path work, Path jar) throws IOException {
+        build(work, jar, SLEEPY_CLASS, SLEEPY_SOURCE);
+    }
+
+    /** Compiles the adapter class {@code className} from {@code source} as the module of its package's name, and jars it. */
+    static void build(Path work, Path jar, String className, String source) throws IOException {
+        build(work, jar, className, source, imageApi());
+    }
+
+    /** The ccc.api jar the runtime image was linked from. */
+    static Path imageApi() throws IOException {
+        try (var modules = Files.list(ImageProcess.IMAGE.resolveSibling("modules"))) {
+            return modules.filter(p -> p.getFileName().toString().startsWith("ccc.api-")).findFirst().orElseThrow();
+        }
+    }
+
+    /** A copy of the image's ccc.api jar that says it is version {@code version}, to compile an adapter against. */
+    static Path apiVersioned(Path work, String version) throws IOException {
+        Path copy = Files.copy(imageApi(), work.resolve("ccc.api-" + version + ".jar"));
+        run("jar", "--update", "--file", copy.toString(), "--module-version", version);
+        return copy;
+    }
+
+    /** As {@link #build(Path, Path, String, String)}, compiled against {@code api}. */
+    static void build(Path work, Path jar, String className, String source, Path api) throws IOException {
+        String packageName = className.substring(0, className.lastIndexOf('.'));
+        String simpleName = className.substring(className.lastIndexOf('.') + 1);
+        Path src = work.resolve("adapter-src-" + simpleName);
+        Path pkg = Files.createDirectories(src.resolve(packageName.replace('.', '/')));
+        Files.writeString(src.resolve("module-info.java"), """
+                module %s {
+                    requires ccc.api;
+                    provides ccc.api.Adapter with %s;
+                }
+                """.formatted(packageName, className));
+        Files.writeString(pkg.resolve(simpleName + ".java"), source);
+        Path classes = work.resolve("adapter-classes-" + simpleName);
         run("javac", "--module-path", api.toString(), "-d", classes.toString(),
-                src.resolve("module-info.java").toString(), pkg.resolve("SleepyAdapter.java").toString());
+                src.resolve("module-info.java").toString(), pkg.resolve(simpleName + ".java").toString());
         run("jar", "--create", "--file", jar.toString(), "-C", classes.toString(), ".");
     }
 

@@ -93,8 +93,16 @@ final class ImageProcess implements AutoCloseable {
 
     /** One HTTP exchange with a core at {@code host:port}. */
     static Reply request(String host, int port, String method, String path, String json) throws IOException {
+        return request(host, port, method, path, json, null);
+    }
+
+    /** One HTTP exchange with a core at {@code host:port}, with a bearer token when {@code token} is not null. */
+    static Reply request(String host, int port, String method, String path, String json, String token) throws IOException {
         var connection = (HttpURLConnection) URI.create("http://" + host + ":" + port + path).toURL().openConnection();
         connection.setRequestMethod(method);
+        if (token != null) {
+            connection.setRequestProperty("Authorization", "Bearer " + token);
+        }
         connection.setConnectTimeout(5000);
         connection.setReadTimeout(30000);
         if (json != null) {

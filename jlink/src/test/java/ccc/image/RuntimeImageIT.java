@@ -156,6 +156,26 @@ class RuntimeImageIT {
         }
     }
 
+    @Test
+    void anAdapterJarForAnotherApiOrAModuleTheImageHasIsLeftOutWithItsReason() throws Exception {
+        Path adapters = Files.createDirectories(work.resolve("adapters"));
+        AdapterJar.build(work, adapters.resolve("sleepy.jar"), AdapterJar.SLEEPY_CLASS, AdapterJar.SLEEPY_SOURCE,
+                AdapterJar.apiVersioned(work, "7.2"));
+        try (var modules = Files.list(ImageProcess.IMAGE.resolveSibling("modules"))) {
+            Files.copy(modules.filter(jar -> jar.getFileName().toString().startsWith("ccc.adapter.example-")).findFirst().orElseThrow(),
+                    adapters.resolve("example.jar"));
+        }
+        Files.writeString(work.resolve("config.yaml"), "adapter:\n  class: " + AdapterJar.SLEEPY_CLASS + "\nadapters_dir: adapters\n");
+        try (var core = ImageProcess.launch(work, Map.of())) {
+            assertTrue(core.process.waitFor(30, TimeUnit.SECONDS));
+            assertEquals(2, core.process.exitValue(), core.output());
+            assertTrue(core.output().contains("it was compiled against ccc.api 7.2 and this core has ccc.api "), core.output());
+            assertTrue(core.output().contains("its module ccc.adapter.example@"), core.output());
+            assertTrue(core.output().contains("is already in the runtime image, whose copy is used"), core.output());
+            assertTrue(core.output().contains("no adapter '" + AdapterJar.SLEEPY_CLASS + "' found"), core.output());
+        }
+    }
+
     private static long awaitRunningPid(ImageProcess core) throws IOException {
         String status = awaitBody(core, "\"phase\":\"running\"");
         Matcher pid = PID.matcher(status);

@@ -9,11 +9,13 @@ import java.util.Optional;
 
 /**
  * A command for the core to start with {@link AdapterContext#launch}: an argv list (never run
- * through a shell), extra environment variables and a working directory.
+ * through a shell), environment variables and a working directory.
  *
  * @param command the program and its arguments
- * @param environment variables added to the core's own environment
- * @param workingDirectory where the command runs; the core's working directory when empty
+ * @param environment variables added to the workload's base environment (see
+ *        {@link AdapterContext#launch}); none may start with {@code CCC_}
+ * @param workingDirectory where the command runs, entered as the workload's user; the core's
+ *        working directory when empty
  * @since 0.1
  */
 public record Launch(List<String> command, Map<String, String> environment, Optional<Path> workingDirectory) {
@@ -27,12 +29,12 @@ public record Launch(List<String> command, Map<String, String> environment, Opti
         Objects.requireNonNull(workingDirectory, "workingDirectory");
     }
 
-    /** A command with no extra environment, in the core's working directory. */
+    /** A command with the base environment only, in the core's working directory. */
     public static Launch of(List<String> command) {
         return new Launch(command, Map.of(), Optional.empty());
     }
 
-    /** A command with no extra environment, in the core's working directory. */
+    /** A command with the base environment only, in the core's working directory. */
     public static Launch of(String... command) {
         return of(List.of(command));
     }

@@ -9,6 +9,7 @@ import ccc.core.log.SystemLoggerAdapter;
 import ccc.core.process.PrivilegeDrop;
 import ccc.core.process.ProcessLauncher;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 
@@ -42,6 +43,11 @@ final class CoreAdapterContext implements AdapterContext {
     @Override
     public List<String> ensureUser(List<String> command) {
         return privilegeDrop.wrap(command, config.runAsUser());
+    }
+
+    @Override
+    public Path workloadDirectory() throws IOException {
+        return launcher.workloadDirectory();
     }
 
     @Override

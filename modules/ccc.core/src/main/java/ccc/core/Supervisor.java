@@ -55,7 +55,8 @@ public record Supervisor(
         var redactor = new Redactor();
         Log.redactWith(redactor);
         var output = new WorkloadOutput(OUTPUT_LINES_KEPT, redactor);
-        var launcher = new ProcessLauncher(privilegeDrop, config.adapter().runAsUser(), output, reaperReady);
+        var launcher = new ProcessLauncher(privilegeDrop, config.adapter().runAsUser(), config.adapter().envPassthrough(),
+                output, reaperReady);
         var shaper = Shaper.system(config.trafficControl().networkInterface(), privilegeDrop.runningAsRoot());
         AdapterContext context = new CoreAdapterContext(new AdapterConfig(config.adapter().values()), launcher, shaper, adapterName);
         Optional<ProcessAdapter> processAdapter = config.processManagement().enabled()

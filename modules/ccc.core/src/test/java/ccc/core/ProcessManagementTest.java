@@ -114,11 +114,12 @@ class ProcessManagementTest {
     void aPayloadFileAndSighupMakeAFileConfiguredProgramLiveUpdatable() throws Exception {
         Path payload = work.resolve("conf/payload.json");
         Path seen = work.resolve("seen.json");
-        start("command: " + yamlList("sh", "-c", "trap 'cp " + payload + " " + seen + "' HUP; while :; do sleep 0.02; done", marker) + "\n"
+        start("command: " + yamlList("sh", "-c", "trap 'cp " + payload + " " + seen + "' HUP; echo trapped; while :; do sleep 0.02; done", marker) + "\n"
                 + "payload_file: " + payload + "\n"
                 + "update: {signal: HUP}\n");
         core.post("/api/start", "{\"rate\": 10, \"target\": \"a\"}");
         core.awaitPhase("running");
+        awaitLog("stdout", "trapped"); // a HUP before the trap would end the shell
         assertEquals("{\"rate\":10,\"target\":\"a\"}", Files.readString(payload));
         assertEquals(PosixFilePermissions.fromString("rw-------"), Files.getPosixFilePermissions(payload));
 

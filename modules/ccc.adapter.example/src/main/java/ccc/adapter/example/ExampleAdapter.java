@@ -8,9 +8,11 @@ import ccc.api.TrafficShape;
 import ccc.api.UpdateResult;
 import ccc.api.Workload;
 import ccc.api.WorkloadProcess;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.Reader;
+import java.io.InputStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Properties;
@@ -20,8 +22,12 @@ import java.util.concurrent.TimeUnit;
 /** The seed's {@code my_adapter.py} in Java: runs the {@link FlowRunner} on the flows the payload names. */
 public final class ExampleAdapter implements Adapter {
 
-    private WorkloadProcess process;
-    private Path stats;
+    /** The most of the workload's stats file the adapter reads: it is the workload's to write. */
+    static final int MAX_STATS_BYTES = 64 * 1024;
+
+    // Written by start on the lifecycle's thread, read by metrics on others: volatile publishes them.
+    private volatile WorkloadProcess process;
+    private volatile Path stats;
 
     @Override
     public void preStart(Payload payload, AdapterContext context) {
@@ -31,7 +37,8 @@ public final class ExampleAdapter implements Adapter {
 
     @Override
     public Workload start(Payload payload, AdapterContext context) throws IOException {
-        stats = Path.of(System.getProperty("java.io.tmpdir"), "flow-stats-" + UUID.randomUUID() + ".properties");
+        // In a directory only the workload's user and root can reach, a fresh file for each run.
+        stats = context.workloadDirectory().resolve("flow-stats-" + UUID.randomUUID() + ".properties");
         process = context.launch(Launch.of(JavaCommand.of(FlowRunner.class, "--flows", payload.require("flowfile"), "--stats", stats.toString())));
         return process;
     }
@@ -53,13 +60,18 @@ public final class ExampleAdapter implements Adapter {
 
     @Override
     public Map<String, Object> metrics() {
+        Path file = stats;
+        boolean running = process != null && process.isAlive();
         var figures = new Properties();
-        try (Reader in = Files.newBufferedReader(stats)) {
-            figures.load(in);
+        // The workload writes this file, so the adapter (root, maybe) reads it as untrusted: only a regular file
+        // (a link could lead to root's files, a FIFO would block), without following links, and only so much of it.
+        try (InputStream in = file != null && Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)
+                ? Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS) : InputStream.nullInputStream()) {
+            figures.load(new ByteArrayInputStream(in.readNBytes(MAX_STATS_BYTES)));
         } catch (IOException | RuntimeException e) {
-            return Map.of("running", process != null && process.isAlive());
+            return Map.of("running", running);
         }
-        return Map.of("running", process.isAlive(), "requests_sent", Long.parseLong(figures.getProperty("sent", "0")),
+        return Map.of("running", running, "requests_sent", Long.parseLong(figures.getProperty("sent", "0")),
                 "errors", Long.parseLong(figures.getProperty("errors", "0")), "rate", Double.parseDouble(figures.getProperty("rate", "0")));
     }
 }

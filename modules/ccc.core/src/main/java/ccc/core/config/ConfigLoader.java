@@ -1,6 +1,7 @@
 package ccc.core.config;
 
 import ccc.core.log.Log;
+import ccc.core.process.WorkloadEnvironment;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -169,7 +170,24 @@ public final class ConfigLoader {
                 className,
                 adapter.optionalString("primary_payload_key"),
                 adapter.optionalString("run_as_user"),
+                envPassthrough(adapter),
                 adapter.values());
+    }
+
+    /** {@code adapter.env_passthrough}: variable names; the core's own ({@code CCC_*}) are never passed on. */
+    private static List<String> envPassthrough(Section adapter) throws ConfigException {
+        List<String> names = adapter.stringList("env_passthrough");
+        for (int i = 0; i < names.size(); i++) {
+            String path = adapter.pathOf("env_passthrough") + "[" + i + "]";
+            if (!names.get(i).matches("[A-Za-z_][A-Za-z0-9_]*")) {
+                throw ConfigException.at(path, "'" + names.get(i) + "' is not a valid environment variable name");
+            }
+            Optional<String> refusal = WorkloadEnvironment.refusal(names.get(i));
+            if (refusal.isPresent()) {
+                throw ConfigException.at(path, refusal.get());
+            }
+        }
+        return names;
     }
 
     private static Log.Format logFormat(Section log) throws ConfigException {

@@ -45,12 +45,14 @@ public record CoreConfig(
      * The {@code adapter:} section.
      *
      * @param className the provider class to bind; empty when the core runs the workload itself
+     * @param envPassthrough names of the core's environment variables every workload gets too
      * @param values the whole section, handed to the adapter
      */
     public record Adapter(
             Optional<String> className,
             Optional<String> primaryPayloadKey,
             Optional<String> runAsUser,
+            List<String> envPassthrough,
             Map<String, Object> values) {
     }
 
@@ -71,7 +73,7 @@ public record CoreConfig(
      * compat.md's {@code process_management}: the core runs a configured command itself.
      *
      * @param command argv templates, one element each
-     * @param environment variables added to the core's environment, values are templates
+     * @param environment variables added to the workload's built environment, values are templates
      * @param payloadFile where the whole start payload is written as JSON before launch
      * @param update how a live update reaches the workload; empty when it has none
      * @param stopSignal the signal a stop sends first

@@ -49,7 +49,7 @@ public final class Planner {
         if (processAdapter.isPresent()) {
             try {
                 launch = Optional.of(processAdapter.get().launchFor(payload));
-            } catch (PayloadTemplate.MissingValueException e) {
+            } catch (PayloadTemplate.MissingValueException | ProcessAdapter.ArgumentTooLongException e) {
                 throw new InvalidRequest(e.getMessage());
             }
         }

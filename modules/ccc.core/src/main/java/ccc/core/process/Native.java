@@ -3,10 +3,12 @@ package ccc.core.process;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.invoke.MethodHandle;
@@ -14,22 +16,100 @@ import java.lang.invoke.VarHandle;
 
 /**
  * The few system calls the JDK does not offer, called through the foreign function API:
- * sending any signal, becoming a child subreaper, and reaping adopted children.
+ * sending any signal, becoming a child subreaper, reaping adopted children, and the
+ * descriptor-relative file calls ({@code openat} and its kin) that {@link NoFollowFiles} needs
+ * to write without following links. The file calls return their result, or minus the errno.
  */
 public final class Native {
 
     private static final int PR_SET_CHILD_SUBREAPER = 36;
     private static final int WNOHANG = 1;
 
+    // errno values and open(2) flags as Linux defines them. O_DIRECTORY and O_NOFOLLOW have other
+    // values on ARM and PowerPC; the other architectures the JDK runs on (x86, s390x, RISC-V) use
+    // the generic ones. NoFollowFilesTest fails on an architecture where these are wrong.
+    static final int EINTR = 4;
+    static final int ENOENT = 2;
+    static final int EEXIST = 17;
+    static final int AT_FDCWD = -100;
+    static final int AT_EMPTY_PATH = 0x1000;
+    static final int S_IFMT = 0170000;
+    static final int S_IFDIR = 0040000;
+    static final int S_IFLNK = 0120000;
+    static final int O_RDONLY = 0;
+    static final int O_WRONLY = 1;
+    static final int O_CREAT = 0100;
+    static final int O_EXCL = 0200;
+    static final int O_CLOEXEC = 02000000;
+    static final int O_PATH = 010000000;
+    private static final boolean ARM_OR_POWERPC = System.getProperty("os.arch", "").matches("aarch64|arm.*|ppc.*");
+    static final int O_DIRECTORY = ARM_OR_POWERPC ? 040000 : 0200000;
+    static final int O_NOFOLLOW = ARM_OR_POWERPC ? 0100000 : 0400000;
+
     private static final Linker LINKER = Linker.nativeLinker();
 
     // Each downcall is linked on first use, in a holder class of its own: linking spins bytecode
     // and costs tens of milliseconds, which start-up should not pay for calls it does not make.
-    private static final class Kill {
+    private static final class Errno {
         static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
-        static final VarHandle ERRNO = CALL_STATE.varHandle(java.lang.foreign.MemoryLayout.PathElement.groupElement("errno"));
-        static final MethodHandle HANDLE = downcall("kill", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT),
-                Linker.Option.captureCallState("errno"));
+        static final VarHandle ERRNO = CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+        static final Linker.Option CAPTURE = Linker.Option.captureCallState("errno");
+
+        /** A call's result, or minus the errno it left when it returned -1. */
+        static int result(long returned, MemorySegment state) {
+            return returned == -1 ? -(int) ERRNO.get(state, 0L) : (int) returned;
+        }
+    }
+
+    private static final class Kill {
+        static final MethodHandle HANDLE = downcall("kill", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), Errno.CAPTURE);
+    }
+
+    private static final class Openat {
+        static final MethodHandle HANDLE = downcall("openat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT),
+                Linker.Option.firstVariadicArg(3), Errno.CAPTURE);
+    }
+
+    private static final class Mkdirat {
+        static final MethodHandle HANDLE = downcall("mkdirat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT), Errno.CAPTURE);
+    }
+
+    private static final class Renameat {
+        static final MethodHandle HANDLE = downcall("renameat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS),
+                Errno.CAPTURE);
+    }
+
+    private static final class Unlinkat {
+        static final MethodHandle HANDLE = downcall("unlinkat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT), Errno.CAPTURE);
+    }
+
+    private static final class Fchown {
+        static final MethodHandle HANDLE = downcall("fchown", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), Errno.CAPTURE);
+    }
+
+    private static final class Fchmod {
+        static final MethodHandle HANDLE = downcall("fchmod", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), Errno.CAPTURE);
+    }
+
+    private static final class Write {
+        static final MethodHandle HANDLE = downcall("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), Errno.CAPTURE);
+    }
+
+    private static final class Close {
+        static final MethodHandle HANDLE = downcall("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT), Errno.CAPTURE);
+    }
+
+    private static final class Statx {
+        // struct statx has the same layout on every architecture: stx_mode is the u16 at byte 28.
+        static final long SIZE = 256;
+        static final long MODE_OFFSET = 28;
+        static final int STATX_TYPE = 1;
+        static final MethodHandle HANDLE = downcall("statx", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS),
+                Errno.CAPTURE);
+    }
+
+    private static final class Strerror {
+        static final MethodHandle HANDLE = downcall("strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
     }
 
     private static final class Prctl {
@@ -58,9 +138,9 @@ public final class Native {
      */
     public static int kill(long pid, int signal) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(Kill.CALL_STATE);
+            MemorySegment state = arena.allocate(Errno.CALL_STATE);
             int result = (int) Kill.HANDLE.invokeExact(state, (int) pid, signal);
-            return result == 0 ? 0 : (int) Kill.ERRNO.get(state, 0L);
+            return result == 0 ? 0 : (int) Errno.ERRNO.get(state, 0L);
         } catch (Throwable e) {
             throw new IllegalStateException("kill(2) failed", e);
         }
@@ -85,6 +165,110 @@ public final class Native {
             return (int) Waitpid.HANDLE.invokeExact((int) pid, status, WNOHANG) == (int) pid;
         } catch (Throwable e) {
             return false;
+        }
+    }
+
+    /** {@code openat(2)}: a descriptor for {@code name} relative to {@code directory}, or minus the errno. */
+    static int openat(int directory, String name, int flags, int mode) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(Errno.CALL_STATE);
+            return Errno.result((int) Openat.HANDLE.invokeExact(state, directory, arena.allocateFrom(name), flags, mode), state);
+        } catch (Throwable e) {
+            throw new IllegalStateException("openat(2) failed", e);
+        }
+    }
+
+    /** The file type bits ({@code S_IFMT}) of what {@code descriptor} refers to, from {@code statx(2)}; or minus the errno. */
+    static int fileType(int descriptor) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(Errno.CALL_STATE);
+            MemorySegment buffer = arena.allocate(Statx.SIZE, 8);
+            int result = Errno.result((int) Statx.HANDLE.invokeExact(state, descriptor, arena.allocateFrom(""), AT_EMPTY_PATH,
+                    Statx.STATX_TYPE, buffer), state);
+            return result < 0 ? result : Short.toUnsignedInt(buffer.get(JAVA_SHORT, Statx.MODE_OFFSET)) & S_IFMT;
+        } catch (Throwable e) {
+            throw new IllegalStateException("statx(2) failed", e);
+        }
+    }
+
+    /** {@code mkdirat(2)}: 0, or minus the errno. */
+    static int mkdirat(int directory, String name, int mode) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(Errno.CALL_STATE);
+            return Errno.result((int) Mkdirat.HANDLE.invokeExact(state, directory, arena.allocateFrom(name), mode), state);
+        } catch (Throwable e) {
+            throw new IllegalStateException("mkdirat(2) failed", e);
+        }
+    }
+
+    /** {@code renameat(2)}: 0, or minus the errno. A link at {@code to} is replaced, never followed. */
+    static int renameat(int fromDirectory, String from, int toDirectory, String to) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(Errno.CALL_STATE);
+            return Errno.result((int) Renameat.HANDLE.invokeExact(state, fromDirectory, arena.allocateFrom(from),
+                    toDirectory, arena.allocateFrom(to)), state);
+        } catch (Throwable e) {
+            throw new IllegalStateException("renameat(2) failed", e);
+        }
+    }
+
+    /** {@code unlinkat(2)} of a file (not a directory): 0, or minus the errno. */
+    static int unlinkat(int directory, String name) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(Errno.CALL_STATE);
+            return Errno.result((int) Unlinkat.HANDLE.invokeExact(state, directory, arena.allocateFrom(name), 0), state);
+        } catch (Throwable e) {
+            throw new IllegalStateException("unlinkat(2) failed", e);
+        }
+    }
+
+    /** {@code fchown(2)}: 0, or minus the errno. */
+    static int fchown(int descriptor, int uid, int gid) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(Errno.CALL_STATE);
+            return Errno.result((int) Fchown.HANDLE.invokeExact(state, descriptor, uid, gid), state);
+        } catch (Throwable e) {
+            throw new IllegalStateException("fchown(2) failed", e);
+        }
+    }
+
+    /** {@code fchmod(2)}: 0, or minus the errno. */
+    static int fchmod(int descriptor, int mode) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(Errno.CALL_STATE);
+            return Errno.result((int) Fchmod.HANDLE.invokeExact(state, descriptor, mode), state);
+        } catch (Throwable e) {
+            throw new IllegalStateException("fchmod(2) failed", e);
+        }
+    }
+
+    /** {@code write(2)} of {@code length} bytes from {@code buffer} at {@code offset}: the bytes written, or minus the errno. */
+    static int write(int descriptor, MemorySegment buffer, long offset, long length) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(Errno.CALL_STATE);
+            return Errno.result((long) Write.HANDLE.invokeExact(state, descriptor, buffer.asSlice(offset, length), length), state);
+        } catch (Throwable e) {
+            throw new IllegalStateException("write(2) failed", e);
+        }
+    }
+
+    /** {@code close(2)}: 0, or minus the errno. */
+    static int close(int descriptor) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(Errno.CALL_STATE);
+            return Errno.result((int) Close.HANDLE.invokeExact(state, descriptor), state);
+        } catch (Throwable e) {
+            throw new IllegalStateException("close(2) failed", e);
+        }
+    }
+
+    /** The C library's description of {@code errno}, such as "No such file or directory". */
+    static String describeErrno(int errno) {
+        try {
+            var text = (MemorySegment) Strerror.HANDLE.invokeExact(errno);
+            return text.reinterpret(1024).getString(0);
+        } catch (Throwable e) {
+            return "errno " + errno;
         }
     }
 }

@@ -10,9 +10,8 @@ import java.util.stream.Collectors;
 
 /**
  * Builds the command that starts a workload through the {@code ccc-exec} helper: in a session
- * of its own and, when the core runs as root and a user is named, as that user with its
- * primary and supplementary groups, HOME, USER and LOGNAME, no capabilities and no new
- * privileges.
+ * of its own, bound to the core's life, and, when the core runs as root and a user is named, as
+ * that user with its primary and supplementary groups, no capabilities and no new privileges.
  */
 public final class PrivilegeDrop {
 
@@ -42,53 +41,84 @@ public final class PrivilegeDrop {
     }
 
     /**
-     * Returns {@code command} unchanged when {@code user} is empty or the core is not root;
-     * otherwise the command that runs it as {@code user} with the environment kept.
+     * The command an adapter starts itself ({@code AdapterContext.ensureUser}): through the
+     * helper, which removes the core's {@code CCC_*} variables from the environment it is given
+     * and keeps the rest, and, when the core is root and {@code user} is named, runs it as that
+     * user with HOME, USER and LOGNAME set. Without the helper (a build where no C compiler was
+     * found; the runtime image always has it) {@code command} itself, when no user switch is needed.
      *
-     * @throws IllegalStateException if the user is unknown or the helper is missing
+     * @throws IllegalStateException if the user is unknown or the helper is missing for a switch
      */
     public List<String> wrap(List<String> command, Optional<String> user) {
         if (command.isEmpty()) {
             throw new IllegalArgumentException("empty command");
         }
-        if (user.isEmpty() || !root) {
-            return List.copyOf(command);
-        }
-        return helperCommand(command, user, false);
-    }
-
-    /**
-     * The command that starts {@code command} in a new session, as {@code user} when the core is
-     * root; {@code command} itself when the helper is missing and no user switch is needed.
-     */
-    public List<String> launchCommand(List<String> command, Optional<String> user) {
         boolean switchUser = user.isPresent() && root;
         if (helper.isEmpty() && !switchUser) {
             return List.copyOf(command);
         }
-        return helperCommand(command, switchUser ? user : Optional.empty(), true);
+        var options = new ArrayList<String>(List.of("--drop-core-env"));
+        if (switchUser) {
+            UserAccount account = requireAccount(user.get());
+            options.addAll(List.of("--env", "HOME=" + account.home(), "--env", "USER=" + account.name(), "--env", "LOGNAME=" + account.name()));
+            options.addAll(switchTo(account));
+        }
+        return helperCommand(options, command, user);
     }
 
-    private List<String> helperCommand(List<String> command, Optional<String> user, boolean newSession) {
+    /**
+     * The command the launcher starts, with the environment it built: in a new session, killed
+     * by the kernel when the core ends, in {@code workingDirectory} (entered after the switch,
+     * as the workload's user), and as {@code user} when the core is root. {@code command} itself
+     * when the helper is missing and no user switch is needed; the launcher then sets the
+     * working directory.
+     *
+     * @throws IllegalStateException if the user is unknown or the helper is missing for a switch
+     */
+    public List<String> launchCommand(List<String> command, Optional<String> user, Optional<Path> workingDirectory) {
+        boolean switchUser = user.isPresent() && root;
+        if (helper.isEmpty() && !switchUser) {
+            return List.copyOf(command);
+        }
+        var options = new ArrayList<String>(List.of("--setsid", "--die-with-parent"));
+        workingDirectory.ifPresent(directory -> options.addAll(List.of("--chdir", directory.toString())));
+        if (switchUser) {
+            options.addAll(switchTo(requireAccount(user.get())));
+        }
+        return helperCommand(options, command, user);
+    }
+
+    /**
+     * The account a workload runs as: {@code user}'s when the core is root and one is named, else
+     * the core's own (looked up by its uid); empty when the passwd file has no entry for it.
+     *
+     * @throws IllegalStateException if the core is root and the named user does not exist
+     */
+    public Optional<UserAccount> workloadAccount(Optional<String> user) {
+        if (user.isPresent() && root) {
+            return Optional.of(requireAccount(user.get()));
+        }
+        return users.find(Integer.toString(currentUid()));
+    }
+
+    private UserAccount requireAccount(String user) {
+        return users.find(user).orElseThrow(() -> new IllegalStateException("run_as_user '" + user + "' does not exist"));
+    }
+
+    private static List<String> switchTo(UserAccount account) {
+        return List.of(
+                "--groups", account.groups().stream().map(String::valueOf).collect(Collectors.joining(",")),
+                "--gid", Integer.toString(account.gid()),
+                "--uid", Integer.toString(account.uid()),
+                "--no-new-privs");
+    }
+
+    private List<String> helperCommand(List<String> options, List<String> command, Optional<String> user) {
         Path tool = helper.orElseThrow(() -> new IllegalStateException(
                 "cannot run as '" + user.orElse("") + "': the ccc-exec helper is not installed"));
-        var wrapped = new ArrayList<String>(command.size() + 16);
+        var wrapped = new ArrayList<String>(command.size() + options.size() + 2);
         wrapped.add(tool.toString());
-        if (newSession) {
-            wrapped.add("--setsid");
-        }
-        if (user.isPresent()) {
-            UserAccount account = users.find(user.get())
-                    .orElseThrow(() -> new IllegalStateException("run_as_user '" + user.get() + "' does not exist"));
-            wrapped.addAll(List.of(
-                    "--env", "HOME=" + account.home(),
-                    "--env", "USER=" + account.name(),
-                    "--env", "LOGNAME=" + account.name(),
-                    "--groups", account.groups().stream().map(String::valueOf).collect(Collectors.joining(",")),
-                    "--gid", Integer.toString(account.gid()),
-                    "--uid", Integer.toString(account.uid()),
-                    "--no-new-privs"));
-        }
+        wrapped.addAll(options);
         wrapped.add("--");
         wrapped.addAll(command);
         return List.copyOf(wrapped);

@@ -7,10 +7,7 @@ import ccc.core.config.CoreConfig;
 import ccc.core.config.PayloadTemplate;
 import ccc.core.json.Json;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -26,6 +23,19 @@ import java.util.Map;
  */
 public final class ProcessAdapter {
 
+    /**
+     * The kernel's limit on one argument or environment string, its terminating NUL included
+     * ({@code MAX_ARG_STRLEN}: 32 pages of 4 KiB). A longer one makes {@code exec} fail.
+     */
+    public static final int MAX_ARGUMENT_BYTES = 128 * 1024;
+
+    /**
+     * The bound on the filled command and {@code env} together, well below the kernel's
+     * {@code ARG_MAX} (a quarter of the stack limit: 2 MiB by default), which the base
+     * environment and the helper's options share.
+     */
+    public static final int MAX_COMMAND_BYTES = 1024 * 1024;
+
     private final CoreConfig.ProcessManagement config;
     private final ProcessLauncher launcher;
     // Written and read on the lifecycle's thread only: starts and updates are its transitions.
@@ -38,24 +48,56 @@ public final class ProcessAdapter {
     }
 
     /**
-     * The command a start payload asks for, with every placeholder filled: checked before
-     * anything starts, and then run as it is.
+     * The command a start payload asks for, with every placeholder filled and within the
+     * kernel's limits: checked before anything starts (or stops), and then run as it is.
      *
      * @throws PayloadTemplate.MissingValueException naming the key the payload cannot fill
+     * @throws ArgumentTooLongException naming the key whose value is too long
      */
-    public Launch launchFor(Payload payload) throws PayloadTemplate.MissingValueException {
+    public Launch launchFor(Payload payload) throws PayloadTemplate.MissingValueException, ArgumentTooLongException {
         var command = new ArrayList<String>(config.command().size());
-        for (PayloadTemplate argument : config.command()) {
-            command.add(argument.fill(payload));
+        long total = 0;
+        for (int i = 0; i < config.command().size(); i++) {
+            PayloadTemplate argument = config.command().get(i);
+            String filled = argument.fill(payload);
+            total += bytes(filled, argument, "process_management.command[" + i + "]");
+            command.add(filled);
         }
         var launch = Launch.of(command);
-        for (var variable : config.environment().entrySet()) {
-            launch = launch.withEnvironment(variable.getKey(), variable.getValue().fill(payload));
+        for (var variable : new java.util.TreeMap<>(config.environment()).entrySet()) {
+            String filled = variable.getValue().fill(payload);
+            total += bytes(variable.getKey() + "=" + filled, variable.getValue(), "process_management.env." + variable.getKey());
+            launch = launch.withEnvironment(variable.getKey(), filled);
+        }
+        if (total > MAX_COMMAND_BYTES) {
+            throw new ArgumentTooLongException("the filled process_management.command and env take " + total
+                    + " bytes together; at most " + MAX_COMMAND_BYTES + " are allowed");
         }
         if (config.workingDirectory().isPresent()) {
             launch = launch.in(config.workingDirectory().get());
         }
         return launch;
+    }
+
+    /** The bytes {@code exec} needs for {@code text}, NUL included; fails naming the payload keys when over the kernel's limit. */
+    private static long bytes(String text, PayloadTemplate template, String path) throws ArgumentTooLongException {
+        long length = text.getBytes(java.nio.charset.StandardCharsets.UTF_8).length + 1L;
+        if (length > MAX_ARGUMENT_BYTES) {
+            String keys = template.keys().isEmpty() ? "the configured value"
+                    : "payload key" + (template.keys().size() > 1 ? "s '" : " '") + String.join("', '", template.keys()) + "'";
+            throw new ArgumentTooLongException(keys + " makes " + path + " " + (length - 1) + " bytes long; one argument or variable"
+                    + " may be at most " + (MAX_ARGUMENT_BYTES - 1) + " bytes (the kernel's MAX_ARG_STRLEN)");
+        }
+        return length;
+    }
+
+    /** A filled argument or variable, or all of them together, too long for {@code exec}; the message names the key. */
+    public static final class ArgumentTooLongException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        ArgumentTooLongException(String message) {
+            super(message, null, false, false);
+        }
     }
 
     /** Writes the payload file, when one is configured, and starts {@code launch}. */
@@ -103,22 +145,15 @@ public final class ProcessAdapter {
         return config.stopTimeout();
     }
 
-    /** Writes the payload as JSON, readable only by the workload's user, replacing the file atomically. */
+    /**
+     * Writes the payload as JSON, readable only by the workload's user, replacing the file
+     * atomically. The workload may own directories on the way, so nothing is followed.
+     */
     private void writePayloadFile(Path file, Map<String, Object> payload) throws IOException {
-        Path directory = file.toAbsolutePath().getParent();
-        Files.createDirectories(directory);
-        Path temporary = Files.createTempFile(directory, ".payload", ".json",
-                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         try {
-            Files.write(temporary, Json.write(payload));
-            var account = launcher.privilegeDrop().account(launcher.effectiveUser());
-            if (account.isPresent()) {
-                Files.setAttribute(temporary, "unix:uid", account.get().uid());
-                Files.setAttribute(temporary, "unix:gid", account.get().gid());
-            }
-            Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(temporary);
+            NoFollowFiles.write(file, Json.write(payload), launcher.privilegeDrop().account(launcher.effectiveUser()));
+        } catch (IOException e) {
+            throw new IOException("payload_file: " + e.getMessage(), e);
         }
     }
 }

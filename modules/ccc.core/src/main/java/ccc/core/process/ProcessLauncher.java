@@ -3,27 +3,54 @@ package ccc.core.process;
 import ccc.api.Launch;
 import ccc.core.log.Log;
 import java.io.IOException;
+import java.nio.file.Path;
+import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * The one way the core starts a workload, for its own process management and for adapters:
- * through the {@code ccc-exec} helper in a session of its own, as the workload's user when the
- * core is root, with stdout and stderr read continuously.
+ * through the {@code ccc-exec} helper in a session of its own, killed by the kernel should the
+ * core die, as the workload's user when the core is root, with an environment built rather than
+ * inherited ({@link WorkloadEnvironment}), and with stdout and stderr read continuously.
  */
 public final class ProcessLauncher {
 
     private static final Log LOG = Log.named("launcher");
 
+    /**
+     * The thread every workload is forked from. The kernel sends the parent-death signal when
+     * the thread that forked a process ends, not the process, and the JDK forks from the calling
+     * thread: virtual threads' carriers and adapter-call threads, which come and go. One platform
+     * thread that lives as long as the core keeps workloads alive until the core itself ends.
+     */
+    private static final class Forker {
+        static final ExecutorService THREAD = Executors.newSingleThreadExecutor(
+                Thread.ofPlatform().name("ccc-launcher").daemon().factory());
+    }
+
     private final PrivilegeDrop privilegeDrop;
     private final Optional<String> runAsUser;
+    private final WorkloadEnvironment environment;
     private final WorkloadOutput output;
-    private final java.util.concurrent.Future<?> ready;
+    private final Future<?> ready;
+    private Optional<Path> workloadDirectory = Optional.empty();
 
-    /** A launcher that launches once {@code ready} (the reaper's set-up) is done. */
-    public ProcessLauncher(PrivilegeDrop privilegeDrop, Optional<String> runAsUser, WorkloadOutput output, java.util.concurrent.Future<?> ready) {
+    /**
+     * A launcher that launches once {@code ready} (the reaper's set-up) is done; workloads get the
+     * core's variables that {@code envPassthrough} names, beside the base of {@link WorkloadEnvironment}.
+     */
+    public ProcessLauncher(PrivilegeDrop privilegeDrop, Optional<String> runAsUser, List<String> envPassthrough,
+                           WorkloadOutput output, Future<?> ready) {
         this.privilegeDrop = privilegeDrop;
         this.runAsUser = runAsUser;
+        this.environment = new WorkloadEnvironment(System.getenv(), envPassthrough);
         this.output = output;
         this.ready = ready;
     }
@@ -41,6 +68,20 @@ public final class ProcessLauncher {
         return privilegeDrop.runningAsRoot() ? runAsUser : Optional.empty();
     }
 
+    /**
+     * A directory only the workload's user and root can reach, created on first use under the
+     * temporary directory, owned by that user, mode 0700; see {@code AdapterContext.workloadDirectory}.
+     */
+    public synchronized Path workloadDirectory() throws IOException {
+        if (workloadDirectory.isEmpty()) {
+            Path directory = Path.of(System.getProperty("java.io.tmpdir")).toAbsolutePath()
+                    .resolve("ccc-workload-" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong()));
+            NoFollowFiles.createPrivateDirectory(directory, privilegeDrop.account(effectiveUser()));
+            workloadDirectory = Optional.of(directory);
+        }
+        return workloadDirectory.get();
+    }
+
     /** Starts {@code launch}; see the class description. */
     public ManagedProcess launch(Launch launch) throws IOException {
         try {
@@ -48,18 +89,55 @@ public final class ProcessLauncher {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted before launch", e);
-        } catch (java.util.concurrent.ExecutionException e) {
+        } catch (ExecutionException e) {
             LOG.warn("reaper set-up failed", "reason", e.getCause().toString());
         }
-        List<String> command = privilegeDrop.launchCommand(launch.command(), runAsUser);
+        Map<String, String> variables = environment.build(privilegeDrop.workloadAccount(runAsUser), launch.environment());
+        List<String> command = privilegeDrop.launchCommand(launch.command(), runAsUser, launch.workingDirectory());
         var builder = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-        builder.environment().putAll(launch.environment());
-        launch.workingDirectory().ifPresent(dir -> builder.directory(dir.toFile()));
-        Process process = builder.start();
+        builder.environment().clear();
+        builder.environment().putAll(variables);
+        if (privilegeDrop.helper().isEmpty()) {
+            // No helper, so no user switch either: the workload is the core's user and may enter what the core enters.
+            launch.workingDirectory().ifPresent(dir -> builder.directory(dir.toFile()));
+        }
+        Process process = startOnTheForker(builder);
         Thread stdout = output.pump(process.getInputStream(), WorkloadOutput.Stream.STDOUT, process.pid());
         Thread stderr = output.pump(process.getErrorStream(), WorkloadOutput.Stream.STDERR, process.pid());
         LOG.info("workload launched", "pid", process.pid(), "command", output.redactor().redact(String.join(" ", launch.command())),
                 "user", effectiveUser().orElse("(core's own)"));
         return new ManagedProcess(process, privilegeDrop.helper().isPresent(), stdout, stderr);
+    }
+
+    private static Process startOnTheForker(ProcessBuilder builder) throws IOException {
+        Future<Process> started = Forker.THREAD.submit(builder::start);
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    Process process = started.get();
+                    if (interrupted) {
+                        // The caller gave up while the fork ran: end what it started rather than leave it unsupervised.
+                        process.destroyForcibly();
+                        throw new IOException("interrupted during launch");
+                    }
+                    return process;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof IOException failure) {
+                throw failure;
+            }
+            if (e.getCause() instanceof RuntimeException failure) {
+                throw failure;
+            }
+            throw new IOException(e.getCause());
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 }

@@ -585,6 +585,11 @@ class LifecycleStateMachineTest {
         }
 
         @Override
+        public java.nio.file.Path workloadDirectory() {
+            throw new UnsupportedOperationException("no files in this test");
+        }
+
+        @Override
         public System.Logger logger() {
             return System.getLogger("test");
         }

@@ -157,6 +157,97 @@ class ContainerIT {
         System.out.println("podman stop of a running workload: " + took + " ms");
     }
 
+    /** The FlowRunner's pid in the container, as {@code podman top} shows it; -1 when none runs. */
+    private static long flowRunnerPid(String container) throws Exception {
+        return podman(Duration.ofMinutes(1), "top", container, "pid", "user", "args").lines()
+                .filter(line -> line.contains("FlowRunner") && line.contains("app_user"))
+                .mapToLong(line -> Long.parseLong(line.strip().split("\\s+")[0])).findFirst().orElse(-1);
+    }
+
+    private static String awaitLogs(String container, String fragment) throws Exception {
+        Instant deadline = Instant.now().plusSeconds(30);
+        String logs = "";
+        while (Instant.now().isBefore(deadline)) {
+            logs = podman(Duration.ofMinutes(1), "logs", container);
+            if (logs.contains(fragment)) {
+                return logs;
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("'" + fragment + "' never logged:\n" + logs);
+    }
+
+    private static String awaitHealthz(int port, String fragment) throws Exception {
+        Instant deadline = Instant.now().plusSeconds(60);
+        String body = "";
+        while (Instant.now().isBefore(deadline)) {
+            try {
+                body = ImageProcess.request("127.0.0.1", port, "GET", "/healthz", null).body();
+                if (body.contains(fragment)) {
+                    return body;
+                }
+            } catch (IOException e) {
+                // Not listening yet.
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("/healthz never showed " + fragment + ": " + body);
+    }
+
+    @Test
+    void theImageIsManagedThroughTheShowrunnerSdksContractWithOneVariable() throws Exception {
+        Path config = Files.createDirectories(work.resolve("config"));
+        Path appJson = config.resolve("app.json");
+        Files.writeString(appJson, "{\"flowfile\": \"/opt/ccc/conf/ccc/flows.txt\"}");
+        String name = "ccc-it-sdk-" + ThreadLocalRandom.current().nextInt(1_000_000);
+        int controlPort = ImageProcess.freePort();
+        int sdkPort = ImageProcess.freePort();
+        containers.add(name);
+        // As the SDK's Showrunner runs an app: the configuration in a volume at /config, the metrics port in its variable.
+        podman(Duration.ofMinutes(1), "run", "--detach", "--name", name, "--network", "host", "--env", "CCC_PORT=" + controlPort,
+                "--env", "CCC_SHOWRUNNER_SDK=true", "--env", "SHOWRUNNER_METRICS_PORT=" + sdkPort, "--volume", config + ":/config", IMAGE);
+        awaitHealthz(sdkPort, "\"status\":\"running\"");
+        long first = flowRunnerPid(name);
+        assertTrue(first > 0, podman(Duration.ofMinutes(1), "top", name, "pid", "user", "args"));
+        String metrics = ImageProcess.request("127.0.0.1", sdkPort, "GET", "/metrics", null).body();
+        for (String family : List.of("# TYPE app_uptime_seconds gauge", "config_reloads_total 0.0",
+                "app_info{name=\"ccc.adapter.example.ExampleAdapter\",version=\"", "# TYPE process_cpu_percent gauge",
+                "# TYPE process_memory_mb gauge", "ccc_workload_up 1.0")) {
+            assertTrue(metrics.contains(family), family + " in\n" + metrics);
+        }
+
+        // The example adapter applies a log_level live (SIGUSR1 to the flow runner).
+        Files.writeString(appJson, "{\"flowfile\": \"/opt/ccc/conf/ccc/flows.txt\", \"log_level\": \"debug\"}");
+        podman(Duration.ofMinutes(1), "kill", "--signal", "HUP", name);
+        awaitLogs(name, "configuration reloaded how=\"live update\"");
+        awaitLogs(name, "flow runner: log level DEBUG");
+        assertEquals(first, flowRunnerPid(name), "updated live, not restarted");
+
+        // Without log_level it declines, and the core restarts the workload with the new configuration.
+        Files.writeString(appJson, "{\"flowfile\": \"/opt/ccc/conf/ccc/flows.txt\"}");
+        podman(Duration.ofMinutes(1), "kill", "--signal", "HUP", name);
+        awaitLogs(name, "configuration reloaded how=restart because=\"adapter declined update\"");
+        awaitHealthz(sdkPort, "\"status\":\"running\"");
+        Instant deadline = Instant.now().plusSeconds(30);
+        long second = flowRunnerPid(name);
+        while ((second == first || second < 0) && Instant.now().isBefore(deadline)) {
+            Thread.sleep(100);
+            second = flowRunnerPid(name);
+        }
+        assertTrue(second > 0 && second != first, "a new flow runner: " + first + " then " + second);
+
+        Files.writeString(appJson, "{\"flowfile\": ");
+        podman(Duration.ofMinutes(1), "kill", "--signal", "HUP", name);
+        String refused = awaitHealthz(sdkPort, "reload refused");
+        assertTrue(refused.contains("\"status\":\"running\"") && refused.contains("/config/app.json is not valid JSON"), refused);
+        assertEquals(second, flowRunnerPid(name), "the running workload was left alone");
+
+        podman(Duration.ofMinutes(1), "stop", "--time", "30", name);
+        assertEquals("0", podman(Duration.ofMinutes(1), "inspect", name, "--format", "{{.State.ExitCode}}").strip());
+        String logs = podman(Duration.ofMinutes(1), "logs", name);
+        assertTrue(logs.contains("signal received signal=SIGTERM") && logs.contains("shut down clean=true"), logs);
+    }
+
     @Test
     void thereIsNoShell() throws Exception {
         Result shell = run(Duration.ofMinutes(1), null, "podman", "--runtime", "/usr/sbin/runc", "run", "--rm", "--entrypoint", "/bin/sh", IMAGE, "-c", "true");

@@ -6,6 +6,7 @@ import ccc.core.http.ApiServer;
 import ccc.core.http.ControlApi;
 import ccc.core.http.Router;
 import ccc.core.lifecycle.Lifecycle;
+import ccc.core.lifecycle.LifecycleObserver;
 import ccc.core.log.Log;
 import ccc.core.metrics.Cgroups;
 import ccc.core.metrics.HostReader;
@@ -14,6 +15,9 @@ import ccc.core.metrics.ProcessMetrics;
 import ccc.core.metrics.PrometheusMetrics;
 import ccc.core.metrics.SystemMetrics;
 import ccc.core.process.PrivilegeDrop;
+import ccc.core.sdk.AppIdentity;
+import ccc.core.sdk.EphemeralExit;
+import ccc.core.sdk.ShowrunnerSdk;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Path;
@@ -31,19 +35,30 @@ public final class Core {
     private final ApiServer server;
     private final Router router;
     private final java.util.concurrent.atomic.AtomicBoolean readiness;
+    private final Optional<ShowrunnerSdk> showrunnerSdk;
 
-    private Core(CoreConfig config, Lifecycle lifecycle, ApiServer server, Router router, java.util.concurrent.atomic.AtomicBoolean readiness) {
+    private Core(CoreConfig config, Lifecycle lifecycle, ApiServer server, Router router, java.util.concurrent.atomic.AtomicBoolean readiness,
+                 Optional<ShowrunnerSdk> showrunnerSdk) {
         this.config = config;
         this.lifecycle = lifecycle;
         this.server = server;
         this.router = router;
         this.readiness = readiness;
+        this.showrunnerSdk = showrunnerSdk;
     }
 
-    /** Wires a {@link Supervisor} for {@code adapter}, its metrics and the HTTP API, and starts listening. */
+    /**
+     * Wires a {@link Supervisor} for {@code adapter}, its metrics and the HTTP API, and starts
+     * listening; with {@code showrunner_sdk.enabled}, also the SDK's listener, and starts the
+     * workload with the SDK's configuration file.
+     */
     public static Core start(CoreConfig config, Optional<Adapter> adapter, String adapterName, PrivilegeDrop privilegeDrop)
             throws IOException {
-        var supervisor = Supervisor.create(config, adapter, adapterName, privilegeDrop);
+        var sdkConfig = config.showrunnerSdk();
+        Optional<EphemeralExit> ephemeral = sdkConfig.enabled() && sdkConfig.lifecycle() == CoreConfig.AppLifecycle.EPHEMERAL
+                ? Optional.of(new EphemeralExit()) : Optional.empty();
+        var supervisor = Supervisor.create(config, adapter, adapterName, privilegeDrop,
+                ephemeral.<LifecycleObserver>map(exit -> exit).orElse(LifecycleObserver.NONE));
         if (config.trafficControl().enabled()) {
             supervisor.shaper().removeLeftoverShaping();
         }
@@ -62,14 +77,22 @@ public final class Core {
         new ControlApi(lifecycle, supervisor.planner(), metrics, output, readiness::get)
                 .register(router, prometheus.handler());
         var server = ApiServer.start(config.server(), router);
-        supervisor.shaper().exemptSourcePorts(Set.of(server.port()));
+        Optional<ShowrunnerSdk> showrunnerSdk = Optional.empty();
+        if (sdkConfig.enabled()) {
+            showrunnerSdk = Optional.of(ShowrunnerSdk.listen(config, lifecycle, supervisor.planner(), prometheus,
+                    AppIdentity.of(sdkConfig, adapterName, version()), ephemeral));
+        }
+        // Showrunner's health checks and scrapes must not queue behind a shaped workload either.
+        supervisor.shaper().exemptSourcePorts(showrunnerSdk.isPresent()
+                ? Set.of(server.port(), showrunnerSdk.get().port()) : Set.of(server.port()));
         if (!privilegeDrop.runningAsRoot()) {
             LOG.warn("not running as root: privileged commands and traffic control are off, and the workload runs as the core's own user");
         }
         LOG.info("listening", "host", config.server().host(), "port", server.port(), "adapter", adapterName,
                 "config", config.source(), "auth", config.server().authToken().isPresent() ? "bearer token" : "none");
         readiness.set(true);
-        return new Core(config, lifecycle, server, router, readiness);
+        showrunnerSdk.ifPresent(ShowrunnerSdk::startWorkload);
+        return new Core(config, lifecycle, server, router, readiness, showrunnerSdk);
     }
 
     public int port() {
@@ -84,6 +107,11 @@ public final class Core {
         return router;
     }
 
+    /** The Showrunner SDK's side of the core, when {@code showrunner_sdk.enabled}. */
+    public Optional<ShowrunnerSdk> showrunnerSdk() {
+        return showrunnerSdk;
+    }
+
     /**
      * Runs the stop sequence within the configured grace, then stops serving.
      *
@@ -92,8 +120,11 @@ public final class Core {
     public boolean shutdown() {
         readiness.set(false);
         LOG.info("shutting down", "grace_s", config.lifecycle().shutdownGrace().toSeconds());
+        // No reload may start the workload again while it is stopped for good.
+        showrunnerSdk.ifPresent(ShowrunnerSdk::stopReloading);
         boolean clean = lifecycle.shutdown(config.lifecycle().shutdownGrace());
         server.close();
+        showrunnerSdk.ifPresent(ShowrunnerSdk::close);
         LOG.info("shut down", "clean", clean);
         return clean;
     }

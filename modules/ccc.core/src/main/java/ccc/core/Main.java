@@ -6,10 +6,13 @@ import ccc.core.adapters.AdapterCatalog;
 import ccc.core.config.ConfigException;
 import ccc.core.config.ConfigLoader;
 import ccc.core.config.CoreConfig;
+import ccc.core.json.Json;
 import ccc.core.log.Level;
 import ccc.core.log.Log;
 import ccc.core.process.PrivilegeDrop;
 import ccc.core.process.UserDirectory;
+import ccc.core.sdk.AppIdentity;
+import ccc.core.sdk.AppSpec;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -24,6 +27,7 @@ public final class Main {
     private static final Log LOG = Log.named("core");
     private static final String USAGE = """
             Usage: ccc [--config PATH] [--check-config]
+                   ccc appspec [--config PATH]
 
             Serves the Container Control API for one workload.
 
@@ -38,7 +42,11 @@ public final class Main {
               --version        print the version and exit
               --help           print this help and exit
 
-            Environment: CCC_CONFIG_FILE, CCC_HOST, CCC_PORT, CCC_ADAPTERS_DIR, LOG_LEVEL (DEBUG, INFO, WARNING, ERROR).
+              appspec          print a skeleton of Showrunner's .showrunner/appspec.json for the
+                               configured adapter (showrunner_sdk and the payload keys it needs)
+
+            Environment: CCC_CONFIG_FILE, CCC_HOST, CCC_PORT, CCC_ADAPTERS_DIR, LOG_LEVEL (DEBUG, INFO, WARNING, ERROR);
+            CCC_SHOWRUNNER_SDK (true or false: showrunner_sdk.enabled), SHOWRUNNER_CONFIG_PATH, SHOWRUNNER_METRICS_PORT.
             """;
 
     private Main() {
@@ -50,6 +58,9 @@ public final class Main {
 
     /** Starts the core; returns an exit code only when it does not start. */
     static int run(String[] args, Map<String, String> environment) {
+        if (args.length > 0 && args[0].equals("appspec")) {
+            return appSpec(java.util.Arrays.copyOfRange(args, 1, args.length), environment);
+        }
         Optional<String> configFlag = Optional.empty();
         boolean checkOnly = false;
         boolean trainingRun = false;
@@ -98,11 +109,10 @@ public final class Main {
             CoreConfig config = new ConfigLoader(environment).load(configPath);
             Log.configure(Log.threshold(), config.log().format());
             Optional<Adapter> adapter = Optional.empty();
-            String adapterName = "process_management";
+            String adapterName = adapterNameOf(config);
             Optional<Path> adaptersDir = config.adaptersDir().or(Main::imageAdaptersDir);
             if (config.adapter().className().isPresent()) {
                 var catalog = AdapterCatalog.load(adaptersDir);
-                adapterName = config.adapter().className().get();
                 adapter = Optional.of(catalog.create(adapterName));
                 try {
                     adapter.get().configure(new AdapterConfig(config.adapter().values()));
@@ -119,7 +129,7 @@ public final class Main {
                 return train(core);
             }
             handleSignals(core);
-            return keepRunning();
+            return serve(core);
         } catch (ConfigException | AdapterCatalog.AdapterException e) {
             return fail(e.getMessage(), checkOnly ? 1 : 2);
         } catch (java.io.IOException e) {
@@ -208,6 +218,11 @@ public final class Main {
         throw new ConfigException("no configuration: pass --config PATH, set CCC_CONFIG_FILE, or put config.yaml in the working directory");
     }
 
+    /** How the adapter is named in {@code /api/status}: its class, or {@code process_management} when the core runs the workload alone. */
+    private static String adapterNameOf(CoreConfig config) {
+        return config.adapter().className().orElse("process_management");
+    }
+
     private static Optional<Path> imageAdaptersDir() {
         return Optional.of(Path.of(System.getProperty("java.home"), "adapters"));
     }
@@ -216,6 +231,8 @@ public final class Main {
     private enum OnSignal {
         /** The stop sequence, then exit 0. */
         SHUT_DOWN,
+        /** With {@code showrunner_sdk} on, the SDK's reload of its configuration file; otherwise a log line and nothing else. */
+        RELOAD,
         /** A log line, and nothing else. */
         IGNORE
     }
@@ -224,23 +241,26 @@ public final class Main {
      * Every catchable signal whose default action would end the JVM, and what it does instead:
      * the one place that gives a signal its meaning. TERM and INT are how orchestrators and
      * terminals ask the core to end; the others end a process by default, so they get the same
-     * orderly stop rather than an exit that leaves the workload running. HUP, a terminal hanging
-     * up, is logged and ignored. QUIT (a thread dump), USR2 and the fault signals (SEGV, BUS, FPE,
-     * ILL, ABRT, TRAP, SYS) belong to the JVM; KILL and STOP cannot be caught, and the JVM cannot
-     * name the real-time signals.
+     * orderly stop rather than an exit that leaves the workload running. HUP is how Showrunner's
+     * SDK asks an app to re-read its configuration: with {@code showrunner_sdk} on it does that;
+     * otherwise (a terminal hanging up) it is logged and ignored. QUIT (a thread dump), USR2 and
+     * the fault signals (SEGV, BUS, FPE, ILL, ABRT, TRAP, SYS) belong to the JVM; KILL and STOP
+     * cannot be caught, and the JVM cannot name the real-time signals.
      */
     private static final Map<String, OnSignal> SIGNALS = Map.ofEntries(
             Map.entry("TERM", OnSignal.SHUT_DOWN), Map.entry("INT", OnSignal.SHUT_DOWN),
-            Map.entry("HUP", OnSignal.IGNORE),
+            Map.entry("HUP", OnSignal.RELOAD),
             Map.entry("USR1", OnSignal.SHUT_DOWN), Map.entry("ALRM", OnSignal.SHUT_DOWN),
             Map.entry("VTALRM", OnSignal.SHUT_DOWN), Map.entry("PROF", OnSignal.SHUT_DOWN),
             Map.entry("IO", OnSignal.SHUT_DOWN), Map.entry("PWR", OnSignal.SHUT_DOWN),
             Map.entry("XCPU", OnSignal.SHUT_DOWN), Map.entry("STKFLT", OnSignal.SHUT_DOWN));
 
+    // Set once, by the first signal that ends the core or by the end of an ephemeral workload: whichever comes first exits.
+    private static final java.util.concurrent.atomic.AtomicBoolean SHUTTING_DOWN = new java.util.concurrent.atomic.AtomicBoolean();
+
     private static void handleSignals(Core core) {
-        var shuttingDown = new java.util.concurrent.atomic.AtomicBoolean();
         SignalHandler shutDown = signal -> {
-            if (shuttingDown.compareAndSet(false, true)) {
+            if (SHUTTING_DOWN.compareAndSet(false, true)) {
                 LOG.info("signal received", "signal", "SIG" + signal.getName());
                 Thread.ofPlatform().name("shutdown").start(() -> {
                     core.shutdown();
@@ -250,14 +270,41 @@ public final class Main {
             }
         };
         SignalHandler ignore = signal -> LOG.info("signal received and ignored", "signal", "SIG" + signal.getName());
+        SignalHandler reload = core.showrunnerSdk().<SignalHandler>map(sdk -> signal -> {
+            LOG.info("signal received", "signal", "SIG" + signal.getName(), "action", "reload the Showrunner SDK configuration");
+            sdk.reload();
+        }).orElse(ignore);
         SIGNALS.forEach((name, action) -> {
             try {
-                Signal.handle(new Signal(name), action == OnSignal.SHUT_DOWN ? shutDown : ignore);
+                Signal.handle(new Signal(name), switch (action) {
+                    case SHUT_DOWN -> shutDown;
+                    case RELOAD -> reload;
+                    case IGNORE -> ignore;
+                });
             } catch (IllegalArgumentException e) {
                 // The JVM keeps this one (under -Xrs, say): it keeps the JVM's own meaning.
                 LOG.warn("signal left to the JVM", "signal", "SIG" + name, "reason", e.getMessage());
             }
         });
+    }
+
+    /**
+     * Serves until a signal ends the core; with {@code showrunner_sdk.lifecycle: ephemeral}, also
+     * until the workload ends for good, then stops and returns the workload's exit code.
+     */
+    private static int serve(Core core) {
+        var ephemeral = core.showrunnerSdk().flatMap(sdk -> sdk.ephemeralExitCode());
+        if (ephemeral.isEmpty()) {
+            return keepRunning();
+        }
+        int code = ephemeral.get().toCompletableFuture().join();
+        if (!SHUTTING_DOWN.compareAndSet(false, true)) {
+            // A signal's shutdown is under way, and it exits.
+            return keepRunning();
+        }
+        LOG.info("ephemeral workload ended for good; the core stops and exits", "exit_code", code);
+        core.shutdown();
+        return code;
     }
 
     private static int keepRunning() {
@@ -288,8 +335,43 @@ public final class Main {
         lines.add("traffic_control: " + (config.trafficControl().enabled() ? "on " + config.trafficControl().networkInterface() : "off"));
         lines.add("listens on: " + config.server().host() + ":" + config.server().port()
                 + (config.server().authToken().isPresent() ? " (bearer token required)" : ""));
+        var sdk = config.showrunnerSdk();
+        var app = AppIdentity.of(sdk, adapterName, Core.version());
+        lines.add("showrunner_sdk: " + (sdk.enabled()
+                ? "on, configuration file " + sdk.configPath() + ", /healthz and /metrics on " + sdk.host() + ":" + sdk.port()
+                        + ", " + sdk.lifecycle().wireName() + ", app_info name=" + app.name() + " version=" + app.version()
+                        + ", SIGHUP reloads the file"
+                : "off"));
         lines.add("configuration OK");
         return String.join("\n", lines);
+    }
+
+    /** {@code ccc appspec [--config PATH]}: a skeleton of Showrunner's {@code appspec.json} for this configuration, on stdout. */
+    private static int appSpec(String[] args, Map<String, String> environment) {
+        Optional<String> configFlag = Optional.empty();
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].equals("--config") && i + 1 < args.length) {
+                configFlag = Optional.of(args[++i]);
+            } else if (args[i].startsWith("--config=")) {
+                configFlag = Optional.of(args[i].substring("--config=".length()));
+            } else {
+                return fail("appspec: unknown argument '" + args[i] + "'; usage: ccc appspec [--config PATH]", 1);
+            }
+        }
+        // The skeleton is stdout; warnings about the configuration go beside it, not into it.
+        Log.redirect(System.err);
+        try {
+            Log.configure(Level.parse(environment.getOrDefault("LOG_LEVEL", "INFO")), Log.Format.TEXT);
+            CoreConfig config = new ConfigLoader(environment).load(locateConfig(configFlag, environment));
+            String adapterName = adapterNameOf(config);
+            System.out.println(new String(Json.writeIndented(AppSpec.skeleton(config, adapterName, Core.version())),
+                    java.nio.charset.StandardCharsets.UTF_8));
+            return 0;
+        } catch (ConfigException | IllegalArgumentException e) {
+            return fail(e.getMessage(), 1);
+        } finally {
+            Log.redirect(System.out);
+        }
     }
 
     private static int fail(String message) {

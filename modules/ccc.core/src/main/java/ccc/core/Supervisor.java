@@ -7,6 +7,7 @@ import ccc.api.Workload;
 import ccc.core.config.CoreConfig;
 import ccc.core.lifecycle.Delays;
 import ccc.core.lifecycle.Lifecycle;
+import ccc.core.lifecycle.LifecycleObserver;
 import ccc.core.lifecycle.LifecycleSetup;
 import ccc.core.lifecycle.Planner;
 import ccc.core.log.Log;
@@ -49,6 +50,12 @@ public record Supervisor(
      * {@code adapter} runs the workload.
      */
     public static Supervisor create(CoreConfig config, Optional<Adapter> adapter, String adapterName, PrivilegeDrop privilegeDrop) {
+        return create(config, adapter, adapterName, privilegeDrop, LifecycleObserver.NONE);
+    }
+
+    /** As {@link #create(CoreConfig, Optional, String, PrivilegeDrop)}, with {@code observer} told of the lifecycle's events too. */
+    public static Supervisor create(CoreConfig config, Optional<Adapter> adapter, String adapterName, PrivilegeDrop privilegeDrop,
+                                    LifecycleObserver observer) {
         if (adapter.isEmpty() && !config.processManagement().enabled()) {
             throw new IllegalArgumentException("an adapter is needed unless process_management is enabled");
         }
@@ -75,7 +82,7 @@ public record Supervisor(
         var timings = new LifecycleTimings();
         var lifecycle = new Lifecycle(new LifecycleSetup(adapterName, hooks, processAdapter, context, config.lifecycle(),
                 config.privilegedCommands(), privilegeDrop.runningAsRoot(), trafficPlan, shaper, new SystemProcessControl(),
-                output, restart, timings, Delays.onTimerThread()));
+                output, restart, timings.andThen(observer), Delays.onTimerThread()));
         var planner = new Planner(config.adapter().primaryPayloadKey(), processAdapter, trafficPlan);
         return new Supervisor(config, hooks, planner, lifecycle, output, timings, shaper);
     }

@@ -56,4 +56,62 @@ class CheckConfigTest {
         assertTrue(output.contains("run_as_user: no_such_user_on_any_machine (warning: no such user on this machine"), output);
         assertTrue(output.endsWith("configuration OK\n"), output);
     }
+
+    private String describeLine(String yaml, String prefix) throws Exception {
+        return Main.describe(TestCore.config(yaml), "test.Adapter", Optional.empty(), Optional.empty(), UserDirectory.system()).lines()
+                .filter(line -> line.startsWith(prefix)).findFirst().orElseThrow();
+    }
+
+    @Test
+    void theShowrunnerSdkModeIsDescribed() throws Exception {
+        assertEquals("showrunner_sdk: off", describeLine("", "showrunner_sdk: "));
+        assertEquals("showrunner_sdk: on, configuration file /srv/app.json, /healthz and /metrics on 0.0.0.0:9191, ephemeral,"
+                        + " app_info name=test.Adapter version=" + Core.version() + ", SIGHUP reloads the file",
+                describeLine("showrunner_sdk: {enabled: true, config_path: /srv/app.json, port: 9191, lifecycle: ephemeral}\n", "showrunner_sdk: "));
+    }
+
+    /** Runs {@code Main.run} and returns its exit status, stdout and stderr. */
+    private static String[] runMain(String... args) {
+        var out = new ByteArrayOutputStream();
+        var err = new ByteArrayOutputStream();
+        PrintStream originalOut = System.out;
+        PrintStream originalErr = System.err;
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        int status;
+        try {
+            status = Main.run(args, Map.of());
+        } finally {
+            System.setOut(originalOut);
+            System.setErr(originalErr);
+        }
+        return new String[] {Integer.toString(status), out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8)};
+    }
+
+    @Test
+    void appspecPrintsTheSkeletonAsJsonAndWarningsBesideIt() throws Exception {
+        Path config = Files.writeString(dir.resolve("config.yaml"), """
+                adapter: {class: com.example.Sleepy, primary_payload_key: seconds}
+                showrunner_sdk: {app_name: Sleepy, port: 9300, colour: blue}
+                """);
+        String[] result = runMain("appspec", "--config", config.toString());
+        assertEquals("0", result[0], result[2]);
+        Map<String, Object> spec = ccc.core.json.Json.readObject(result[1].getBytes(StandardCharsets.UTF_8));
+        assertEquals("sleepy", spec.get("id"));
+        assertEquals(9300, ((Map<?, ?>) spec.get("sdk")).get("metrics_port"));
+        assertEquals(java.util.List.of("seconds"), ((Map<?, ?>) spec.get("config_schema")).get("required"));
+        assertTrue(result[2].contains("unknown configuration key ignored key=showrunner_sdk.colour"), result[2]);
+    }
+
+    @Test
+    void appspecRefusesABrokenConfigurationOrAnUnknownArgument() throws Exception {
+        Path config = Files.writeString(dir.resolve("config.yaml"), "adapter: {class: a.B}\nshowrunner_sdk: {lifecycle: weekly}\n");
+        String[] broken = runMain("appspec", "--config", config.toString());
+        assertEquals("1", broken[0]);
+        assertEquals("", broken[1]);
+        assertEquals("ccc: showrunner_sdk.lifecycle: expected long-running or ephemeral, got 'weekly'\n", broken[2]);
+        String[] unknown = runMain("appspec", "--pretty");
+        assertEquals("1", unknown[0]);
+        assertTrue(unknown[2].contains("appspec: unknown argument '--pretty'"), unknown[2]);
+    }
 }

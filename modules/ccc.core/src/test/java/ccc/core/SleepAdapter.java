@@ -31,6 +31,7 @@ class SleepAdapter implements Adapter {
     final AtomicInteger starts = new AtomicInteger();
     final AtomicInteger exits = new AtomicInteger();
     volatile ccc.api.WorkloadExit lastExit;
+    volatile Payload lastStartPayload;
     private volatile Process process;
 
     @Override
@@ -40,6 +41,7 @@ class SleepAdapter implements Adapter {
         }
         Thread.sleep(startDelay);
         starts.incrementAndGet();
+        lastStartPayload = payload;
         process = new ProcessBuilder(context.ensureUser(command)).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         return Workload.of(process);

@@ -50,6 +50,11 @@ final class TestCore implements AutoCloseable {
         return new TestCore(Core.start(config(extraYaml), java.util.Optional.ofNullable(adapter), "test.Adapter", privileges));
     }
 
+    /** Starts a core with a whole configuration of the test's own. */
+    static TestCore start(Adapter adapter, CoreConfig config) throws IOException {
+        return new TestCore(Core.start(config, java.util.Optional.ofNullable(adapter), "test.Adapter", PrivilegeDrop.system()));
+    }
+
     static CoreConfig config(String extraYaml) throws ConfigException {
         String yaml = mergeAdapterSection(BASE_CONFIG, extraYaml);
         return new ConfigLoader(Map.of()).parse(new ByteArrayInputStream(yaml.getBytes(StandardCharsets.UTF_8)), "test config");

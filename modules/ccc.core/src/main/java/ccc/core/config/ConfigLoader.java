@@ -30,6 +30,13 @@ public final class ConfigLoader {
             "a Python hook, which this core cannot call; code that builds the command is an adapter here"
                     + " (an Adapter whose start launches it; see the README's adapter guide)");
 
+    /** Environment: {@code true} or {@code false} overrides {@code showrunner_sdk.enabled}, so one image serves both generations of Showrunner. */
+    public static final String SDK_SWITCH = "CCC_SHOWRUNNER_SDK";
+    /** Environment, as the SDK reads it: the default of {@code showrunner_sdk.config_path}. */
+    public static final String SDK_CONFIG_PATH = "SHOWRUNNER_CONFIG_PATH";
+    /** Environment, as the SDK reads it: the default of {@code showrunner_sdk.port}. */
+    public static final String SDK_METRICS_PORT = "SHOWRUNNER_METRICS_PORT";
+
     private final Map<String, String> environment;
 
     /** A loader that reads overrides ({@code CCC_HOST}, {@code CCC_PORT}, {@code CCC_ADAPTERS_DIR}) from {@code environment}. */
@@ -82,9 +89,10 @@ public final class ConfigLoader {
     private CoreConfig read(Section root, String source) throws ConfigException {
         var processManagement = processManagement(root.section("process_management"));
         var adapter = adapter(root.section("adapter"), processManagement.enabled());
+        var server = server(root.section("server"));
         var config = new CoreConfig(
                 source,
-                server(root.section("server")),
+                server,
                 adapter,
                 new CoreConfig.Logging(logFormat(root.section("log"))),
                 lifecycle(root.section("lifecycle")),
@@ -92,7 +100,8 @@ public final class ConfigLoader {
                 metrics(root.section("metrics")),
                 trafficControl(root.section("traffic_control")),
                 privilegedCommands(root.section("privileged_commands")),
-                adaptersDir(root));
+                adaptersDir(root),
+                showrunnerSdk(root.section("showrunner_sdk"), server));
         // After every reader has run: the keys none of them asked for are the unknown ones, at any depth.
         for (String unknown : root.unreadKeyPaths()) {
             String hint = PYTHON_ONLY_KEYS.get(unknown);
@@ -108,16 +117,8 @@ public final class ConfigLoader {
     private CoreConfig.Server server(Section server) throws ConfigException {
         String host = environment.getOrDefault("CCC_HOST", server.string("host", "0.0.0.0"));
         int port = (int) server.integer("port", 8080, 0, 65535);
-        String portOverride = environment.get("CCC_PORT");
-        if (portOverride != null) {
-            try {
-                port = Integer.parseInt(portOverride.trim());
-            } catch (NumberFormatException e) {
-                port = -1;
-            }
-            if (port < 0 || port > 65535) {
-                throw ConfigException.at("CCC_PORT", "expected a port from 0 to 65535, got '" + portOverride + "'");
-            }
+        if (environment.get("CCC_PORT") != null) {
+            port = environmentPort("CCC_PORT");
         }
         long maxBody = server.integer("max_body_bytes", 1 << 20, 1, 64L << 20);
         return new CoreConfig.Server(host, port, maxBody,
@@ -332,6 +333,61 @@ public final class ConfigLoader {
                 section.commandList("post_stop"),
                 seconds(section, "timeout_seconds", 30),
                 onError.equals("fail"));
+    }
+
+    /**
+     * {@code showrunner_sdk}. The file and the port default to the SDK's own variables, read only
+     * when the mode is on: a core managed over HTTP is never stopped by a variable it ignores.
+     */
+    private CoreConfig.ShowrunnerSdk showrunnerSdk(Section sdk, CoreConfig.Server server) throws ConfigException {
+        var defaults = CoreConfig.ShowrunnerSdk.OFF;
+        boolean enabled = sdk.bool("enabled", false);
+        String switched = environment.get(SDK_SWITCH);
+        if (switched != null && !switched.isBlank()) {
+            enabled = switch (switched.strip().toLowerCase(java.util.Locale.ROOT)) {
+                case "true", "1" -> true;
+                case "false", "0" -> false;
+                default -> throw ConfigException.at(SDK_SWITCH, "expected true or false, got '" + switched + "'");
+            };
+        }
+        String fromEnvironment = enabled ? environment.get(SDK_CONFIG_PATH) : null;
+        Path configPath = sdk.string("config_path").map(Path::of)
+                .orElse(fromEnvironment != null && !fromEnvironment.isBlank() ? Path.of(fromEnvironment) : defaults.configPath());
+        String portPath = sdk.pathOf("port");
+        int port;
+        if (sdk.has("port")) {
+            port = (int) sdk.integer("port", defaults.port(), 0, 65535);
+        } else if (enabled && environment.get(SDK_METRICS_PORT) != null) {
+            portPath = SDK_METRICS_PORT;
+            port = environmentPort(SDK_METRICS_PORT);
+        } else {
+            port = defaults.port();
+        }
+        if (enabled && port != 0 && port == server.port()) {
+            throw ConfigException.at(portPath, "must differ from the control API's port " + server.port()
+                    + ": both listen at once");
+        }
+        String lifecycle = sdk.string("lifecycle", defaults.lifecycle().wireName());
+        var appLifecycle = java.util.Arrays.stream(CoreConfig.AppLifecycle.values())
+                .filter(candidate -> candidate.wireName().equals(lifecycle)).findFirst()
+                .orElseThrow(() -> ConfigException.at(sdk.pathOf("lifecycle"), "expected long-running or ephemeral, got '" + lifecycle + "'"
+                        + (lifecycle.equals("recurrent") || lifecycle.equals("scheduled")
+                        ? "; Showrunner starts a " + lifecycle + " app's container for each run, which is ephemeral to the core" : "")));
+        return new CoreConfig.ShowrunnerSdk(enabled, configPath, sdk.string("host", defaults.host()), port,
+                sdk.string("app_name"), sdk.string("app_version"), appLifecycle);
+    }
+
+    private int environmentPort(String variable) throws ConfigException {
+        String value = environment.get(variable);
+        try {
+            int port = Integer.parseInt(value.strip());
+            if (port >= 0 && port <= 65535) {
+                return port;
+            }
+        } catch (NumberFormatException e) {
+            // Refused below with the value it was.
+        }
+        throw ConfigException.at(variable, "expected a port from 0 to 65535, got '" + value + "'");
     }
 
     private Optional<Path> adaptersDir(Section root) throws ConfigException {

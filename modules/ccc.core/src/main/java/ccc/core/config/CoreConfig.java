@@ -21,7 +21,8 @@ public record CoreConfig(
         Metrics metrics,
         TrafficControl trafficControl,
         PrivilegedCommands privilegedCommands,
-        Optional<Path> adaptersDir) {
+        Optional<Path> adaptersDir,
+        ShowrunnerSdk showrunnerSdk) {
 
     /**
      * Where and how the HTTP API listens, and what it accepts.
@@ -39,6 +40,12 @@ public record CoreConfig(
             int maxHeaderBytes,
             Duration requestTimeout,
             Duration idleTimeout) {
+
+        /** The same limits on another address, with no token: a second listener, such as the Showrunner SDK's port. */
+        public Server listeningOn(String otherHost, int otherPort) {
+            return new Server(otherHost, otherPort, maxBodyBytes, Optional.empty(), false, maxHeaders, maxHeaderBytes,
+                    requestTimeout, idleTimeout);
+        }
     }
 
     /**
@@ -180,5 +187,49 @@ public record CoreConfig(
             List<List<String>> postStop,
             Duration timeout,
             boolean failOnError) {
+    }
+
+    /**
+     * {@code showrunner_sdk}: the core also speaks the contract of Showrunner's SDK, so that the
+     * newer Showrunner manages the same image: the start payload from a JSON file, SIGHUP to
+     * re-read it, and {@code /metrics} and {@code /healthz} on a port of their own.
+     *
+     * @param configPath the JSON file holding the start payload ({@code SHOWRUNNER_CONFIG_PATH})
+     * @param host the address the SDK's port listens on; all interfaces by default, as the SDK's
+     * @param port the SDK's port ({@code SHOWRUNNER_METRICS_PORT}); 0 takes any free port
+     * @param appName the {@code name} label of {@code app_info}; empty: the adapter's name
+     * @param appVersion the {@code version} label of {@code app_info}; empty: the core's version
+     */
+    public record ShowrunnerSdk(
+            boolean enabled,
+            Path configPath,
+            String host,
+            int port,
+            Optional<String> appName,
+            Optional<String> appVersion,
+            AppLifecycle lifecycle) {
+
+        /** The SDK's own defaults: {@code /config/app.json}, port 9090 on all interfaces, long-running. */
+        public static final ShowrunnerSdk OFF = new ShowrunnerSdk(false, Path.of("/config/app.json"), "0.0.0.0", 9090,
+                Optional.empty(), Optional.empty(), AppLifecycle.LONG_RUNNING);
+    }
+
+    /** {@code showrunner_sdk.lifecycle}: what the end of the workload means for the core. */
+    public enum AppLifecycle {
+        /** The core stays up when the workload ends, and the restart policy applies: today's behaviour. */
+        LONG_RUNNING("long-running"),
+        /** The workload is a job: when it ends for good the core stops and exits with its exit code. */
+        EPHEMERAL("ephemeral");
+
+        private final String wireName;
+
+        AppLifecycle(String wireName) {
+            this.wireName = wireName;
+        }
+
+        /** The name in {@code config.yaml} and in {@code appspec.json}. */
+        public String wireName() {
+            return wireName;
+        }
     }
 }

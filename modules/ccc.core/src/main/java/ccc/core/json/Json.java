@@ -51,9 +51,11 @@ public final class Json {
         } catch (StreamConstraintsException e) {
             throw new InvalidJson("body exceeds a JSON limit: " + firstLine(e.getOriginalMessage()));
         } catch (JsonProcessingException e) {
-            throw new InvalidJson("body is not valid JSON: " + firstLine(e.getOriginalMessage()));
+            var at = e.getLocation();
+            String where = at == null || at.getLineNr() < 0 ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr();
+            throw new InvalidJson("body is not valid JSON: " + firstLine(e.getOriginalMessage()), "is not valid JSON" + where);
         } catch (IOException e) {
-            throw new InvalidJson("body is not valid JSON: " + firstLine(e.getMessage()));
+            throw new InvalidJson("body is not valid JSON: " + firstLine(e.getMessage()), "is not valid JSON");
         }
     }
 
@@ -83,12 +85,37 @@ public final class Json {
         }
     }
 
+    /** Serialises as {@link #write}, indented for people to read and edit. */
+    public static byte[] writeIndented(Object value) {
+        try {
+            return MAPPER.with(JSON.Feature.PRETTY_PRINT_OUTPUT).asBytes(value);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot serialise", e);
+        }
+    }
+
     /** A body that is not one JSON object within the read limits; the message says why. */
     public static final class InvalidJson extends Exception {
         private static final long serialVersionUID = 1L;
+        private final String problem;
 
+        /** {@code message} starts with "body " and quotes nothing of the input. */
         InvalidJson(String message) {
+            this(message, message.substring("body ".length()));
+        }
+
+        InvalidJson(String message, String problem) {
             super(message, null, false, false);
+            this.problem = problem;
+        }
+
+        /**
+         * What was wrong, without "body" and without any text quoted from the input: where the
+         * reader is not the input's author (a public health check), a typo beside a secret must
+         * not show the secret.
+         */
+        public String problem() {
+            return problem;
         }
     }
 

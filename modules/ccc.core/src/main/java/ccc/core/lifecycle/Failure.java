@@ -29,7 +29,9 @@ public record Failure(Kind kind, String message, Optional<Throwable> cause) {
         /** The workload exited with a non-zero code. */
         WORKLOAD_EXIT,
         /** The restart policy gave up. */
-        RESTARTS_EXHAUSTED
+        RESTARTS_EXHAUSTED,
+        /** A start the core refused before queueing it: its payload could not be read or used. */
+        START_REFUSED
     }
 
     public Failure {

@@ -114,6 +114,25 @@ public final class Lifecycle {
         }
     }
 
+    /**
+     * Publishes a start that was refused before it could be queued (its payload came from a
+     * file the core could not read or use) as a failed start: phase failed, with {@code why} in
+     * {@code last_error}. A workload that runs, starts, waits to be restarted or has a start
+     * queued is left alone: the refusal supersedes nothing.
+     */
+    public void refuseStart(Failure why) {
+        submit(() -> {
+            Phase phase = published.get().phase();
+            if (active.isPresent() || phase.active() || phase == Phase.BACKOFF || latestStartRequest > begunRequest) {
+                LOG.warn("start refused; the workload is left as it is", "reason", redactor.redact(why.message()));
+                return;
+            }
+            LOG.error("start refused", "reason", redactor.redact(why.message()));
+            publish(published.get().ended(Phase.FAILED, OptionalInt.empty(), List.of(why), Instant.now()));
+            endedForGood();
+        });
+    }
+
     /** Hands a live update to the adapter, in turn with the other transitions, and waits for its answer. */
     public UpdateOutcome update(UpdatePlan plan) throws InterruptedException {
         if (published.get().phase() != Phase.RUNNING) {
@@ -265,6 +284,7 @@ public final class Lifecycle {
                     stopping.run(Optional.empty(), StopSequence.Reason.REQUESTED, timeline));
             timeline.end();
             publish(published.get().ended(Phase.FAILED, OptionalInt.empty(), List.of(e.failure()), Instant.now()));
+            endedForGood();
         }
     }
 
@@ -363,6 +383,14 @@ public final class Lifecycle {
         publish(published.get().ended(failures.isEmpty() ? Phase.EXITED : Phase.FAILED, OptionalInt.of(exitCode), failures, Instant.now()));
         timeline.step("ended");
         timeline.end();
+        endedForGood();
+    }
+
+    /** Tells the observer that the workload ended for good, unless a request queued behind this transition may start it again. */
+    private void endedForGood() {
+        if (latestRequest == begunRequest) {
+            observer.endedForGood(published.get());
+        }
     }
 
     private void submitAutomaticRestart(long token, StartPlan plan) {

@@ -42,7 +42,7 @@ public final class Log {
         redactor = secrets;
     }
 
-    /** Redirects the log, for tests that read it. */
+    /** Redirects the log: to stderr where stdout carries a command's output, or for tests that read it. */
     public static void redirect(PrintStream stream) {
         out = stream;
     }

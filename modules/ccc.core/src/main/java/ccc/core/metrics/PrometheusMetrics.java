@@ -43,6 +43,11 @@ public final class PrometheusMetrics {
         new AdapterCollector(metrics).register(registry);
     }
 
+    /** The registry behind {@code /metrics}, for a second listener that serves its families and more. */
+    public CollectorRegistry registry() {
+        return registry;
+    }
+
     private final java.util.concurrent.ConcurrentHashMap<String, Counter.Child> requestCounters = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** Counts one answered request; the counter of each route, method and status is looked up once. */
@@ -58,7 +63,12 @@ public final class PrometheusMetrics {
      * that would be a new megabyte for every scrape.
      */
     public HttpHandler handler() {
-        var simpleclient = new HTTPServer.HTTPMetricHandler(registry);
+        return handler(registry);
+    }
+
+    /** The handler of {@link #handler()} serving {@code other}: a second listener's registry, which may hold this one's families. */
+    public HttpHandler handler(CollectorRegistry other) {
+        var simpleclient = new HTTPServer.HTTPMetricHandler(other);
         return exchange -> {
             try {
                 scrapeThreads.submit(() -> {

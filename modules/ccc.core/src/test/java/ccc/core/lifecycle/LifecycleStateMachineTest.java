@@ -63,6 +63,22 @@ class LifecycleStateMachineTest {
     private final FakeProcesses processes = new FakeProcesses();
     private final FakeAdapter adapter = new FakeAdapter(processes);
     private final ManualDelays delays = new ManualDelays();
+    /** Every snapshot the lifecycle told its observer the workload ended for good with. */
+    private final List<Snapshot> endedForGood = new CopyOnWriteArrayList<>();
+    private final LifecycleObserver observer = new LifecycleObserver() {
+        @Override
+        public void started(Duration took) {
+        }
+
+        @Override
+        public void stopped(Duration took) {
+        }
+
+        @Override
+        public void endedForGood(Snapshot last) {
+            endedForGood.add(last);
+        }
+    };
     private Lifecycle lifecycle;
 
     @AfterEach
@@ -82,7 +98,7 @@ class LifecycleStateMachineTest {
         var output = new WorkloadOutput(100, new Redactor());
         lifecycle = new Lifecycle(new LifecycleSetup("test.Adapter", adapter, Optional.empty(), new FakeContext(),
                 config.lifecycle(), config.privilegedCommands(), true, Optional.empty(), Shaper.system("lo", false), processes,
-                output, config.processManagement().restart(), LifecycleObserver.NONE, delays));
+                output, config.processManagement().restart(), observer, delays));
         return lifecycle;
     }
 
@@ -360,6 +376,108 @@ class LifecycleStateMachineTest {
         assertInstanceOf(IllegalStateException.class, failed.failures().getFirst().cause().orElseThrow());
     }
 
+    @Test
+    void aRefusedStartIsAFailedStartWithItsReasonWhenNothingRuns() throws Exception {
+        lifecycle("");
+        lifecycle.refuseStart(Failure.of(Failure.Kind.START_REFUSED, "/config/app.json is not valid JSON at line 1, column 2"));
+        Snapshot refused = settled();
+        assertEquals(Phase.FAILED, refused.phase());
+        assertEquals("error", refused.appStatus());
+        assertEquals("/config/app.json is not valid JSON at line 1, column 2", refused.lastError().orElseThrow());
+        assertEquals(Failure.Kind.START_REFUSED, refused.failures().getFirst().kind());
+        assertEquals(List.of(refused), endedForGood);
+        assertEquals(List.of(), adapter.started, "nothing was started");
+
+        lifecycle.start(plan("fixed"));
+        Snapshot running = settled();
+        assertEquals(Phase.RUNNING, running.phase());
+        assertEquals(List.of(), running.failures(), "a later start clears the refusal");
+    }
+
+    @Test
+    void aRefusedStartLeavesARunningWorkloadAndAQueuedStartAlone() throws Exception {
+        lifecycle("");
+        lifecycle.start(plan("a"));
+        settled();
+        lifecycle.refuseStart(Failure.of(Failure.Kind.START_REFUSED, "refused"));
+        Snapshot running = settled();
+        assertEquals(Phase.RUNNING, running.phase());
+        assertEquals(List.of(), running.failures());
+        assertFalse(adapter.started.getFirst().ended());
+
+        lifecycle.stop(false);
+        adapter.blockStarts();
+        lifecycle.start(plan("b"));
+        lifecycle.refuseStart(Failure.of(Failure.Kind.START_REFUSED, "refused"));
+        adapter.releaseStarts();
+        assertEquals(Phase.RUNNING, settled().phase(), "the start queued before the refusal ran");
+        assertEquals(List.of(), endedForGood);
+    }
+
+    @Test
+    void theObserverHearsOfAnEndForGoodButNotOfAStopOrAnEndThatIsRestarted() throws Exception {
+        lifecycle("process_management:\n  restart: {policy: on-failure, max_retries: 1, backoff_initial_ms: 100}\n");
+        lifecycle.start(plan("a"));
+        settled();
+        lifecycle.stop(false);
+        assertEquals(Phase.STOPPED, settled().phase());
+        assertEquals(List.of(), endedForGood, "a stop that was asked for is no end of the workload's own");
+
+        lifecycle.start(plan("b"));
+        settled();
+        adapter.started.getLast().exit.complete(3);
+        assertEquals(Phase.BACKOFF, settled().phase());
+        assertEquals(List.of(), endedForGood, "the restart policy starts it again");
+        delays.runAll();
+        settled();
+        adapter.started.getLast().exit.complete(3);
+        Snapshot gaveUp = settled();
+        assertEquals(Phase.FAILED, gaveUp.phase());
+        assertEquals(List.of(gaveUp), endedForGood);
+        assertEquals(3, endedForGood.getFirst().exitCode().getAsInt());
+    }
+
+    @Test
+    void theObserverHearsOfAnExitWithCodeZeroAndOfAFailedStart() throws Exception {
+        lifecycle("");
+        lifecycle.start(plan("a"));
+        settled();
+        adapter.started.getFirst().exit.complete(0);
+        Snapshot exited = settled();
+        assertEquals(List.of(exited), endedForGood);
+
+        adapter.returnNull = true;
+        lifecycle.start(plan("b"));
+        Snapshot failed = settled();
+        assertEquals(Phase.FAILED, failed.phase());
+        assertEquals(List.of(exited, failed), endedForGood);
+        assertTrue(failed.exitCode().isEmpty(), "a start that failed has no exit code");
+    }
+
+    @Test
+    void anEndWithAStartQueuedBehindItIsNoEndForGood() throws Exception {
+        lifecycle("");
+        lifecycle.start(plan("a"));
+        settled();
+        processes.signalGate = new CountDownLatch(1);
+        Thread.ofVirtual().start(() -> {
+            try {
+                lifecycle.signal(Signals.TERM);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        processes.signalCalled.await();
+        // The writer is held: the exit and then a start queue up behind it, in that order.
+        adapter.started.getFirst().exit.complete(0);
+        lifecycle.start(plan("b"));
+        processes.signalGate.countDown();
+        Snapshot running = settled();
+        assertEquals(Phase.RUNNING, running.phase());
+        assertEquals(List.of("a", "b"), adapter.started.stream().map(w -> w.name).toList());
+        assertEquals(List.of(), endedForGood, "the exit was followed by a start already queued");
+    }
+
     // ---- fakes ----
 
     /** A workload that is a made-up process: it ends when the fake operating system ends its tree. */
@@ -404,9 +522,19 @@ class LifecycleStateMachineTest {
             return workload;
         }
 
+        /** Holds the lifecycle's writer in a signal until released, so that events queue up behind it. */
+        volatile CountDownLatch signalGate = new CountDownLatch(0);
+        final CountDownLatch signalCalled = new CountDownLatch(1);
+
         @Override
         public boolean signal(long pid, int signal) {
             signals.add(pid + ":" + signal);
+            signalCalled.countDown();
+            try {
+                signalGate.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             return alive.containsKey(pid);
         }
 

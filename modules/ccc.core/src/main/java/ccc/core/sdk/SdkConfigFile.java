@@ -1,0 +1,140 @@
+package ccc.core.sdk;
+
+import ccc.core.json.Json;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.channels.Channels;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The JSON file Showrunner writes an app's configuration to, read as a start payload with the
+ * limits of a request body. The core reads it as root from a volume its workload may be able to
+ * write to, so it never follows a symbolic link at the file, reads only a regular file, reads
+ * no more than the limit, gives up a read that hangs, and never quotes the file's content in a
+ * reason (which {@code /healthz} shows to anyone).
+ */
+public final class SdkConfigFile {
+
+    /** How long one read may take: a file replaced by a FIFO, or a stalled network file system, would hang it. */
+    public static final Duration READ_TIMEOUT = Duration.ofSeconds(5);
+
+    /** What a read found. */
+    public sealed interface Reading {
+    }
+
+    /** The file held a JSON object within the limits. */
+    public record Found(Map<String, Object> payload) implements Reading {
+    }
+
+    /** There is no file: the SDK reads that as an empty configuration. */
+    public record Missing() implements Reading {
+    }
+
+    /** The file cannot be used; {@code reason} names the file and says why, quoting none of it. */
+    public record Refused(String reason) implements Reading {
+    }
+
+    private final Path path;
+    private final long maxBytes;
+    // A read that did not return within the timeout; while it hangs no other is begun, so hung reads never pile up.
+    private Future<Reading> hung;
+
+    /**
+     * @param path the file ({@code showrunner_sdk.config_path})
+     * @param maxBytes the largest file read ({@code server.max_body_bytes}, the limit of a start body)
+     */
+    public SdkConfigFile(Path path, long maxBytes) {
+        this.path = path;
+        this.maxBytes = maxBytes;
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    /** Reads the file, within {@link #READ_TIMEOUT}. Reads are meant to come one at a time. */
+    public synchronized Reading read() {
+        if (hung != null && !hung.isDone()) {
+            return new Refused(path + " could not be read: an earlier read of it has not returned after " + READ_TIMEOUT.toSeconds() + " s");
+        }
+        var reading = new FutureTask<>(this::readNow);
+        Thread.ofVirtual().name("sdk-config-read").start(reading);
+        try {
+            return reading.get(READ_TIMEOUT.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            hung = reading;
+            reading.cancel(true);
+            return new Refused(path + " could not be read within " + READ_TIMEOUT.toSeconds() + " s");
+        } catch (ExecutionException e) {
+            return new Refused(path + " could not be read: " + e.getCause().getClass().getSimpleName());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            reading.cancel(true);
+            return new Refused(path + " could not be read: interrupted");
+        }
+    }
+
+    private Reading readNow() {
+        BasicFileAttributes attributes;
+        try {
+            attributes = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException e) {
+            return new Missing();
+        } catch (IOException e) {
+            return new Refused(path + " cannot be read: " + problem(e));
+        }
+        if (attributes.isSymbolicLink()) {
+            return new Refused(path + " is a symbolic link; the core reads the configuration only from a regular file at that path");
+        }
+        if (!attributes.isRegularFile()) {
+            return new Refused(path + " is not a regular file");
+        }
+        if (attributes.size() > maxBytes) {
+            return tooLarge();
+        }
+        byte[] content;
+        // NOFOLLOW_LINKS again at the open: a link swapped in since the check is refused by the kernel (ELOOP).
+        try (InputStream in = Channels.newInputStream(Files.newByteChannel(path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS))) {
+            content = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBytes + 1));
+        } catch (NoSuchFileException e) {
+            return new Missing();
+        } catch (IOException e) {
+            return new Refused(path + " cannot be read: " + problem(e));
+        }
+        if (content.length > maxBytes) {
+            return tooLarge();
+        }
+        try {
+            return new Found(Json.readObject(content));
+        } catch (Json.InvalidJson e) {
+            return new Refused(path + " " + e.problem());
+        }
+    }
+
+    private Refused tooLarge() {
+        return new Refused(path + " is larger than the limit of " + maxBytes + " bytes (server.max_body_bytes)");
+    }
+
+    /** An I/O failure without the path the JDK puts in its message, which the reason names already. */
+    private static String problem(IOException e) {
+        if (e instanceof java.nio.file.AccessDeniedException) {
+            return "permission denied";
+        }
+        if (e instanceof java.nio.file.FileSystemException fileSystem && fileSystem.getReason() != null) {
+            return fileSystem.getReason();
+        }
+        return e.getClass().getSimpleName();
+    }
+}

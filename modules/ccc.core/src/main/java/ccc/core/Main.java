@@ -9,6 +9,7 @@ import ccc.core.config.CoreConfig;
 import ccc.core.json.Json;
 import ccc.core.log.Level;
 import ccc.core.log.Log;
+import ccc.core.log.Timeline;
 import ccc.core.process.PrivilegeDrop;
 import ccc.core.process.UserDirectory;
 import ccc.core.sdk.AppIdentity;
@@ -99,6 +100,8 @@ public final class Main {
         } catch (IllegalArgumentException e) {
             return fail(e.getMessage());
         }
+        // From main on; the JVM's own boot before it is what `ccc --version` takes.
+        Timeline startup = Timeline.begin("startup");
         try {
             Path configPath = locateConfig(configFlag, environment);
             if (trainingRun) {
@@ -108,6 +111,7 @@ public final class Main {
             }
             CoreConfig config = new ConfigLoader(environment).load(configPath);
             Log.configure(Log.threshold(), config.log().format());
+            startup.step("config");
             Optional<Adapter> adapter = Optional.empty();
             String adapterName = adapterNameOf(config);
             Optional<Path> adaptersDir = config.adaptersDir().or(Main::imageAdaptersDir);
@@ -120,11 +124,13 @@ public final class Main {
                     return fail("adapter '" + adapterName + "' rejected its configuration: " + Log.describe(e), checkOnly ? 1 : 2);
                 }
             }
+            startup.step("adapter");
             if (checkOnly) {
                 System.out.println(describe(config, adapterName, adapter, adaptersDir, UserDirectory.system()));
                 return 0;
             }
-            Core core = Core.start(config, adapter, adapterName, PrivilegeDrop.system());
+            Core core = Core.start(config, adapter, adapterName, PrivilegeDrop.system(), startup);
+            startup.end();
             if (trainingRun) {
                 return train(core);
             }

@@ -4,6 +4,7 @@ import ccc.api.Payload;
 import ccc.core.config.CoreConfig;
 import ccc.core.log.Log;
 import ccc.core.log.Redactor;
+import ccc.core.log.Timeline;
 import ccc.core.process.ProcessControl;
 import ccc.core.process.Signals;
 import ccc.core.process.WorkloadTree;

@@ -7,6 +7,7 @@ import ccc.api.TrafficShape;
 import ccc.api.Workload;
 import ccc.core.config.CoreConfig;
 import ccc.core.log.Log;
+import ccc.core.log.Timeline;
 import ccc.core.process.ManagedProcess;
 import ccc.core.process.PrivilegedCommands;
 import ccc.core.process.ProcessAdapter;

@@ -1,7 +1,5 @@
-package ccc.core.lifecycle;
+package ccc.core.log;
 
-import ccc.core.log.Level;
-import ccc.core.log.Log;
 import java.util.Locale;
 
 /**
@@ -9,7 +7,7 @@ import java.util.Locale;
  * transition ends, so that a slow start or stop shows where its milliseconds went. With DEBUG
  * off it records nothing and costs two clock reads.
  */
-final class Timeline {
+public final class Timeline {
 
     private static final Log LOG = Log.named("timeline");
 
@@ -18,25 +16,25 @@ final class Timeline {
     private final StringBuilder steps;
     private long last;
 
-    private Timeline(String transition, boolean recording) {
+    private Timeline(String transition, long began, boolean recording) {
         this.transition = transition;
-        this.began = System.nanoTime();
+        this.began = began;
         this.last = began;
         this.steps = recording ? new StringBuilder(160) : null;
     }
 
     /** A timeline of {@code transition} (start, restart, stop, exit, ...) beginning now. */
-    static Timeline begin(String transition) {
-        return new Timeline(transition, LOG.enabled(Level.DEBUG));
+    public static Timeline begin(String transition) {
+        return new Timeline(transition, System.nanoTime(), LOG.enabled(Level.DEBUG));
     }
 
     /** A timeline that records nothing, for sequences run outside a transition. */
-    static Timeline none() {
-        return new Timeline("", false);
+    public static Timeline none() {
+        return new Timeline("", System.nanoTime(), false);
     }
 
     /** Marks the end of {@code step}, which began where the previous step ended. */
-    void step(String step) {
+    public void step(String step) {
         if (steps == null) {
             return;
         }
@@ -49,7 +47,7 @@ final class Timeline {
     }
 
     /** Logs the steps at DEBUG, with the whole transition's duration. */
-    void end() {
+    public void end() {
         if (steps != null) {
             LOG.debug("transition", "transition", transition, "total_ms", millis(System.nanoTime() - began), "steps_ms", steps);
         }

@@ -36,8 +36,7 @@ public final class LinkRuntime {
     // Defaults for a small sidecar, stored in the image so that every launch of bin/java has them;
     // the README's "JVM options" section gives the reason for each.
     private static final String JVM_OPTIONS = String.join(" ",
-            "-XX:+UseSerialGC", "-Xms8m", "-Xmx96m", "-XX:MaxMetaspaceSize=64m", "-Xss512k",
-            "-XX:+ExitOnOutOfMemoryError");
+            "-XX:+UseSerialGC", "-Xms8m", "-Xmx96m", "-XX:MaxMetaspaceSize=64m", "-Xss512k");
 
     public static void main(String[] args) throws IOException {
         Path modules = Path.of(args[0]);

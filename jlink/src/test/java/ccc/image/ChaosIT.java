@@ -52,11 +52,6 @@ class ChaosIT {
                 .toList();
     }
 
-    private static long rssKib(long pid) throws IOException {
-        return Files.readAllLines(Path.of("/proc", Long.toString(pid), "status")).stream()
-                .filter(line -> line.startsWith("VmRSS:")).mapToLong(line -> Long.parseLong(line.replaceAll("\\D", ""))).findFirst().orElse(0);
-    }
-
     private static String group(Pattern pattern, String text) {
         Matcher matcher = pattern.matcher(text);
         return matcher.find() ? matcher.group(1) : null;
@@ -109,7 +104,7 @@ class ChaosIT {
                         }
                         checks.increment();
                         if (System.nanoTime() >= nextRss) {
-                            rss.add(rssKib(corePid));
+                            rss.add(ProcTable.rssKib(corePid));
                             nextRss += 1_000_000_000L;
                         }
                         Thread.sleep(25);

@@ -33,6 +33,24 @@ final class ProcTable {
         return Files.exists(Path.of("/proc", Long.toString(pid))) && !alive(pid);
     }
 
+    /** The process's resident memory in KiB. */
+    static long rssKib(long pid) throws IOException {
+        return Files.readAllLines(Path.of("/proc", Long.toString(pid), "status")).stream()
+                .filter(line -> line.startsWith("VmRSS:")).mapToLong(line -> Long.parseLong(line.replaceAll("\\D", ""))).findFirst().orElse(0);
+    }
+
+    /** How many file descriptors the process has open. */
+    static int openFds(long pid) throws IOException {
+        try (var fds = Files.list(Path.of("/proc", Long.toString(pid), "fd"))) {
+            return (int) fds.count();
+        }
+    }
+
+    /** The process's children that are zombies. */
+    static List<Long> zombieChildren(long pid) {
+        return ProcessHandle.of(pid).stream().flatMap(ProcessHandle::children).map(ProcessHandle::pid).filter(ProcTable::isZombie).toList();
+    }
+
     /** The live processes whose command line holds {@code marker} as one argument. */
     static List<Long> withArgument(String marker) throws IOException {
         var pids = new ArrayList<Long>();

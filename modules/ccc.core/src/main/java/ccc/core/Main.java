@@ -7,9 +7,11 @@ import ccc.core.config.ConfigException;
 import ccc.core.config.ConfigLoader;
 import ccc.core.config.CoreConfig;
 import ccc.core.json.Json;
+import ccc.core.log.FatalErrors;
 import ccc.core.log.Level;
 import ccc.core.log.Log;
 import ccc.core.log.Timeline;
+import ccc.core.process.Native;
 import ccc.core.process.PrivilegeDrop;
 import ccc.core.process.UserDirectory;
 import ccc.core.sdk.AppIdentity;
@@ -135,6 +137,9 @@ public final class Main {
                 return train(core);
             }
             handleSignals(core);
+            // kill(2) is linked now, while memory is plentiful: the fatal-error handler needs it at once.
+            Native.kill(ProcessHandle.current().pid(), 0);
+            FatalErrors.install(core.lifecycle()::endWorkloadNow);
             return serve(core);
         } catch (ConfigException | AdapterCatalog.AdapterException e) {
             return fail(e.getMessage(), checkOnly ? 1 : 2);

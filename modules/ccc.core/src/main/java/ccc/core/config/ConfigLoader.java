@@ -125,9 +125,10 @@ public final class ConfigLoader {
                 authToken(server),
                 server.bool("auth_metrics", false),
                 (int) server.integer("max_headers", 100, 8, 10_000),
-                (int) server.integer("max_header_bytes", 64 * 1024, 1024, 1 << 20),
+                (int) server.integer("max_header_bytes", CoreConfig.Server.DEFAULT_MAX_HEADER_BYTES, 1024, 1 << 20),
                 seconds(server, "request_timeout_seconds", 30),
-                seconds(server, "idle_timeout_seconds", 30));
+                seconds(server, "idle_timeout_seconds", 30),
+                (int) server.integer("max_connections", CoreConfig.Server.DEFAULT_MAX_CONNECTIONS, 1, 1_000_000));
     }
 
     /** The API token: env {@code CCC_API_TOKEN}, else {@code server.auth_token}, else the file {@code server.auth_token_file}. */

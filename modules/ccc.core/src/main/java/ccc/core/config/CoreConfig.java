@@ -29,6 +29,7 @@ public record CoreConfig(
      *
      * @param authToken the bearer token every {@code /api/*} route but health and readiness needs, if set
      * @param authMetrics whether {@code /metrics} and {@code /api/metrics} need the token too
+     * @param maxConnections open connections at most; more are accepted and closed at once
      */
     public record Server(
             String host,
@@ -39,12 +40,18 @@ public record CoreConfig(
             int maxHeaders,
             int maxHeaderBytes,
             Duration requestTimeout,
-            Duration idleTimeout) {
+            Duration idleTimeout,
+            int maxConnections) {
+
+        /** {@code server.max_connections} when not set. */
+        public static final int DEFAULT_MAX_CONNECTIONS = 512;
+        /** {@code server.max_header_bytes} when not set: as uvicorn's parser allows. */
+        public static final int DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
 
         /** The same limits on another address, with no token: a second listener, such as the Showrunner SDK's port. */
         public Server listeningOn(String otherHost, int otherPort) {
             return new Server(otherHost, otherPort, maxBodyBytes, Optional.empty(), false, maxHeaders, maxHeaderBytes,
-                    requestTimeout, idleTimeout);
+                    requestTimeout, idleTimeout, maxConnections);
         }
     }
 

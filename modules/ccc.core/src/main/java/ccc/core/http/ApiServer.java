@@ -1,6 +1,7 @@
 package ccc.core.http;
 
 import ccc.core.config.CoreConfig;
+import ccc.core.log.Log;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -18,11 +19,39 @@ public final class ApiServer implements AutoCloseable {
         this.executor = executor;
     }
 
+    private static final Log LOG = Log.named("http");
+
+    /**
+     * File descriptors kept free beside the connections: the JVM's own files, the listening
+     * socket, the workload's pipes, reads of {@code /proc} and {@code /sys}, adapter jars.
+     */
+    public static final int FD_HEADROOM = 256;
+
+    /**
+     * The heap one connection costs the JDK's server while it reads a request, besides the
+     * headers: its input and output buffers (about 36 KiB, measured with jcmd on 990 idle connections).
+     */
+    public static final int CONNECTION_BUFFER_BYTES = 40 * 1024;
+
+    /** Connections reading requests may take at most this share of the heap, each with full headers. */
+    public static final double HEAP_SHARE_FOR_CONNECTIONS = 0.5;
+
     /**
      * Binds and starts serving; a port of 0 takes any free port. The JDK server reads its limits
      * from system properties once, when it is first used, so they are set here, before that.
      */
     public static ApiServer start(CoreConfig.Server config, Router router) throws IOException {
+        var openFiles = openFilesLimit();
+        long heap = Runtime.getRuntime().maxMemory();
+        int maxConnections = connectionLimit(config.maxConnections(), openFiles, heap, config.maxHeaderBytes());
+        if (maxConnections < config.maxConnections()) {
+            LOG.warn("server.max_connections is more than the open-files limit or the heap can serve; fewer connections are allowed",
+                    "max_connections", config.maxConnections(), "allowed", maxConnections,
+                    "open_files_limit", openFiles.orElse(-1), "fd_headroom", FD_HEADROOM,
+                    "heap_mb", heap >> 20, "max_header_bytes", config.maxHeaderBytes());
+        }
+        // Connections over the limit are accepted and closed at once, so descriptors never run out.
+        setDefault("jdk.httpserver.maxConnections", maxConnections);
         setDefault("sun.net.httpserver.maxReqHeaders", config.maxHeaders());
         setDefault("sun.net.httpserver.maxReqHeaderSize", config.maxHeaderBytes());
         setDefault("sun.net.httpserver.maxReqTime", Math.max(1, config.requestTimeout().toSeconds()));
@@ -36,6 +65,35 @@ public final class ApiServer implements AutoCloseable {
         server.createContext("/", router);
         server.start();
         return new ApiServer(server, executor);
+    }
+
+    /**
+     * The connections to allow: as configured, but no more than the open-files limit leaves after
+     * {@link #FD_HEADROOM}, nor than fit in {@link #HEAP_SHARE_FOR_CONNECTIONS} of the heap with
+     * full headers (counted twice: the parser holds them as text and in its buffers), and at least one.
+     */
+    static int connectionLimit(int configured, java.util.OptionalLong openFilesLimit, long maxHeapBytes, int maxHeaderBytes) {
+        long byFiles = openFilesLimit.isEmpty() ? Long.MAX_VALUE : openFilesLimit.getAsLong() - FD_HEADROOM;
+        long byHeap = (long) (maxHeapBytes * HEAP_SHARE_FOR_CONNECTIONS) / (CONNECTION_BUFFER_BYTES + 2L * maxHeaderBytes);
+        return (int) Math.max(1, Math.min(configured, Math.min(byFiles, byHeap)));
+    }
+
+    /**
+     * This process's soft limit on open files ({@code RLIMIT_NOFILE}), as the kernel reports it;
+     * the JVM has raised it to the hard limit by the time the core runs.
+     */
+    static java.util.OptionalLong openFilesLimit() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/limits"))) {
+                if (line.startsWith("Max open files")) {
+                    String soft = line.substring("Max open files".length()).trim().split("\\s+")[0];
+                    return soft.equals("unlimited") ? java.util.OptionalLong.empty() : java.util.OptionalLong.of(Long.parseLong(soft));
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("cannot read the open-files limit; server.max_connections is applied as configured", "reason", e.toString());
+        }
+        return java.util.OptionalLong.empty();
     }
 
     private static void setDefault(String property, long value) {

@@ -12,6 +12,7 @@ import ccc.core.log.Timestamps;
 import ccc.core.metrics.MetricsService;
 import ccc.core.process.Signals;
 import ccc.core.process.WorkloadOutput;
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.sun.net.httpserver.HttpHandler;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
@@ -23,6 +24,10 @@ import java.util.Map;
 public final class ControlApi {
 
     private static final int DEFAULT_TAIL = 100;
+    /** {@code /api/logs} answers being written at once; more answer 503 (each holds a batch of lines and a thread while it writes). */
+    public static final int MAX_CONCURRENT_LOG_READS = 16;
+    /** The text an {@code /api/logs} answer takes from the buffer at a time, in characters. */
+    static final int LOG_BATCH_CHARS = 16 * 1024;
 
     private final Lifecycle lifecycle;
     private final Planner planner;
@@ -30,6 +35,7 @@ public final class ControlApi {
     private final WorkloadOutput output;
     private final java.util.function.BooleanSupplier ready;
     private final byte[] openApi;
+    private final java.util.concurrent.Semaphore logReads = new java.util.concurrent.Semaphore(MAX_CONCURRENT_LOG_READS);
 
     public ControlApi(Lifecycle lifecycle, Planner planner, MetricsService metrics, WorkloadOutput output,
                       java.util.function.BooleanSupplier ready) {
@@ -163,14 +169,46 @@ public final class ControlApi {
             case "stderr" -> WorkloadOutput.Stream.STDERR;
             default -> throw new HttpError(400, "'stream' must be stdout, stderr or both, got '" + query.get("stream") + "'");
         };
-        List<Map<String, Object>> lines = output.tail(tail, only).stream().map(line -> {
-            var json = new LinkedHashMap<String, Object>();
-            json.put("timestamp", Timestamps.format(line.time()));
-            json.put("stream", line.stream().wireName());
-            json.put("line", line.text());
-            return (Map<String, Object>) json;
-        }).toList();
-        return Response.ok(Map.of("lines", lines));
+        if (!logReads.tryAcquire()) {
+            throw new HttpError(503, "too many /api/logs answers in progress (at most " + MAX_CONCURRENT_LOG_READS + "); try again shortly");
+        }
+        return Response.streamed(new LogLines(output.cursor(tail, only)));
+    }
+
+    /**
+     * {@code {"lines": [...], "truncated": false}}, written a batch of lines at a time, so that
+     * however long the lines and however many answers run at once, each holds little memory.
+     * {@code truncated} says that lines of the tail left the buffer before the answer reached them.
+     */
+    private final class LogLines implements StreamedJson {
+        private final WorkloadOutput.Cursor cursor;
+
+        LogLines(WorkloadOutput.Cursor cursor) {
+            this.cursor = cursor;
+        }
+
+        @Override
+        public void writeTo(JsonGenerator json) throws java.io.IOException {
+            json.writeStartObject();
+            json.writeArrayFieldStart("lines");
+            for (List<WorkloadOutput.Line> batch = cursor.next(LOG_BATCH_CHARS); !batch.isEmpty(); batch = cursor.next(LOG_BATCH_CHARS)) {
+                for (WorkloadOutput.Line line : batch) {
+                    json.writeStartObject();
+                    json.writeStringField("timestamp", Timestamps.format(line.time()));
+                    json.writeStringField("stream", line.stream().wireName());
+                    json.writeStringField("line", line.text());
+                    json.writeEndObject();
+                }
+            }
+            json.writeEndArray();
+            json.writeBooleanField("truncated", cursor.missedLines());
+            json.writeEndObject();
+        }
+
+        @Override
+        public void close() {
+            logReads.release();
+        }
     }
 
     private static Map<String, String> query(String raw) throws HttpError {

@@ -8,15 +8,28 @@ import java.io.InputStream;
 import java.util.Locale;
 import java.util.Map;
 
-/** One API request: its method, path, query and a size-limited, content-type-checked body. */
+/**
+ * One API request: its method, path, query and a size-limited, content-type-checked body. The
+ * body is read only against a share of a budget common to all requests (see {@link BodyBudget}),
+ * which the router gives back when the request is answered.
+ */
 public final class Request {
 
     private final HttpExchange exchange;
     private final long maxBodyBytes;
+    private final BodyBudget budget;
+    private long reserved;
 
-    Request(HttpExchange exchange, long maxBodyBytes) {
+    Request(HttpExchange exchange, long maxBodyBytes, BodyBudget budget) {
         this.exchange = exchange;
         this.maxBodyBytes = maxBodyBytes;
+        this.budget = budget;
+    }
+
+    /** Gives back the share of the body budget this request took; called once it is answered. */
+    void release() {
+        budget.release(reserved);
+        reserved = 0;
     }
 
     public String method() {
@@ -39,7 +52,8 @@ public final class Request {
     /**
      * The body, read whole up to the configured limit.
      *
-     * @throws HttpError 413 when larger than the limit, 415 when a content type other than JSON is declared
+     * @throws HttpError 413 when larger than the limit, 415 when a content type other than JSON is
+     *     declared, 503 when the bodies of other requests hold the whole budget for too long
      */
     public byte[] body() throws HttpError {
         String contentType = exchange.getRequestHeaders().getFirst("Content-Type");
@@ -47,6 +61,7 @@ public final class Request {
             throw new HttpError(415, "Content-Type must be application/json, got '" + contentType + "'");
         }
         String declared = exchange.getRequestHeaders().getFirst("Content-Length");
+        long expected = maxBodyBytes;
         if (declared != null) {
             long length;
             try {
@@ -58,7 +73,10 @@ public final class Request {
                 drainIfSmall(length);
                 throw tooLarge();
             }
+            expected = Math.max(0, length);
         }
+        // Until its share is granted the body waits in the socket, not in the heap.
+        reserved += budget.reserve(expected);
         try (InputStream in = exchange.getRequestBody()) {
             byte[] body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBodyBytes + 1));
             if (body.length > maxBodyBytes) {

@@ -38,9 +38,12 @@ public final class Router implements HttpHandler {
     private static final byte[] METHOD_NOT_ALLOWED = Json.write(Map.of("detail", "Method Not Allowed"));
 
     private static final byte[] UNAUTHORIZED = Json.write(Map.of("detail", "missing or invalid bearer token"));
+    private static final java.util.Set<String> STANDARD_METHODS =
+            java.util.Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT");
 
     private final Map<String, Map<String, HttpHandler>> routes = new LinkedHashMap<>();
     private final long maxBodyBytes;
+    private final BodyBudget bodies;
     private final Observer observer;
     private final Optional<Secret> token;
     private final boolean metricsNeedToken;
@@ -52,6 +55,7 @@ public final class Router implements HttpHandler {
      */
     public Router(long maxBodyBytes, Observer observer, Optional<Secret> token, boolean metricsNeedToken) {
         this.maxBodyBytes = maxBodyBytes;
+        this.bodies = new BodyBudget(maxBodyBytes);
         this.observer = observer;
         this.token = token;
         this.metricsNeedToken = metricsNeedToken;
@@ -91,32 +95,49 @@ public final class Router implements HttpHandler {
         return view;
     }
 
+    /**
+     * The method as the observer sees it: one of the standard methods, else {@code other}, so
+     * that no client can make the request counters grow by inventing methods (paths that are no
+     * route are {@code other} likewise).
+     */
+    static String methodLabel(String method) {
+        return STANDARD_METHODS.contains(method) ? method : "other";
+    }
+
     @Override
     public void handle(HttpExchange exchange) throws IOException {
         String path = exchange.getRequestURI().getPath();
         String method = exchange.getRequestMethod();
+        String methodLabel = methodLabel(method);
         try (exchange) {
             if (token.isPresent() && needsToken(path) && !authorized(exchange)) {
                 exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer realm=\"ccc\"");
                 send(exchange, 401, UNAUTHORIZED);
-                observer.answered(routes.containsKey(path) ? path : "other", method, 401);
+                observer.answered(routes.containsKey(path) ? path : "other", methodLabel, 401);
                 return;
             }
             Map<String, HttpHandler> methods = routes.get(path);
             if (methods == null) {
                 send(exchange, 404, NOT_FOUND);
-                observer.answered("other", method, 404);
+                observer.answered("other", methodLabel, 404);
                 return;
             }
             HttpHandler handler = methods.get(method);
             if (handler == null) {
                 exchange.getResponseHeaders().set("Allow", String.join(", ", methods.keySet()));
                 send(exchange, 405, METHOD_NOT_ALLOWED);
-                observer.answered(path, method, 405);
+                observer.answered(path, methodLabel, 405);
                 return;
             }
-            handler.handle(exchange);
-            observer.answered(path, method, exchange.getResponseCode());
+            try {
+                handler.handle(exchange);
+            } catch (RuntimeException e) {
+                LOG.error("request failed", e, "path", path);
+                if (exchange.getResponseCode() == -1) {
+                    send(exchange, 500, Json.write(Response.detail(500, "internal error: " + Log.describe(e)).body()));
+                }
+            }
+            observer.answered(path, methodLabel, exchange.getResponseCode());
         } catch (IOException e) {
             LOG.debug("connection failed while answering", "path", path, "reason", e.getMessage());
         }
@@ -124,8 +145,9 @@ public final class Router implements HttpHandler {
 
     private void answer(HttpExchange exchange, JsonRoute route) throws IOException {
         Response response;
+        var request = new Request(exchange, maxBodyBytes, bodies);
         try {
-            response = route.handle(new Request(exchange, maxBodyBytes));
+            response = route.handle(request);
         } catch (HttpError e) {
             response = Response.detail(e.status(), e.detail());
         } catch (Lifecycle.ShuttingDownException e) {
@@ -136,6 +158,12 @@ public final class Router implements HttpHandler {
         } catch (Exception e) {
             LOG.error("request failed", e, "path", exchange.getRequestURI().getPath());
             response = Response.detail(500, "internal error: " + Log.describe(e));
+        } finally {
+            request.release();
+        }
+        if (response.body() instanceof StreamedJson streamed) {
+            sendStreamed(exchange, response.status(), streamed);
+            return;
         }
         byte[] body;
         try {
@@ -146,6 +174,19 @@ public final class Router implements HttpHandler {
             body = Json.write(response.body());
         }
         send(exchange, response.status(), body);
+    }
+
+    /** Sends a body as it is written, chunked; a failure half-way can only end the answer early, and is logged. */
+    private static void sendStreamed(HttpExchange exchange, int status, StreamedJson streamed) throws IOException {
+        try (streamed) {
+            exchange.getResponseHeaders().set("Content-Type", "application/json");
+            exchange.sendResponseHeaders(status, 0);
+            try (var json = Json.generator(exchange.getResponseBody())) {
+                streamed.writeTo(json);
+            }
+        } catch (RuntimeException e) {
+            LOG.error("streamed answer failed half-way", "path", exchange.getRequestURI().getPath(), "reason", Log.describe(e));
+        }
     }
 
     /** Sends a JSON body. */

@@ -1,5 +1,6 @@
 package ccc.core.lifecycle;
 
+import ccc.core.log.FatalErrors;
 import ccc.core.log.Log;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -34,6 +35,8 @@ final class AdapterCalls {
                 }
             } catch (Throwable error) {
                 result.completeExceptionally(error);
+                // An error of the virtual machine is no failure of the adapter's: it ends the core.
+                FatalErrors.rethrowIfFatal(error);
             }
         });
         try {

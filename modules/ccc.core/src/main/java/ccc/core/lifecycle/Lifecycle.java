@@ -5,6 +5,7 @@ import ccc.core.config.CoreConfig;
 import ccc.core.log.Log;
 import ccc.core.log.Redactor;
 import ccc.core.log.Timeline;
+import ccc.core.process.Native;
 import ccc.core.process.ProcessControl;
 import ccc.core.process.Signals;
 import ccc.core.process.WorkloadTree;
@@ -14,6 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.OptionalLong;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -56,6 +58,7 @@ public final class Lifecycle {
     // Request numbering: assigned under this lock so that numbers follow the writer's queue order.
     private final Object submissions = new Object();
     private long lastRequest;
+    private AtomicReference<StartPlan> queuedStart = new AtomicReference<>();
     private volatile long latestRequest;
     private volatile long latestStartRequest;
     private volatile long begunRequest;
@@ -87,14 +90,49 @@ public final class Lifecycle {
         return latestStartRequest > begunRequest && latestStartRequest == latestRequest ? current.pendingStart() : current;
     }
 
+    /**
+     * Ends the workload at once, from any thread and without waiting for the writer or for the
+     * processes to be reaped: SIGKILL to its process group and to every descendant of the core
+     * (the workload's tree and the orphans it left, which the core adopts). For a core that is
+     * about to halt on a fatal error.
+     */
+    public void endWorkloadNow() {
+        OptionalLong pid = published.get().pid();
+        if (pid.isPresent()) {
+            Native.kill(-pid.getAsLong(), Signals.KILL);
+            Native.kill(pid.getAsLong(), Signals.KILL);
+        }
+        ProcessHandle.current().descendants().forEach(process -> Native.kill(process.pid(), Signals.KILL));
+    }
+
     /** Queues a start, which restarts a running workload. Returns at once. */
     public void start(StartPlan plan) {
         synchronized (submissions) {
             long request = ++lastRequest;
             latestRequest = request;
             latestStartRequest = request;
-            submit(() -> runStart(request, plan, false));
+            var queued = new AtomicReference<>(plan);
+            releaseQueuedStart();
+            queuedStart = queued;
+            submit(() -> {
+                StartPlan taken = queued.getAndSet(null);
+                if (taken == null) {
+                    begunRequest = request;
+                    LOG.debug("start superseded by a later request", "request", request);
+                } else {
+                    runStart(request, taken, false);
+                }
+            });
         }
+    }
+
+    /**
+     * Lets go of the plan of a start still in the queue, which the request being queued now
+     * supersedes: the queue then holds one payload at most, however many starts arrive while a
+     * slow transition runs.
+     */
+    private void releaseQueuedStart() {
+        queuedStart.set(null);
     }
 
     /**
@@ -110,6 +148,7 @@ public final class Lifecycle {
             }
             long request = ++lastRequest;
             latestRequest = request;
+            releaseQueuedStart();
             submit(() -> runStop(request, force));
             return true;
         }
@@ -193,7 +232,7 @@ public final class Lifecycle {
             return true;
         } catch (TimeoutException e) {
             LOG.error("stop sequence did not finish within the shutdown grace; killing the workload", "grace", AdapterCalls.seconds(grace));
-            endWorkloadNow();
+            stopping.endAtOnce(activeTree);
             return false;
         } catch (ExecutionException e) {
             LOG.error("stop sequence failed during shutdown", e.getCause());
@@ -202,11 +241,6 @@ public final class Lifecycle {
             Thread.currentThread().interrupt();
             return false;
         }
-    }
-
-    /** SIGKILL to the running workload's whole tree, from any thread, without waiting for the writer. */
-    public void endWorkloadNow() {
-        stopping.endAtOnce(activeTree);
     }
 
     /** Thrown to a request that arrives while the core shuts down. */

@@ -20,6 +20,13 @@ public final class Log {
     private static volatile PrintStream out = System.out;
     private static volatile Redactor redactor = new Redactor();
 
+    /**
+     * The longest message or field value written, in characters; longer ones are cut and say so.
+     * Values can come from outside (a request path, a payload, an error's text), and a log line
+     * must not grow with them. A line of the workload's output is never longer than this.
+     */
+    public static final int MAX_VALUE_CHARS = 8 * 1024;
+
     private final String component;
 
     private Log(String component) {
@@ -77,7 +84,10 @@ public final class Log {
 
     /**
      * Writes one event; {@code fields} alternate names and values ({@code "pid", 42}).
-     * Line breaks inside values are escaped so an event is always one line.
+     * Control characters inside values are escaped so an event is always one line that no
+     * terminal or log parser reads as anything else. Field values have known secrets masked;
+     * {@code message} does not, since it is the caller's own text (a caller passing outside text
+     * as the message masks it first), so no learnt secret can blind the core's own messages.
      */
     public void write(Level level, String message, Throwable cause, Object... fields) {
         if (!enabled(level)) {
@@ -91,12 +101,41 @@ public final class Log {
             extra.put("error", describe(cause));
         }
         Redactor secrets = redactor;
-        extra.replaceAll((name, value) -> value instanceof Number || value instanceof Boolean ? value : secrets.redact(String.valueOf(value)));
+        extra.replaceAll((name, value) -> value instanceof Number || value instanceof Boolean ? value
+                : maskedAndCapped(String.valueOf(value), secrets));
         String line = format == Format.JSON
-                ? jsonLine(Instant.now(), level, component, secrets.redact(message), extra)
-                : textLine(Instant.now(), level, component, secrets.redact(message), extra);
+                ? jsonLine(Instant.now(), level, component, capped(message, message.length()), extra)
+                : textLine(Instant.now(), level, component, capped(message, message.length()), extra);
         PrintStream stream = out;
         stream.println(line);
+    }
+
+    /** Outside text that is to be logged as a message, with the known secrets masked and cut to the cap. */
+    static String redact(String text) {
+        return maskedAndCapped(text, redactor);
+    }
+
+    /**
+     * {@code text} with secrets masked, cut to {@link #MAX_VALUE_CHARS}. It is cut once before
+     * masking too, so that masking never works on more than a bounded text, with room past the
+     * cap for a whole secret, so that no secret is left half-visible at the end.
+     */
+    static String maskedAndCapped(String text, Redactor secrets) {
+        int room = MAX_VALUE_CHARS + Redactor.MAX_SECRET_CHARS;
+        String bounded = text.length() > room ? text.substring(0, room) : text;
+        return capped(secrets.redact(bounded), text.length());
+    }
+
+    /** {@code text} cut to {@link #MAX_VALUE_CHARS}, saying so and how long the original ({@code originalLength}) was. */
+    static String capped(String text, int originalLength) {
+        if (text.length() <= MAX_VALUE_CHARS) {
+            return text;
+        }
+        int end = MAX_VALUE_CHARS;
+        if (Character.isHighSurrogate(text.charAt(end - 1))) {
+            end--;
+        }
+        return text.substring(0, end) + "…(cut; " + originalLength + " characters in all)";
     }
 
     /** A throwable as one line: its type and message, and those of its root cause. */
@@ -151,8 +190,50 @@ public final class Log {
         return line.append('"').append(escapeJson(name)).append("\":\"").append(escapeJson(value)).append('"');
     }
 
-    private static String oneLine(String text) {
-        return text.replace("\r", "\\r").replace("\n", "\\n");
+    /**
+     * {@code text} with every control character (C0, DEL, C1) and the Unicode line and paragraph
+     * separators escaped as JSON escapes them: a backslash and n, r or t, else a backslash, u and
+     * four hex digits.
+     */
+    static String oneLine(String text) {
+        int first = 0;
+        while (first < text.length() && !needsEscape(text.charAt(first))) {
+            first++;
+        }
+        if (first == text.length()) {
+            return text;
+        }
+        var escaped = new StringBuilder(text.length() + 16).append(text, 0, first);
+        for (int i = first; i < text.length(); i++) {
+            char c = text.charAt(i);
+            switch (c) {
+                case '\n' -> escaped.append("\\n");
+                case '\r' -> escaped.append("\\r");
+                case '\t' -> escaped.append("\\t");
+                default -> {
+                    if (needsEscape(c)) {
+                        appendUnicodeEscape(escaped, c);
+                    } else {
+                        escaped.append(c);
+                    }
+                }
+            }
+        }
+        return escaped.toString();
+    }
+
+    /** Control characters (C0, DEL, C1) and U+2028 and U+2029, which terminals and log parsers act on. */
+    private static boolean needsEscape(char c) {
+        return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x2028 || c == 0x2029;
+    }
+
+    private static void appendUnicodeEscape(StringBuilder out, char c) {
+        String hex = Integer.toHexString(c);
+        out.append("\\u");
+        for (int pad = hex.length(); pad < 4; pad++) {
+            out.append('0');
+        }
+        out.append(hex);
     }
 
     static String escapeJson(String text) {
@@ -166,8 +247,8 @@ public final class Log {
                 case '\r' -> escaped.append("\\r");
                 case '\t' -> escaped.append("\\t");
                 default -> {
-                    if (c < 0x20) {
-                        escaped.append(String.format("\\u%04x", (int) c));
+                    if (needsEscape(c)) {
+                        appendUnicodeEscape(escaped, c);
                     } else {
                         escaped.append(c);
                     }

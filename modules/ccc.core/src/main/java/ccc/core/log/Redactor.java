@@ -1,5 +1,6 @@
 package ccc.core.log;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
@@ -11,21 +12,57 @@ import java.util.regex.Pattern;
 
 /**
  * Keeps secrets out of logs and API output. Values under payload keys that look secret
- * (password, token, secret, key, credential, …) are learnt as they arrive, and every line the
- * core logs or serves about the workload (its output, its command line, errors) has them
- * replaced by {@code ***}.
+ * (password, token, secret, key, credential, …) are learnt from the starts the lifecycle
+ * begins, and every line the core logs or serves about the workload (its output, its command
+ * line, errors) has them replaced by {@code ***}.
+ *
+ * <p>What is learnt is bounded, since payloads come from API clients: at most
+ * {@link #MAX_SECRETS_KEPT} secrets of at most {@link #MAX_SECRET_CHARS} characters. A value is
+ * learnt line by line (a key file's lines each become a secret), each line without its
+ * surrounding blanks, a longer line in near-equal pieces. A line shorter than
+ * {@link #MIN_SECRET_CHARS}, blank, or a plain word or number (letters and spaces only, or
+ * digits only, shorter than {@link #PLAIN_UNDER_CHARS}) is not learnt: masking it would blind
+ * the log (a client could otherwise make "workload" a secret), and it protects nothing.
  */
 public final class Redactor {
 
     /** What replaces a secret. */
     public static final String MASK = "***";
+    /** How many secrets are kept; when more are learnt, the oldest are forgotten first. */
+    public static final int MAX_SECRETS_KEPT = 64;
+    /** The longest secret, in characters; a longer line of a value is learnt in pieces no longer than this. */
+    public static final int MAX_SECRET_CHARS = 1024;
+    /** The shortest secret, in characters. */
+    public static final int MIN_SECRET_CHARS = 6;
+    /** Letters and spaces only, or digits only, and shorter than this: a plain word or number, never learnt. */
+    public static final int PLAIN_UNDER_CHARS = 16;
 
     private static final Pattern SECRET_KEY = Pattern.compile(
             "(?i).*(pass(word|wd|phrase)?|pwd|token|secret|key|credential|auth|cookie|session|private|signature|salt).*");
-    private static final int MIN_SECRET_LENGTH = 3;
-    private static final int MAX_SECRETS_KEPT = 256;
 
-    private volatile List<String> secrets = List.of();
+    /**
+     * What is known, replaced whole on each change so that readers never lock.
+     *
+     * @param learnt in the order learnt, oldest first
+     * @param longestFirst for masking, so that a secret containing another is masked whole
+     * @param longestFirstUtf8 the same as UTF-8 bytes, each byte one ISO-8859-1 character, for searching raw output
+     * @param longestUtf8Bytes the longest secret's length in UTF-8
+     */
+    private record Known(List<String> learnt, List<String> longestFirst, List<String> longestFirstUtf8, int longestUtf8Bytes) {
+        static final Known NONE = new Known(List.of(), List.of(), List.of(), 0);
+
+        static Known of(Collection<String> learnt) {
+            var sorted = new ArrayList<>(learnt);
+            sorted.sort(Comparator.comparingInt(String::length).reversed());
+            var utf8 = sorted.stream()
+                    .map(secret -> new String(secret.getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1))
+                    .toList();
+            int longest = utf8.stream().mapToInt(String::length).max().orElse(0);
+            return new Known(List.copyOf(learnt), List.copyOf(sorted), utf8, longest);
+        }
+    }
+
+    private volatile Known known = Known.NONE;
 
     /** Whether a payload key names a secret. */
     public static boolean isSecretKey(String key) {
@@ -34,15 +71,22 @@ public final class Redactor {
 
     /** Learns the secret values of a payload, keeping those learnt before (a workload may still print them). */
     public synchronized void learn(Map<String, ?> payload) {
-        var found = new LinkedHashSet<String>(secrets);
+        var found = new ArrayList<String>();
         collect(payload, false, found);
-        var sorted = new ArrayList<>(found);
-        if (sorted.size() > MAX_SECRETS_KEPT) {
-            sorted = new ArrayList<>(sorted.subList(sorted.size() - MAX_SECRETS_KEPT, sorted.size()));
+        if (found.isEmpty()) {
+            return;
         }
-        // Longest first, so that a secret containing another is masked whole.
-        sorted.sort(Comparator.comparingInt(String::length).reversed());
-        secrets = List.copyOf(sorted);
+        var kept = new LinkedHashSet<>(known.learnt());
+        for (String secret : found) {
+            // Learnt again: now among the newest.
+            kept.remove(secret);
+            kept.add(secret);
+        }
+        var newest = new ArrayList<>(kept);
+        if (newest.size() > MAX_SECRETS_KEPT) {
+            newest = new ArrayList<>(newest.subList(newest.size() - MAX_SECRETS_KEPT, newest.size()));
+        }
+        known = Known.of(newest);
     }
 
     private static void collect(Object value, boolean secret, Collection<String> found) {
@@ -51,26 +95,89 @@ public final class Redactor {
         } else if (value instanceof List<?> list) {
             list.forEach(nested -> collect(nested, secret, found));
         } else if (secret && value != null) {
-            String text = String.valueOf(value);
-            if (text.length() >= MIN_SECRET_LENGTH) {
-                found.add(text);
-            }
+            String.valueOf(value).lines().map(String::strip).forEach(line -> pieces(line, found));
         }
+    }
+
+    /** A line as secrets: itself, or near-equal pieces of at most {@link #MAX_SECRET_CHARS} when longer. */
+    private static void pieces(String line, Collection<String> found) {
+        int count = (line.length() + MAX_SECRET_CHARS - 1) / MAX_SECRET_CHARS;
+        int size = count <= 1 ? line.length() : (line.length() + count - 1) / count;
+        for (int start = 0; start < line.length(); ) {
+            int end = Math.min(line.length(), start + size);
+            if (end < line.length() && Character.isHighSurrogate(line.charAt(end - 1))) {
+                end--;
+            }
+            String piece = line.substring(start, end);
+            if (learnable(piece)) {
+                found.add(piece);
+            }
+            start = end;
+        }
+    }
+
+    /** Whether {@code text} is worth masking: long enough, not blank, and not a plain word or number. */
+    static boolean learnable(String text) {
+        if (text.length() < MIN_SECRET_CHARS || text.isBlank()) {
+            return false;
+        }
+        if (text.length() >= PLAIN_UNDER_CHARS) {
+            return true;
+        }
+        boolean words = text.chars().allMatch(c -> Character.isLetter(c) || Character.isSpaceChar(c));
+        boolean number = text.chars().allMatch(Character::isDigit);
+        return !words && !number;
+    }
+
+    /** The secrets known, longest first. */
+    public List<String> secrets() {
+        return known.longestFirst();
     }
 
     /** {@code text} with every known secret masked. */
     public String redact(String text) {
-        List<String> known = secrets;
-        if (text == null || known.isEmpty()) {
+        List<String> secrets = known.longestFirst();
+        if (text == null || secrets.isEmpty()) {
             return text;
         }
         String result = text;
-        for (String secret : known) {
+        for (String secret : secrets) {
             if (result.contains(secret)) {
                 result = result.replace(secret, MASK);
             }
         }
         return result;
+    }
+
+    /** The longest known secret's length in UTF-8 bytes; 0 when none is known. */
+    public int longestSecretBytes() {
+        return known.longestUtf8Bytes();
+    }
+
+    /**
+     * Where raw UTF-8 output in {@code bytes[0, length)} may be cut at {@code cut} without
+     * splitting a secret: {@code cut} itself, or the start of the leftmost secret that begins
+     * before it and ends after it.
+     */
+    public int cutBeforeSecret(byte[] bytes, int length, int cut) {
+        Known current = known;
+        if (current.longestUtf8Bytes() == 0 || cut <= 0 || cut >= length) {
+            return cut;
+        }
+        int from = Math.max(0, cut - current.longestUtf8Bytes() + 1);
+        int to = Math.min(length, cut + current.longestUtf8Bytes() - 1);
+        // One byte, one character: String's fast search then finds byte sequences.
+        String window = new String(bytes, from, to - from, StandardCharsets.ISO_8859_1);
+        int best = cut;
+        for (String secret : current.longestFirstUtf8()) {
+            for (int at = window.indexOf(secret); at >= 0 && from + at < best; at = window.indexOf(secret, at + 1)) {
+                if (from + at + secret.length() > cut) {
+                    best = from + at;
+                    break;
+                }
+            }
+        }
+        return best;
     }
 
     /** A copy of a payload for logging, with the values under secret keys masked. */

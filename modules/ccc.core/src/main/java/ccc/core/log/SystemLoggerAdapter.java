@@ -3,7 +3,7 @@ package ccc.core.log;
 import java.text.MessageFormat;
 import java.util.ResourceBundle;
 
-/** A {@link System.Logger} that writes through {@link Log}, handed to adapters. */
+/** A {@link System.Logger} that writes through {@link Log}, handed to adapters; their messages have secrets masked. */
 public final class SystemLoggerAdapter implements System.Logger {
 
     private final String name;
@@ -27,7 +27,7 @@ public final class SystemLoggerAdapter implements System.Logger {
     @Override
     public void log(System.Logger.Level level, ResourceBundle bundle, String message, Throwable thrown) {
         if (isLoggable(level)) {
-            log.write(map(level), String.valueOf(message), thrown);
+            log.write(map(level), Log.redact(String.valueOf(message)), thrown);
         }
     }
 
@@ -35,7 +35,7 @@ public final class SystemLoggerAdapter implements System.Logger {
     public void log(System.Logger.Level level, ResourceBundle bundle, String format, Object... params) {
         if (isLoggable(level)) {
             String message = params == null || params.length == 0 ? format : MessageFormat.format(format, params);
-            log.write(map(level), String.valueOf(message), null);
+            log.write(map(level), Log.redact(String.valueOf(message)), null);
         }
     }
 

@@ -2,6 +2,7 @@ package ccc.core.metrics;
 
 import ccc.api.Adapter;
 import ccc.api.MetricFamily;
+import ccc.core.log.FatalErrors;
 import ccc.core.log.Log;
 import java.time.Duration;
 import java.util.List;
@@ -64,6 +65,8 @@ final class AdapterFigures {
                 result.complete(action.call());
             } catch (Throwable error) {
                 result.completeExceptionally(error);
+                // An error of the virtual machine is no failure of the adapter's: it ends the core.
+                FatalErrors.rethrowIfFatal(error);
             }
         });
         try {

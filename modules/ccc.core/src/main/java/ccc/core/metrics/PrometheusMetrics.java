@@ -3,6 +3,8 @@ package ccc.core.metrics;
 import ccc.api.MetricFamily;
 import ccc.core.lifecycle.Phase;
 import ccc.core.lifecycle.Snapshot;
+import ccc.core.log.BackgroundLoop;
+import ccc.core.log.FatalErrors;
 import ccc.core.log.Log;
 import io.prometheus.client.Collector;
 import io.prometheus.client.CollectorRegistry;
@@ -33,6 +35,7 @@ public final class PrometheusMetrics {
     private final java.util.concurrent.ExecutorService scrapeThreads =
             java.util.concurrent.Executors.newFixedThreadPool(2, Thread.ofPlatform().name("scrape-", 0).daemon(true).factory());
     private final Counter httpRequests;
+    private final BackgroundLoop scrapes = new BackgroundLoop("scrape");
 
     public PrometheusMetrics(MetricsService metrics, java.util.function.Supplier<Snapshot> lifecycle, String version, LifecycleTimings timings) {
         timings.register(registry);
@@ -60,7 +63,8 @@ public final class PrometheusMetrics {
      * The handler for {@code GET /metrics}: simpleclient's, so text 0.0.4, OpenMetrics on
      * request, gzip and {@code name[]} filters all work. It runs on a small pool of platform
      * threads because it keeps a 1 MiB buffer per thread: on a fresh virtual thread per request
-     * that would be a new megabyte for every scrape.
+     * that would be a new megabyte for every scrape. A scrape that fails is logged as a failed
+     * iteration of the scrape threads, and the router answers 500; the next scrape runs as usual.
      */
     public HttpHandler handler() {
         return handler(registry);
@@ -70,16 +74,30 @@ public final class PrometheusMetrics {
     public HttpHandler handler(CollectorRegistry other) {
         var simpleclient = new HTTPServer.HTTPMetricHandler(other);
         return exchange -> {
+            var connectionFailed = new java.util.concurrent.atomic.AtomicReference<java.io.IOException>();
+            boolean scraped;
             try {
-                scrapeThreads.submit(() -> {
-                    simpleclient.handle(exchange);
-                    return null;
-                }).get();
+                scraped = scrapeThreads.submit(() -> scrapes.iteration(() -> {
+                    try {
+                        simpleclient.handle(exchange);
+                    } catch (java.io.IOException e) {
+                        // The client went away: no failure of the scrape's.
+                        connectionFailed.set(e);
+                    }
+                })).get();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new java.io.IOException("interrupted", e);
             } catch (java.util.concurrent.ExecutionException e) {
-                throw e.getCause() instanceof java.io.IOException io ? io : new java.io.IOException(e.getCause());
+                // Only an Error gets past the iteration; a fatal one must reach the fatal-error handler.
+                FatalErrors.rethrowIfFatal(e.getCause());
+                throw new java.io.IOException(e.getCause());
+            }
+            if (connectionFailed.get() != null) {
+                throw connectionFailed.get();
+            }
+            if (!scraped) {
+                throw new IllegalStateException("metrics could not be collected (see the scrape loop's warning)");
             }
         };
     }

@@ -1,6 +1,7 @@
 package ccc.core.metrics;
 
 import ccc.core.config.CoreConfig;
+import ccc.core.log.BackgroundLoop;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.LinkedHashMap;
@@ -41,17 +42,10 @@ public final class SystemMetrics {
 
     /** Keeps sampling CPU use and network counters in the background, so the window stays short however rarely figures are asked for. */
     public SystemMetrics startSampling() {
-        Thread.ofVirtual().name("cpu-sampler").start(() -> {
-            while (!Thread.currentThread().isInterrupted()) {
-                try {
-                    Thread.sleep(SAMPLE_EVERY);
-                } catch (InterruptedException e) {
-                    return;
-                }
-                // Only the CPU counter and the network counters: the sampler needs nothing else, every second.
-                remember(takeSample(cgroup.map(Cgroups.Reader::cpuUsageNanos).orElse(-1L)));
-            }
-        });
+        var loop = new BackgroundLoop("cpu sampler");
+        // Only the CPU counter and the network counters: the sampler needs nothing else, every second.
+        Thread.ofVirtual().name("cpu-sampler").start(() -> loop.every(SAMPLE_EVERY,
+                () -> remember(takeSample(cgroup.map(Cgroups.Reader::cpuUsageNanos).orElse(-1L)))));
         return this;
     }
 

@@ -5,6 +5,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
+import ccc.core.log.FatalErrors;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -178,6 +179,7 @@ public final class Native {
             int result = (int) Kill.HANDLE.invokeExact(state, (int) pid, signal);
             return result == 0 ? 0 : (int) Errno.ERRNO.get(state, 0L);
         } catch (Throwable e) {
+            FatalErrors.rethrowIfFatal(e);
             throw new IllegalStateException("kill(2) failed", e);
         }
     }
@@ -190,6 +192,7 @@ public final class Native {
         try {
             return (int) Prctl.HANDLE.invokeExact(PR_SET_CHILD_SUBREAPER, 1L, 0L, 0L, 0L) == 0;
         } catch (Throwable e) {
+            FatalErrors.rethrowIfFatal(e);
             return false;
         }
     }
@@ -200,6 +203,7 @@ public final class Native {
             MemorySegment status = arena.allocate(JAVA_INT);
             return (int) Waitpid.HANDLE.invokeExact((int) pid, status, WNOHANG) == (int) pid;
         } catch (Throwable e) {
+            FatalErrors.rethrowIfFatal(e);
             return false;
         }
     }

@@ -1,5 +1,6 @@
 package ccc.core.process;
 
+import ccc.core.log.BackgroundLoop;
 import ccc.core.log.Log;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -58,14 +59,8 @@ public final class Reaper {
     }
 
     private void run() {
-        while (true) {
-            try {
-                Thread.sleep(SCAN_EVERY);
-            } catch (InterruptedException e) {
-                return;
-            }
-            scan();
-        }
+        // A scan can fail (no file descriptor left to read /proc, say); the next one must still run.
+        new BackgroundLoop("reaper").every(SCAN_EVERY, this::scan);
     }
 
     void scan() {

@@ -1,19 +1,32 @@
 package ccc.core.process;
 
+import ccc.core.log.BackgroundLoop;
 import ccc.core.log.Log;
+import ccc.core.log.RateLimit;
 import ccc.core.log.Redactor;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The workload's recent output: every line of stdout and stderr goes to the core's log, tagged
- * with its stream, and into a bounded ring buffer served by {@code /api/logs}. Streams are read
- * continuously, so a workload that prints without pause never blocks on a full pipe.
+ * The workload's recent output: every line of stdout and stderr goes into a bounded ring buffer
+ * served by {@code /api/logs}, and to the core's log, tagged with its stream, within a rate
+ * limit. Streams are read continuously, so a workload that prints without pause never blocks
+ * on a full pipe; a line reaches the buffer as soon as it is read, before it is logged.
+ *
+ * <p>Everything here is bounded, since the workload is not trusted: a line by
+ * {@link #MAX_LINE_BYTES} (a longer one is split, never through a known secret or a UTF-8
+ * character), the buffer by its line capacity and by {@link #MAX_BUFFERED_CHARS} (the oldest
+ * lines go first), and the log by {@link #LOGGED_LINES_PER_SECOND} and
+ * {@link #LOGGED_CHARS_PER_SECOND}, with a line every {@link #DROPPED_REPORT_EVERY} counting
+ * what was not logged.
  */
 public final class WorkloadOutput {
 
@@ -29,16 +42,36 @@ public final class WorkloadOutput {
     public record Line(Instant time, Stream stream, String text) {
     }
 
-    static final int MAX_LINE_BYTES = 8 * 1024;
+    /** The longest line, in bytes; a longer one is split into lines of at most this. */
+    public static final int MAX_LINE_BYTES = 8 * 1024;
+    /** The text the buffer keeps, in characters (4 MiB of ASCII); with long lines it keeps fewer lines than its capacity. */
+    public static final int MAX_BUFFERED_CHARS = 4 * 1024 * 1024;
+    /** Lines of output logged per second at most; the others are kept in the buffer but not logged. */
+    public static final int LOGGED_LINES_PER_SECOND = 1000;
+    /** Characters of output logged per second at most. */
+    public static final int LOGGED_CHARS_PER_SECOND = 1024 * 1024;
+    /** While output goes unlogged, one line this often says how much. */
+    public static final Duration DROPPED_REPORT_EVERY = Duration.ofSeconds(5);
+
     private static final Log LOG = Log.named("workload");
 
     private final int capacity;
-    private final ArrayDeque<Line> lines;
     private final Redactor redactor;
+    private final RateLimit logLimit = new RateLimit(LOGGED_LINES_PER_SECOND, LOGGED_CHARS_PER_SECOND);
+    private final AtomicLong unloggedLines = new AtomicLong();
+    private final AtomicLong unloggedChars = new AtomicLong();
+    private final AtomicBoolean unloggedReportPending = new AtomicBoolean();
+
+    // The ring: the line numbered n (counting from 0 since the start) sits in slots[n % capacity]
+    // while first <= n < next.
+    private final Line[] slots;
+    private long first;
+    private long next;
+    private long bufferedChars;
 
     public WorkloadOutput(int capacity, Redactor redactor) {
         this.capacity = capacity;
-        this.lines = new ArrayDeque<>(Math.min(capacity, 1024));
+        this.slots = new Line[capacity];
         this.redactor = redactor;
     }
 
@@ -46,16 +79,16 @@ public final class WorkloadOutput {
         return redactor;
     }
 
+    /** How many lines the buffer keeps at most. */
     public int capacity() {
         return capacity;
     }
 
     /** The last {@code count} lines of the chosen streams (both when {@code only} is null), oldest first. */
     public synchronized List<Line> tail(int count, Stream only) {
-        var selected = new ArrayList<Line>(Math.min(count, lines.size()));
-        var iterator = lines.descendingIterator();
-        while (iterator.hasNext() && selected.size() < count) {
-            Line line = iterator.next();
+        var selected = new ArrayList<Line>(Math.min(count, (int) (next - first)));
+        for (long n = next - 1; n >= first && selected.size() < count; n--) {
+            Line line = slot(n);
             if (only == null || line.stream() == only) {
                 selected.add(line);
             }
@@ -68,11 +101,77 @@ public final class WorkloadOutput {
         return tail(count, stream).stream().map(Line::text).toList();
     }
 
-    synchronized void add(Line line) {
-        if (lines.size() == capacity) {
-            lines.removeFirst();
+    /**
+     * A cursor over the last {@code count} lines of the chosen streams as they are now, read in
+     * small batches: an answer streamed to a slow client holds a batch, not the whole tail.
+     */
+    public synchronized Cursor cursor(int count, Stream only) {
+        long start = next;
+        int found = 0;
+        for (long n = next - 1; n >= first && found < count; n--) {
+            if (only == null || slot(n).stream() == only) {
+                start = n;
+                found++;
+            }
         }
-        lines.addLast(line);
+        return new Cursor(start, next, only);
+    }
+
+    /** Reads a tail taken by {@link #cursor}; lines pushed out of the buffer meanwhile are skipped and noted. */
+    public final class Cursor {
+        private long position;
+        private final long end;
+        private final Stream only;
+        private boolean missedLines;
+
+        private Cursor(long position, long end, Stream only) {
+            this.position = position;
+            this.end = end;
+            this.only = only;
+        }
+
+        /** The next lines, oldest first, about {@code maxChars} of text and at least one line; empty at the end. */
+        public List<Line> next(int maxChars) {
+            synchronized (WorkloadOutput.this) {
+                if (position < first && position < end) {
+                    missedLines = true;
+                    position = Math.min(first, end);
+                }
+                var batch = new ArrayList<Line>();
+                int chars = 0;
+                while (position < end && (batch.isEmpty() || chars < maxChars)) {
+                    Line line = slot(position++);
+                    if (only == null || line.stream() == only) {
+                        batch.add(line);
+                        chars += line.text().length();
+                    }
+                }
+                return batch;
+            }
+        }
+
+        /** Whether lines of the tail left the buffer before they were read. */
+        public boolean missedLines() {
+            synchronized (WorkloadOutput.this) {
+                return missedLines;
+            }
+        }
+    }
+
+    private Line slot(long number) {
+        return slots[(int) (number % capacity)];
+    }
+
+    synchronized void add(Line line) {
+        int length = line.text().length();
+        while (next > first && (next - first == capacity || bufferedChars + length > MAX_BUFFERED_CHARS)) {
+            bufferedChars -= slot(first).text().length();
+            slots[(int) (first % capacity)] = null;
+            first++;
+        }
+        slots[(int) (next % capacity)] = line;
+        next++;
+        bufferedChars += length;
     }
 
     /** Starts a virtual thread that reads {@code in} to its end, line by line. */
@@ -81,36 +180,124 @@ public final class WorkloadOutput {
     }
 
     private void read(InputStream in, Stream stream, long pid) {
+        var loop = new BackgroundLoop("output pump of " + pid + " " + stream.wireName());
+        var lines = new LineSplitter(stream, pid);
         byte[] buffer = new byte[16 * 1024];
-        byte[] line = new byte[MAX_LINE_BYTES];
-        int length = 0;
         try (in) {
             int read;
             while ((read = in.read(buffer)) >= 0) {
-                for (int i = 0; i < read; i++) {
-                    byte b = buffer[i];
-                    if (b == '\n' || length == MAX_LINE_BYTES) {
-                        emit(line, length, stream, pid);
-                        length = 0;
-                        if (b == '\n') {
-                            continue;
-                        }
-                    }
-                    line[length++] = b;
-                }
+                int count = read;
+                loop.iteration(() -> lines.accept(buffer, count));
             }
         } catch (IOException e) {
             // The process closed its end; whatever was read is kept.
         }
-        if (length > 0) {
-            emit(line, length, stream, pid);
+        loop.iteration(lines::finish);
+    }
+
+    /** Splits one stream's bytes into lines of at most {@link #MAX_LINE_BYTES}. */
+    private final class LineSplitter {
+        private final Stream stream;
+        private final long pid;
+        private final byte[] line = new byte[MAX_LINE_BYTES];
+        private int length;
+
+        LineSplitter(Stream stream, long pid) {
+            this.stream = stream;
+            this.pid = pid;
+        }
+
+        void accept(byte[] chunk, int count) {
+            for (int i = 0; i < count; i++) {
+                byte b = chunk[i];
+                if (b == '\n') {
+                    int whole = length;
+                    length = 0;
+                    emit(line, whole, true);
+                    continue;
+                }
+                if (length == MAX_LINE_BYTES) {
+                    overflow();
+                }
+                line[length++] = b;
+            }
+        }
+
+        void finish() {
+            if (length > 0) {
+                int rest = length;
+                length = 0;
+                emit(line, rest, true);
+            }
+        }
+
+        /** A full line: emits what can go now and keeps the rest as the start of the next. */
+        private void overflow() {
+            int cut = cutPoint(line, length, redactor);
+            byte[] head = Arrays.copyOf(line, cut);
+            System.arraycopy(line, cut, line, 0, length - cut);
+            length -= cut;
+            emit(head, cut, false);
+        }
+
+        private void emit(byte[] bytes, int count, boolean wholeLine) {
+            int end = wholeLine && count > 0 && bytes[count - 1] == '\r' ? count - 1 : count;
+            String text = redactor.redact(new String(bytes, 0, end, StandardCharsets.UTF_8));
+            add(new Line(Instant.now(), stream, text));
+            if (logLimit.tryTake(text.length())) {
+                LOG.info(text, "stream", stream.wireName(), "pid", pid);
+            } else {
+                unlogged(text.length());
+            }
         }
     }
 
-    private void emit(byte[] bytes, int length, Stream stream, long pid) {
-        int end = length > 0 && bytes[length - 1] == '\r' ? length - 1 : length;
-        String text = redactor.redact(new String(bytes, 0, end, StandardCharsets.UTF_8));
-        add(new Line(Instant.now(), stream, text));
-        LOG.info(text, "stream", stream.wireName(), "pid", pid);
+    /**
+     * Where a full line buffer is cut: before the last (longest secret − 1) bytes, so that a
+     * secret running on into the next bytes is held back whole; moved back to the start of any
+     * secret that would be split, and never inside a UTF-8 character. Secrets are bounded well
+     * below half a line, so some text always goes.
+     */
+    static int cutPoint(byte[] bytes, int length, Redactor redactor) {
+        int heldBack = Math.max(0, redactor.longestSecretBytes() - 1);
+        int cut = characterBoundary(bytes, Math.max(0, length - heldBack));
+        cut = redactor.cutBeforeSecret(bytes, length, cut);
+        if (cut > 0) {
+            return cut;
+        }
+        int whole = characterBoundary(bytes, length);
+        return whole > 0 ? whole : length;
+    }
+
+    /** {@code at}, or the start of the UTF-8 character that {@code at} would split. */
+    static int characterBoundary(byte[] bytes, int at) {
+        int lead = at - 1;
+        while (lead > 0 && at - lead < 4 && (bytes[lead] & 0xC0) == 0x80) {
+            lead--;
+        }
+        if (lead < 0) {
+            return at;
+        }
+        int b = bytes[lead] & 0xFF;
+        int size = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1;
+        return lead + size > at ? lead : at;
+    }
+
+    private void unlogged(int chars) {
+        unloggedLines.incrementAndGet();
+        unloggedChars.addAndGet(chars);
+        if (unloggedReportPending.compareAndSet(false, true)) {
+            Thread.ofVirtual().name("output-log-limit").start(() -> {
+                try {
+                    Thread.sleep(DROPPED_REPORT_EVERY);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                unloggedReportPending.set(false);
+                LOG.warn("workload output over the log's rate limit was not logged (it is in /api/logs)",
+                        "lines", unloggedLines.getAndSet(0), "chars", unloggedChars.getAndSet(0),
+                        "limit_lines_per_s", LOGGED_LINES_PER_SECOND, "limit_chars_per_s", LOGGED_CHARS_PER_SECOND);
+            });
+        }
     }
 }

@@ -151,6 +151,25 @@ class LifecycleStateMachineTest {
     }
 
     @Test
+    void theQueueLetsGoOfTheStartsItWillSkip() throws Exception {
+        lifecycle("");
+        adapter.blockStarts();
+        lifecycle.start(plan("first"));
+        adapter.awaitStartCalled();
+        var superseded = new java.lang.ref.WeakReference<>(plan("superseded"));
+        lifecycle.start(superseded.get());
+        lifecycle.start(plan("last"));
+        for (int i = 0; i < 50 && superseded.get() != null; i++) {
+            System.gc();
+            Thread.sleep(10);
+        }
+        assertEquals(null, superseded.get(), "a queued start that a later one supersedes holds no payload while it waits");
+        adapter.releaseStarts();
+        assertEquals(Phase.RUNNING, settled().phase());
+        assertEquals(List.of("first", "last"), adapter.started.stream().map(w -> w.name).toList());
+    }
+
+    @Test
     void aStopDuringAStartEndsStoppedWithTheWorkloadGone() throws Exception {
         lifecycle("");
         adapter.blockStarts();

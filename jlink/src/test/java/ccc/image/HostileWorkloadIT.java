@@ -1,0 +1,146 @@
+package ccc.image;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A workload (and an adapter) doing their worst to the core of the runtime image: flooding its
+ * output, and running it out of memory. The core must keep up, or end the workload before it ends.
+ */
+class HostileWorkloadIT {
+
+    /** The exit code of a core that halted on a fatal error (FatalErrors.EXIT_CODE). */
+    private static final int FATAL_EXIT_CODE = 70;
+
+    @TempDir
+    Path work;
+
+    private static String uniqueMarker() {
+        return "7" + ThreadLocalRandom.current().nextInt(100_000, 999_999) + ".5";
+    }
+
+    @Test
+    void afterAFloodTheLastLinesAreInTheLogsAsSoonAsTheWorkloadMovesOn() throws Exception {
+        String marker = uniqueMarker();
+        Path done = work.resolve("marker-printed");
+        // 12 MB of output in 100,000 lines, then a marker line, then a file that says the marker was written.
+        Files.writeString(work.resolve("config.yaml"), """
+                process_management:
+                  enabled: true
+                  command: [sh, -c, 'head -c 12000000 /dev/zero | tr "\\0" y | fold -w 120; echo; echo the-marker-line; touch %s; exec sleep %s']
+                """.formatted(done, marker));
+        try (var core = ImageProcess.launch(work, Map.of())) {
+            core.awaitHealthy(Instant.now(), Duration.ofSeconds(30));
+            assertEquals(200, core.request("POST", "/api/start", "{}").status());
+            Instant deadline = Instant.now().plusSeconds(60);
+            while (!Files.exists(done) && Instant.now().isBefore(deadline)) {
+                ImageProcess.sleep(1);
+            }
+            assertTrue(Files.exists(done), "the workload printed its marker");
+            Instant printed = Instant.now();
+            String logs = core.request("GET", "/api/logs?tail=5", null).body();
+            int asked = 1;
+            while (!logs.contains("\"line\":\"the-marker-line\"") && Duration.between(printed, Instant.now()).toMillis() < 5000) {
+                logs = core.request("GET", "/api/logs?tail=5", null).body();
+                asked++;
+            }
+            Duration behind = Duration.between(printed, Instant.now());
+            assertTrue(logs.contains("\"line\":\"the-marker-line\""), logs);
+            assertTrue(logs.contains("\"line\":\"yyyy"), "the flood's last lines precede it: " + logs.substring(0, Math.min(300, logs.length())));
+            assertTrue(behind.toMillis() <= 100, "the marker showed " + behind.toMillis() + " ms after it was printed");
+            String log = core.output();
+            long logged = log.lines().filter(line -> line.contains("INFO workload: yyyy")).count();
+            assertTrue(logged < 100_000 / 4, logged + " flood lines logged");
+            System.out.printf("flood then marker: the marker was in /api/logs %d ms after it was printed (%d requests); %d of 100,000 flood lines logged%n",
+                    behind.toMillis(), asked, logged);
+        }
+    }
+
+    @Test
+    void anOutOfMemoryErrorEndsTheWorkloadTreeBeforeTheCoreExits() throws Exception {
+        String marker = uniqueMarker();
+        Path adapters = Files.createDirectories(work.resolve("adapters"));
+        AdapterJar.build(work, adapters.resolve("greedy.jar"), "com.example.greedy.GreedyAdapter", """
+                package com.example.greedy;
+
+                import ccc.api.Adapter;
+                import ccc.api.AdapterContext;
+                import ccc.api.Launch;
+                import ccc.api.Payload;
+                import ccc.api.Workload;
+                import ccc.api.WorkloadProcess;
+                import java.util.ArrayList;
+                import java.util.List;
+                import java.util.Map;
+
+                /** Starts a workload with a child and a grandchild; its metrics take the whole heap and keep it. */
+                public final class GreedyAdapter implements Adapter {
+                    private static final List<byte[]> HOARD = new ArrayList<>();
+                    private WorkloadProcess process;
+
+                    @Override
+                    public Workload start(Payload payload, AdapterContext context) throws Exception {
+                        String seconds = context.config().string("seconds").orElseThrow();
+                        process = context.launch(Launch.of("sh", "-c", "sleep " + seconds + " & sh -c 'sleep " + seconds + "' & wait", "sh"));
+                        return process;
+                    }
+
+                    @Override
+                    public void stop() {
+                        process.signal("KILL");
+                    }
+
+                    @Override
+                    public Map<String, Object> metrics() {
+                        while (true) {
+                            HOARD.add(new byte[1024 * 1024]);
+                        }
+                    }
+                }
+                """);
+        Files.writeString(work.resolve("config.yaml"), """
+                adapter:
+                  class: com.example.greedy.GreedyAdapter
+                  seconds: "%s"
+                adapters_dir: adapters
+                """.formatted(marker));
+        try (var core = ImageProcess.launch(work, Map.of())) {
+            core.awaitHealthy(Instant.now(), Duration.ofSeconds(30));
+            assertEquals(200, core.request("POST", "/api/start", "{}").status());
+            Instant deadline = Instant.now().plusSeconds(20);
+            while (ProcTable.withArgument(marker).size() < 2 && Instant.now().isBefore(deadline)) {
+                ImageProcess.sleep(20);
+            }
+            List<Long> workload = ProcTable.withArgument(marker);
+            assertTrue(workload.size() >= 2, "the workload's sleeps run: " + workload);
+            try {
+                core.request("GET", "/api/metrics", null);
+            } catch (java.io.IOException e) {
+                // The core may halt before it answers.
+            }
+            assertTrue(core.process.waitFor(30, TimeUnit.SECONDS), "the core exits");
+            int exitCode = core.process.exitValue();
+            deadline = Instant.now().plusSeconds(5);
+            while (!ProcTable.withArgument(marker).isEmpty() && Instant.now().isBefore(deadline)) {
+                ImageProcess.sleep(20);
+            }
+            String output = core.output();
+            assertEquals(FATAL_EXIT_CODE, exitCode, output);
+            assertEquals(List.of(), ProcTable.withArgument(marker), "no process of the workload remains");
+            assertTrue(output.contains("ERROR core: fatal error: the workload's processes were killed and the core exits"
+                    + " error=\"java.lang.OutOfMemoryError: Java heap space\" exit_code=70"), output);
+            System.out.printf("out of memory: the core exited %d; %d workload processes (%s) ended with it%n", exitCode, workload.size(), workload);
+        }
+    }
+}

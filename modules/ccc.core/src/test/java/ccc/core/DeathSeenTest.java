@@ -51,8 +51,16 @@ class DeathSeenTest {
                 return Duration.ofNanos(System.nanoTime() - killed);
             }
             if (System.nanoTime() - killed > Duration.ofSeconds(10).toNanos()) {
-                throw new AssertionError("the kill was never seen: " + status);
+                throw new AssertionError("the kill was never seen: " + status + "; the process in /proc: " + procState(pid));
             }
+        }
+    }
+
+    private static String procState(long pid) {
+        try {
+            return java.nio.file.Files.readString(java.nio.file.Path.of("/proc", Long.toString(pid), "stat"));
+        } catch (java.io.IOException e) {
+            return "gone";
         }
     }
 

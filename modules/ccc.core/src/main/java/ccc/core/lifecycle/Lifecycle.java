@@ -281,8 +281,8 @@ public final class Lifecycle {
 
     private void runStart(long request, StartPlan plan, boolean automatic) {
         if (!automatic) {
-            begunRequest = request;
             if (request < latestRequest) {
+                begunRequest = request;
                 LOG.debug("start superseded by a later request", "request", request);
                 return;
             }
@@ -295,6 +295,10 @@ public final class Lifecycle {
         Instant began = Instant.now();
         Timeline timeline = Timeline.begin(automatic ? "automatic restart" : restart ? "restart" : "start");
         publish(published.get().starting(restart));
+        if (!automatic) {
+            // Only now: until "starting" is published, readers see the start as pending, never the old phase.
+            begunRequest = request;
+        }
         LOG.info(automatic ? "restarting after the workload ended" : restart ? "restart requested" : "start requested",
                 "payload", Redactor.masked(plan.payload().values()));
         if (active.isPresent()) {

@@ -43,11 +43,17 @@ final class CachedExposition {
         this.clock = clock;
     }
 
+    /** The body of {@code variant} rendered in this window, or null when there is none yet: no lock, no allocation. */
+    byte[] fresh(Variant variant) {
+        Rendered current = rendered.get(variant);
+        return current != null && clock.getAsLong() - current.renderedAt() < windowNanos ? current.body() : null;
+    }
+
     /** The body of {@code variant}: the one rendered in this window, or a new one when the window is over. */
     byte[] body(Variant variant) {
-        Rendered current = rendered.get(variant);
-        if (current != null && clock.getAsLong() - current.renderedAt() < windowNanos) {
-            return current.body();
+        byte[] current = fresh(variant);
+        if (current != null) {
+            return current;
         }
         // One scrape renders; the others that arrive meanwhile wait for it instead of rendering too.
         return rendered.compute(variant, (key, previous) ->

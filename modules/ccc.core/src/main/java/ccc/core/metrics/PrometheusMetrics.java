@@ -90,8 +90,9 @@ public final class PrometheusMetrics {
     private void serveCached(HttpExchange exchange, CachedExposition cached) throws java.io.IOException {
         var variant = new CachedExposition.Variant(TextFormat.chooseContentType(exchange.getRequestHeaders().getFirst("Accept")),
                 acceptsGzip(exchange.getRequestHeaders().get("Accept-Encoding")));
-        var body = new java.util.concurrent.atomic.AtomicReference<byte[]>();
-        if (!scrapes.iteration(() -> body.set(cached.body(variant)))) {
+        var body = new java.util.concurrent.atomic.AtomicReference<byte[]>(cached.fresh(variant));
+        // Only a render is an iteration of the scrape loop: serving rendered bytes takes no lock.
+        if (body.get() == null && !scrapes.iteration(() -> body.set(cached.body(variant)))) {
             throw new IllegalStateException("metrics could not be collected (see the scrape loop's warning)");
         }
         exchange.getResponseHeaders().set("Content-Type", variant.contentType());

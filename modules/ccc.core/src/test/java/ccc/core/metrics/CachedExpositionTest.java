@@ -2,6 +2,7 @@ package ccc.core.metrics;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -47,8 +48,12 @@ class CachedExpositionTest {
 
     @Test
     void insideTheWindowTheSameBytesAreServed() {
+        assertNull(exposition.fresh(text), "nothing rendered yet");
         byte[] first = exposition.body(text);
         assertSame(first, exposition.body(text));
+        assertSame(first, exposition.fresh(text));
+        now.addAndGet(WINDOW.toNanos());
+        assertNull(exposition.fresh(text), "the window is over");
     }
 
     @Test

@@ -143,9 +143,9 @@ public final class ProcessTree {
 
         /**
          * Adds the tree's members not yet known: the main process and its descendants, and the
-         * core's children that started no earlier than the workload, with their descendants
-         * (what a workload left behind when it double-forked away and was re-parented to the
-         * core). Returns whether any member is still running.
+         * core's adopted children that started no earlier than the workload, with their
+         * descendants (what a workload left behind when it double-forked away and was
+         * re-parented to the core). Returns whether any member is still running.
          */
         boolean collect(WorkloadTree tree) {
             tree.pid().ifPresent(this::addWithDescendants);
@@ -156,7 +156,8 @@ public final class ProcessTree {
             }
             if (tree.startTicks().isPresent() && Reaper.procMatchesThisProcess()) {
                 long since = tree.startTicks().getAsLong();
-                for (long child : children(ProcessHandle.current().pid())) {
+                // Orphans come to the one thread the kernel hands them to: one child list to read, not one per thread of the core.
+                for (long child : Reaper.adoptingThreadChildren()) {
                     if (!pidfds.containsKey(child) && startTicks(child).orElse(-1) >= since) {
                         addWithDescendants(child);
                     }

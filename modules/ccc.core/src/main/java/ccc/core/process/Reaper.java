@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 
 /**
  * Reaps orphans re-parented to the core, as PID 1 or as a child subreaper, the moment they
@@ -143,12 +144,17 @@ public final class Reaper {
         return Native.waitid(Native.P_PID, pid, Native.WNOHANG | Native.WNOWAIT) == pid;
     }
 
-    /**
-     * Whether {@code pid} is a child of the thread the kernel hands orphans to: the first thread
-     * of the process still running, in the order {@code /proc/self/task} lists them (the
-     * kernel's own order), which is the launcher's main thread.
-     */
+    /** Whether {@code pid} is a child of the thread the kernel hands orphans to; see {@link #adoptingThreadChildren()}. */
     static boolean childOfAdoptingThread(long pid) {
+        return adoptingThreadChildren().contains(pid);
+    }
+
+    /**
+     * The children of the thread the kernel hands orphans to: the first thread of the process
+     * still running, in the order {@code /proc/self/task} lists them (the kernel's own order),
+     * which is the launcher's main thread. Every orphan the core adopted is among them.
+     */
+    static List<Long> adoptingThreadChildren() {
         Path tasks = Path.of("/proc", Long.toString(ProcessHandle.current().pid()), "task");
         try (var threads = Files.newDirectoryStream(tasks)) {
             for (Path thread : threads) {
@@ -163,12 +169,18 @@ public final class Reaper {
                 } catch (java.nio.file.NoSuchFileException e) {
                     continue;
                 }
-                return java.util.Arrays.asList(children.trim().split(" ")).contains(Long.toString(pid));
+                var pids = new java.util.ArrayList<Long>();
+                for (String child : children.trim().split(" ")) {
+                    if (!child.isEmpty()) {
+                        pids.add(Long.parseLong(child));
+                    }
+                }
+                return pids;
             }
-        } catch (IOException e) {
-            return false;
+        } catch (IOException | RuntimeException e) {
+            return List.of();
         }
-        return false;
+        return List.of();
     }
 
     /**

@@ -63,8 +63,8 @@ class ReaperTest {
         }
     }
 
-    @Test
-    void anAdoptedOrphanIsReapedAsItExits() throws Exception {
+    /** Starts an orphan that exits 0.3 s later and returns how long it stayed a zombie, in nanoseconds. */
+    private static long zombieLifetimeOfAnOrphan() throws Exception {
         String marker = marker();
         // The outer shell exits at once; the inner one, orphaned, is re-parented to this JVM and exits 0.3 s later.
         Process outer = new ProcessBuilder("sh", "-c", "sh -c 'sleep 0.3; exit 4' " + marker + " & exit 0").start();
@@ -83,8 +83,19 @@ class ReaperTest {
             }
             assertTrue(System.nanoTime() < deadline, "the orphan was never reaped");
         }
-        long zombieNanos = zombieSince == 0 ? 0 : System.nanoTime() - zombieSince;
-        assertTrue(zombieNanos <= ZOMBIE_AT_MOST.toNanos(), "the orphan stayed a zombie for " + zombieNanos / 1_000_000 + " ms");
+        return zombieSince == 0 ? 0 : System.nanoTime() - zombieSince;
+    }
+
+    @Test
+    void adoptedOrphansAreReapedAsTheyExit() throws Exception {
+        // The median of five, so that one orphan that exits while the machine is busy does not decide it.
+        var lifetimes = new ArrayList<Long>();
+        for (int i = 0; i < 5; i++) {
+            lifetimes.add(zombieLifetimeOfAnOrphan());
+        }
+        lifetimes.sort(null);
+        long median = lifetimes.get(2);
+        assertTrue(median <= ZOMBIE_AT_MOST.toNanos(), "orphans stayed zombies for " + lifetimes.stream().map(n -> n / 1_000_000 + " ms").toList());
     }
 
     @Test

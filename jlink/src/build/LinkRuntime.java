@@ -36,8 +36,12 @@ public final class LinkRuntime {
     private static final List<String> ROOT_MODULES = List.of("ccc.core", "ccc.adapter.example");
     // Defaults for a small sidecar, stored in the image so that every launch of bin/java has them;
     // the README's "JVM options" section gives the reason for each.
+    // The young generation stays below the initial heap: the cache's archived heap objects are
+    // loaded into the old generation, and the JVM refuses the cache when there is no room there.
     private static final String JVM_OPTIONS = String.join(" ",
-            "-XX:+UseSerialGC", "-Xms8m", "-Xmx96m", "-XX:MaxMetaspaceSize=64m", "-Xss512k");
+            "-XX:+UseSerialGC", "-Xms16m", "-Xmn8m", "-XX:SurvivorRatio=2", "-Xmx96m", "-XX:MaxHeapFreeRatio=30", "-XX:MinHeapFreeRatio=10",
+            "-XX:MaxMetaspaceSize=64m", "-Xss512k",
+            "-XX:TieredStopAtLevel=1", "-XX:ReservedCodeCacheSize=16m", "-XX:TrimNativeHeapInterval=10000");
 
     public static void main(String[] args) throws IOException {
         Path modules = Path.of(args[0]);

@@ -11,6 +11,7 @@ import ccc.core.http.Streams;
 import ccc.core.lifecycle.Lifecycle;
 import ccc.core.lifecycle.LifecycleObserver;
 import ccc.core.log.Log;
+import ccc.core.log.Timeline;
 import ccc.core.metrics.Cgroups;
 import ccc.core.metrics.HostReader;
 import ccc.core.metrics.MetricsService;
@@ -61,6 +62,12 @@ public final class Core {
      */
     public static Core start(CoreConfig config, Optional<Adapter> adapter, String adapterName, PrivilegeDrop privilegeDrop)
             throws IOException {
+        return start(config, adapter, adapterName, privilegeDrop, Timeline.none());
+    }
+
+    /** As {@link #start(CoreConfig, Optional, String, PrivilegeDrop)}, marking each step on {@code startup}. */
+    public static Core start(CoreConfig config, Optional<Adapter> adapter, String adapterName, PrivilegeDrop privilegeDrop,
+                             Timeline startup) throws IOException {
         var sdkConfig = config.showrunnerSdk();
         Optional<EphemeralExit> ephemeral = sdkConfig.enabled() && sdkConfig.lifecycle() == CoreConfig.AppLifecycle.EPHEMERAL
                 ? Optional.of(new EphemeralExit()) : Optional.empty();
@@ -72,6 +79,7 @@ public final class Core {
         if (config.trafficControl().enabled()) {
             supervisor.shaper().removeLeftoverShaping();
         }
+        startup.step("supervisor");
         var readiness = new java.util.concurrent.atomic.AtomicBoolean();
         var lifecycle = supervisor.lifecycle();
         var bound = supervisor.adapter();
@@ -81,13 +89,16 @@ public final class Core {
                 new SystemMetrics(HostReader.system(), Cgroups.system(), config.metrics()).startSampling(),
                 new ProcessMetrics(Path.of("/proc")),
                 config.metrics(), lifecycle::snapshot, bound);
+        startup.step("metrics");
         var prometheus = new PrometheusMetrics(metrics, lifecycle::snapshot, version(), timings);
         var router = new Router(config.server().maxBodyBytes(), prometheus::countRequest,
                 config.server().authToken(), config.server().authMetrics());
         var streams = new Streams();
         new ControlApi(lifecycle, supervisor.planner(), metrics, output, readiness::get, events, streams)
                 .register(router, prometheus.handler());
+        startup.step("api");
         var server = ApiServer.start(config.server(), router);
+        startup.step("listening");
         Optional<ShowrunnerSdk> showrunnerSdk = Optional.empty();
         if (sdkConfig.enabled()) {
             showrunnerSdk = Optional.of(ShowrunnerSdk.listen(config, lifecycle, supervisor.planner(), prometheus,

@@ -8,8 +8,10 @@ import ccc.core.config.ConfigLoader;
 import ccc.core.config.CoreConfig;
 import ccc.core.json.Json;
 import ccc.core.log.FatalErrors;
+import ccc.core.lifecycle.Phase;
 import ccc.core.log.Level;
 import ccc.core.log.Log;
+import ccc.core.log.Timeline;
 import ccc.core.process.Native;
 import ccc.core.process.PrivilegeDrop;
 import ccc.core.process.UserDirectory;
@@ -111,6 +113,8 @@ public final class Main {
         } catch (IllegalArgumentException e) {
             return fail(e.getMessage());
         }
+        // From main on; the JVM's own boot before it is what `ccc --version` takes.
+        Timeline startup = Timeline.begin("startup");
         try {
             Path configPath = locateConfig(configFlag, environment);
             if (trainingRun) {
@@ -120,6 +124,7 @@ public final class Main {
             }
             CoreConfig config = new ConfigLoader(environment).load(configPath);
             Log.configure(Log.threshold(), config.log().format());
+            startup.step("config");
             Optional<Adapter> adapter = Optional.empty();
             String adapterName = adapterNameOf(config);
             Optional<Path> adaptersDir = config.adaptersDir().or(Main::imageAdaptersDir);
@@ -132,13 +137,15 @@ public final class Main {
                     return fail("adapter '" + adapterName + "' rejected its configuration: " + Log.describe(e), checkOnly ? 1 : 2);
                 }
             }
+            startup.step("adapter");
             if (checkOnly) {
                 System.out.println(describe(config, adapterName, adapter, adaptersDir, UserDirectory.system()));
                 return 0;
             }
-            Core core = Core.start(config, adapter, adapterName, PrivilegeDrop.system());
+            Core core = Core.start(config, adapter, adapterName, PrivilegeDrop.system(), startup);
+            startup.end();
             if (trainingRun) {
-                return train(core);
+                return train(core) + trainSupervision(environment);
             }
             handleSignals(core);
             // kill(2) is linked now, while memory is plentiful: the fatal-error handler needs it at once.
@@ -172,6 +179,57 @@ public final class Main {
         core.shutdown();
         System.out.println("training run: " + answered + " requests answered");
         return answered > 0 ? 0 : 1;
+    }
+
+    /**
+     * Starts, restarts and stops a config-only {@code sleep} workload a few times on a second
+     * core, so that the cache also holds what a configuration with {@code process_management}
+     * loads and the supervision path (launch, ending a tree, reaping). Where no {@code sleep}
+     * can run, the starts fail and the cache holds the failure path instead: the training run
+     * still succeeds.
+     */
+    private static int trainSupervision(Map<String, String> environment) {
+        Path config = null;
+        try {
+            config = Files.createTempFile("ccc-training", ".yaml");
+            Files.writeString(config, """
+                    process_management:
+                      enabled: true
+                      command: [sleep, '${seconds}']
+                      stop_timeout_seconds: 5
+                    """);
+            CoreConfig loaded = new ConfigLoader(environment).load(config);
+            Core core = Core.start(loaded, Optional.empty(), adapterNameOf(loaded), PrivilegeDrop.system());
+            for (int round = 0; round < 5; round++) {
+                request(core.port(), "POST", "/api/start", "{\"seconds\": \"60\"}");
+                awaitPhase(core, Phase.RUNNING, Phase.FAILED);
+                request(core.port(), "POST", "/api/start", "{\"seconds\": \"61\"}");
+                awaitPhase(core, Phase.RUNNING, Phase.FAILED);
+                request(core.port(), "GET", "/api/metrics", null);
+                request(core.port(), "POST", "/api/stop", "{}");
+                awaitPhase(core, Phase.STOPPED, Phase.FAILED);
+            }
+            core.shutdown();
+            return 0;
+        } catch (ConfigException | java.io.IOException e) {
+            return fail("training run: " + e.getMessage(), 1);
+        } finally {
+            if (config != null) {
+                try {
+                    Files.deleteIfExists(config);
+                } catch (java.io.IOException e) {
+                    // A temporary file of the build's.
+                }
+            }
+        }
+    }
+
+    /** Waits, five seconds at most, until the lifecycle is in one of {@code phases}. */
+    private static void awaitPhase(Core core, Phase... phases) {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
+        while (!List.of(phases).contains(core.lifecycle().snapshot().phase()) && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
     }
 
     /** {@code --probe}: whether the local core answers its health check. */

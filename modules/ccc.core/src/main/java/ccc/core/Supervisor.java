@@ -16,6 +16,7 @@ import ccc.core.metrics.LifecycleTimings;
 import ccc.core.process.PrivilegeDrop;
 import ccc.core.process.ProcessAdapter;
 import ccc.core.process.ProcessLauncher;
+import ccc.core.process.ProcessTree;
 import ccc.core.process.Reaper;
 import ccc.core.process.SystemProcessControl;
 import ccc.core.process.WorkloadOutput;
@@ -58,7 +59,11 @@ public record Supervisor(
         if (adapter.isEmpty() && !config.processManagement().enabled()) {
             throw new IllegalArgumentException("an adapter is needed unless process_management is enabled");
         }
-        var reaperReady = Reaper.startInBackground();
+        // Then the calls that end a tree are linked, off the start-up path too; launches wait for both.
+        var reaperReady = Reaper.startInBackground().thenApplyAsync(adopting -> {
+            ProcessTree.linkSystemCalls();
+            return adopting;
+        }, runnable -> Thread.ofVirtual().name("link-system-calls").start(runnable));
         var redactor = new Redactor();
         Log.redactWith(redactor);
         var output = new WorkloadOutput(OUTPUT_LINES_KEPT, redactor);

@@ -252,6 +252,7 @@ class EventsApiTest {
         runningPid();
         var reader = open("/api/events?types=phase");
         try (Socket sleeper = sleepingClient("/api/events")) {
+            // WINCH, whose default is to be ignored: the restart below must not be killed by the flood before its shell is up.
             var flooding = new AtomicBoolean(true);
             var signals = new AtomicInteger();
             var floods = new ArrayList<Thread>();
@@ -259,7 +260,7 @@ class EventsApiTest {
             for (int i = 0; i < 4; i++) {
                 floods.add(Thread.ofPlatform().start(() -> {
                     var request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + core.core.port() + "/api/signal"))
-                            .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{\"signal\": \"HUP\"}")).build();
+                            .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{\"signal\": \"WINCH\"}")).build();
                     while (flooding.get()) {
                         try {
                             if (http.send(request, HttpResponse.BodyHandlers.ofString()).statusCode() == 200) {
@@ -341,7 +342,7 @@ class EventsApiTest {
         assertEquals(200, slow.getResponseCode());
         var http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
         var request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + core.core.port() + "/api/signal"))
-                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{\"signal\": \"HUP\"}")).build();
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{\"signal\": \"WINCH\"}")).build();
         Instant began = Instant.now();
         while (!log.toString(StandardCharsets.UTF_8).contains("an event subscriber fell behind and is dropped")
                 && Duration.between(began, Instant.now()).toSeconds() < 120) {

@@ -4,6 +4,7 @@ import ccc.api.Payload;
 import ccc.core.config.CoreConfig;
 import ccc.core.log.Log;
 import ccc.core.log.Redactor;
+import ccc.core.log.Timeline;
 import ccc.core.process.Native;
 import ccc.core.process.ProcessControl;
 import ccc.core.process.Signals;
@@ -293,8 +294,8 @@ public final class Lifecycle {
 
     private void runStart(long request, StartPlan plan, boolean automatic) {
         if (!automatic) {
-            begunRequest = request;
             if (request < latestRequest) {
+                begunRequest = request;
                 LOG.debug("start superseded by a later request", "request", request);
                 return;
             }
@@ -305,26 +306,35 @@ public final class Lifecycle {
         }
         boolean restart = active.isPresent() || automatic;
         Instant began = Instant.now();
+        Timeline timeline = Timeline.begin(automatic ? "automatic restart" : restart ? "restart" : "start");
         publish(published.get().starting(restart));
+        if (!automatic) {
+            // Only now: until "starting" is published, readers see the start as pending, never the old phase.
+            begunRequest = request;
+        }
         LOG.info(automatic ? "restarting after the workload ended" : restart ? "restart requested" : "start requested",
                 "payload", Redactor.masked(plan.payload().values()));
         if (active.isPresent()) {
-            logProblems("stopping the previous workload reported problems", endActive(StopSequence.Reason.REQUESTED));
+            logProblems("stopping the previous workload reported problems", endActive(StopSequence.Reason.REQUESTED, timeline));
         }
         lastPlan = Optional.of(plan);
         try {
-            RunningWorkload running = starting.run(plan, ++generations, began);
+            RunningWorkload running = starting.run(plan, ++generations, began, timeline);
             active = Optional.of(running);
             activeTree = running.tree();
             running.workload().exit().whenComplete((code, error) -> exited(running.generation(), code, error));
             publish(published.get().running(running.tree().pid(), Instant.now()));
+            timeline.step("running");
+            timeline.end();
             Duration took = Duration.between(began, Instant.now());
             observer.started(took);
             LOG.info("workload running", "pid", running.tree().pid().isPresent() ? running.tree().pid().getAsLong() : "none",
                     "start_ms", took.toMillis());
         } catch (StartSequence.Failed e) {
             LOG.error("start failed", "reason", redactor.redact(e.failure().message()));
-            logProblems("cleanup after the failed start reported problems", stopping.run(Optional.empty(), StopSequence.Reason.REQUESTED));
+            logProblems("cleanup after the failed start reported problems",
+                    stopping.run(Optional.empty(), StopSequence.Reason.REQUESTED, timeline));
+            timeline.end();
             publish(published.get().ended(Phase.FAILED, OptionalInt.empty(), List.of(e.failure()), Instant.now()));
             endedForGood();
         }
@@ -345,18 +355,22 @@ public final class Lifecycle {
             return;
         }
         Instant began = Instant.now();
+        Timeline timeline = Timeline.begin(force ? "forced stop" : "stop");
         LOG.info(force ? "forced stop requested" : "stop requested");
         publish(before.stopping());
-        StopSequence.Result result = endActive(force ? StopSequence.Reason.FORCED : StopSequence.Reason.REQUESTED);
+        StopSequence.Result result = endActive(force ? StopSequence.Reason.FORCED : StopSequence.Reason.REQUESTED, timeline);
         Duration took = Duration.between(began, Instant.now());
         observer.stopped(took);
         if (result.problems().isEmpty()) {
             publish(published.get().ended(Phase.STOPPED, result.exitCode(), List.of(), Instant.now()));
+            timeline.step("stopped");
             LOG.info("workload stopped", "stop_ms", took.toMillis());
         } else {
             publish(published.get().ended(Phase.FAILED, result.exitCode(), result.problems(), Instant.now()));
+            timeline.step("failed");
             LOG.error("stop sequence failed", "reason", redactor.redact(Failure.render(result.problems())));
         }
+        timeline.end();
     }
 
     private void runShutdownStop() {
@@ -365,14 +379,14 @@ public final class Lifecycle {
         if (active.isPresent()) {
             LOG.info("stopping the workload before exit");
             publish(published.get().stopping());
-            StopSequence.Result result = endActive(StopSequence.Reason.REQUESTED);
+            StopSequence.Result result = endActive(StopSequence.Reason.REQUESTED, Timeline.none());
             publish(published.get().ended(result.problems().isEmpty() ? Phase.STOPPED : Phase.FAILED, result.exitCode(),
                     result.problems(), Instant.now()));
         }
     }
 
-    private StopSequence.Result endActive(StopSequence.Reason reason) {
-        StopSequence.Result result = stopping.run(active, reason);
+    private StopSequence.Result endActive(StopSequence.Reason reason, Timeline timeline) {
+        StopSequence.Result result = stopping.run(active, reason, timeline);
         active = Optional.empty();
         activeTree = WorkloadTree.NONE;
         return result;
@@ -390,6 +404,7 @@ public final class Lifecycle {
         if (active.isEmpty() || active.get().generation() != generation) {
             return;
         }
+        Timeline timeline = Timeline.begin("exit");
         int exitCode = code != null ? code : -1;
         var failures = new ArrayList<Failure>();
         if (error != null) {
@@ -399,8 +414,7 @@ public final class Lifecycle {
         }
         boolean stableRun = Duration.between(active.get().since(), Instant.now()).compareTo(STABLE_RUN) >= 0;
         LOG.warn("workload exited on its own", "exit_code", exitCode);
-        stopping.notifyExit(exitCode, false);
-        failures.addAll(endActive(StopSequence.Reason.EXITED).problems());
+        failures.addAll(endActive(StopSequence.Reason.EXITED, timeline).problems());
         if (stableRun) {
             restartsInARow = 0;
         }
@@ -414,11 +428,14 @@ public final class Lifecycle {
                 observer.restartScheduled(restartsInARow, wait);
                 LOG.info("restarting after backoff", "attempt", restartsInARow, "backoff_ms", wait.toMillis());
                 delays.after(wait, () -> submitAutomaticRestart(token, plan));
+                timeline.end();
                 return;
             }
             failures.add(Failure.of(Failure.Kind.RESTARTS_EXHAUSTED, "gave up after " + restartsInARow + " restarts in a row"));
         }
         publish(published.get().ended(failures.isEmpty() ? Phase.EXITED : Phase.FAILED, OptionalInt.of(exitCode), failures, Instant.now()));
+        timeline.step("ended");
+        timeline.end();
         endedForGood();
     }
 

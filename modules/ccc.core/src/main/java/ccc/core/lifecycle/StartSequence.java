@@ -7,6 +7,7 @@ import ccc.api.TrafficShape;
 import ccc.api.Workload;
 import ccc.core.config.CoreConfig;
 import ccc.core.log.Log;
+import ccc.core.log.Timeline;
 import ccc.core.process.ManagedProcess;
 import ccc.core.process.PrivilegedCommands;
 import ccc.core.process.ProcessAdapter;
@@ -70,23 +71,29 @@ final class StartSequence {
         this.stopping = stopping;
     }
 
-    /** Runs the sequence; returns the workload running. */
-    RunningWorkload run(StartPlan plan, long generation, Instant began) throws Failed {
+    /** Runs the sequence, marking each step on {@code timeline}; returns the workload running. */
+    RunningWorkload run(StartPlan plan, long generation, Instant began, Timeline timeline) throws Failed {
         runPrivilegedPreStart();
+        timeline.step("pre_start_commands");
         if (plan.shaping().isPresent()) {
             shape(plan);
+            timeline.step("shape");
         }
         try {
             AdapterCalls.run("pre_start hook", timeouts.hookTimeout(), () -> adapter.preStart(plan.payload(), context));
+            timeline.step("pre_start_hook");
             Workload workload = AdapterCalls.call("start", timeouts.startTimeout(), () -> startWorkload(plan),
                     late -> {
                         LOG.warn("adapter start returned after its timeout; ending the workload it started");
                         stopping.endAtOnce(treeOf(late));
                     });
+            timeline.step("launch");
             if (workload == null) {
                 throw new Failed(Failure.of(Failure.Kind.ADAPTER, "adapter start returned no workload"));
             }
-            return new RunningWorkload(workload, treeOf(workload), stopPolicy(), generation, began);
+            WorkloadTree tree = treeOf(workload);
+            timeline.step("tree");
+            return new RunningWorkload(workload, tree, stopPolicy(), generation, began);
         } catch (AdapterCallException e) {
             throw new Failed(e.failure());
         }

@@ -6,6 +6,8 @@ import ccc.api.Workload;
 import ccc.api.WorkloadExit;
 import ccc.core.config.CoreConfig;
 import ccc.core.log.Log;
+import ccc.core.log.Timeline;
+import ccc.core.process.ManagedProcess;
 import ccc.core.process.PrivilegedCommands;
 import ccc.core.process.ProcessControl;
 import ccc.core.process.Signals;
@@ -48,6 +50,7 @@ final class StopSequence {
     private static final Log LOG = Log.named("lifecycle");
     // Once the tree is gone the exit code follows at once; this only bounds a workload whose end the core cannot see.
     private static final Duration EXIT_CODE_WAIT = Duration.ofSeconds(2);
+    private static final Duration OUTPUT_WAIT = Duration.ofSeconds(2);
     private static final int EXIT_TAIL_LINES = 50;
 
     private final Adapter adapter;
@@ -76,31 +79,44 @@ final class StopSequence {
         this.observer = observer;
     }
 
-    /** Runs the whole sequence for {@code workload}, or, with none (a start that failed part-way), everything but ending it. */
-    Result run(Optional<RunningWorkload> workload, Reason reason) {
+    /**
+     * Runs the whole sequence for {@code workload}, or, with none (a start that failed part-way),
+     * everything but ending it; each step is marked on {@code timeline}.
+     */
+    Result run(Optional<RunningWorkload> workload, Reason reason, Timeline timeline) {
         var problems = new ArrayList<Failure>();
         OptionalInt exitCode = OptionalInt.empty();
         if (workload.isPresent()) {
             RunningWorkload running = workload.get();
             boolean endedBefore = exitCodeIfEnded(running.workload()).isPresent();
             end(running, reason, problems);
+            timeline.step("end_tree");
             exitCode = awaitExitCode(running.workload());
-            if (!endedBefore) {
-                notifyExit(exitCode.orElse(-1), true);
+            timeline.step("exit_code");
+            if (reason == Reason.EXITED || !endedBefore) {
+                // The tree is gone, so its pipes are closed: the last lines are read before the exit hook sees them.
+                awaitOutput(running.workload());
+                timeline.step("output");
+                notifyExit(exitCode.orElse(-1), reason != Reason.EXITED);
+                timeline.step("exit_hook");
             }
         } else if (adapterRunsWorkload) {
             // The adapter may have started something before its start failed.
             callAdapterStop(timeouts.stopTimeout(), problems);
+            timeline.step("adapter_stop");
         }
         try {
             AdapterCalls.run("post_stop hook", timeouts.hookTimeout(), () -> adapter.postStop(context));
         } catch (AdapterCallException e) {
             problems.add(e.failure());
         }
+        timeline.step("post_stop_hook");
         if (shaper.applied().isPresent()) {
             shaper.clear();
+            timeline.step("unshape");
         }
         runPostStopCommands(problems);
+        timeline.step("post_stop_commands");
         return new Result(exitCode, problems);
     }
 
@@ -172,6 +188,23 @@ final class StopSequence {
     static OptionalInt exitCodeIfEnded(Workload workload) {
         var future = workload.exit().toCompletableFuture();
         return future.isDone() && !future.isCompletedExceptionally() ? OptionalInt.of(future.join()) : OptionalInt.empty();
+    }
+
+    /**
+     * Waits until a workload the core started has no output left to read. Its tree has ended by
+     * now, so its pipes are closed; a process outside the tree that inherited them (a daemon that
+     * escaped into a session of its own and the core's view) could hold them open, hence the bound.
+     */
+    private static void awaitOutput(Workload workload) {
+        if (workload instanceof ManagedProcess managed) {
+            try {
+                managed.outputDrained().toCompletableFuture().get(OUTPUT_WAIT.toNanos(), TimeUnit.NANOSECONDS);
+            } catch (TimeoutException | ExecutionException e) {
+                LOG.debug("workload output still open after its tree ended; the exit hook gets what was read");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     private static OptionalInt awaitExitCode(Workload workload) {

@@ -18,7 +18,8 @@ import java.util.function.Supplier;
  */
 public final class MetricsService {
 
-    private static final Duration CACHE_FOR = Duration.ofSeconds(1);
+    /** How long system readings, and the {@code /metrics} exposition rendered from them, are served before they are taken again. */
+    static final Duration READINGS_FRESH_FOR = Duration.ofSeconds(1);
 
     private final SystemMetrics system;
     private final ProcessMetrics process;
@@ -40,12 +41,12 @@ public final class MetricsService {
     public SystemMetrics.Reading systemReading() {
         Cached current = cached;
         long now = System.nanoTime();
-        if (current != null && now - current.takenAt < CACHE_FOR.toNanos()) {
+        if (current != null && now - current.takenAt < READINGS_FRESH_FOR.toNanos()) {
             return current.reading;
         }
         synchronized (this) {
             current = cached;
-            if (current != null && System.nanoTime() - current.takenAt < CACHE_FOR.toNanos()) {
+            if (current != null && System.nanoTime() - current.takenAt < READINGS_FRESH_FOR.toNanos()) {
                 return current.reading;
             }
             SystemMetrics.Reading reading = system.read();
@@ -79,7 +80,7 @@ public final class MetricsService {
     private Map<String, Object> processReading(OptionalLong pid) {
         CachedProcess current = cachedProcess;
         long now = System.nanoTime();
-        if (current != null && java.util.Objects.equals(current.pid, pid) && now - current.takenAt < CACHE_FOR.toNanos()) {
+        if (current != null && java.util.Objects.equals(current.pid, pid) && now - current.takenAt < READINGS_FRESH_FOR.toNanos()) {
             return current.reading;
         }
         Map<String, Object> reading = process.read(pid);

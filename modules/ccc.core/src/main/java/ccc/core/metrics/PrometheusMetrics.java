@@ -12,7 +12,9 @@ import io.prometheus.client.Counter;
 import io.prometheus.client.GaugeMetricFamily;
 import io.prometheus.client.CounterMetricFamily;
 import io.prometheus.client.exporter.HTTPServer;
+import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
+import io.prometheus.client.exporter.common.TextFormat;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.Set;
@@ -60,11 +62,13 @@ public final class PrometheusMetrics {
     }
 
     /**
-     * The handler for {@code GET /metrics}: simpleclient's, so text 0.0.4, OpenMetrics on
-     * request, gzip and {@code name[]} filters all work. It runs on a small pool of platform
-     * threads because it keeps a 1 MiB buffer per thread: on a fresh virtual thread per request
-     * that would be a new megabyte for every scrape. A scrape that fails is logged as a failed
-     * iteration of the scrape threads, and the router answers 500; the next scrape runs as usual.
+     * The handler for {@code GET /metrics}: text 0.0.4, OpenMetrics on request, gzip and
+     * {@code name[]} filters, as simpleclient serves them. The exposition is rendered at most
+     * once a second for each variant and served as bytes ({@link CachedExposition}); a request
+     * with {@code name[]} filters is rendered for itself by simpleclient's handler, on a small
+     * pool of platform threads because that handler keeps a 1 MiB buffer per thread. A scrape
+     * that fails is logged as a failed iteration of the scrape loop, and the router answers 500;
+     * the next scrape runs as usual.
      */
     public HttpHandler handler() {
         return handler(registry);
@@ -73,33 +77,86 @@ public final class PrometheusMetrics {
     /** The handler of {@link #handler()} serving {@code other}: a second listener's registry, which may hold this one's families. */
     public HttpHandler handler(CollectorRegistry other) {
         var simpleclient = new HTTPServer.HTTPMetricHandler(other);
+        var cached = new CachedExposition(other, MetricsService.READINGS_FRESH_FOR, System::nanoTime);
         return exchange -> {
-            var connectionFailed = new java.util.concurrent.atomic.AtomicReference<java.io.IOException>();
-            boolean scraped;
-            try {
-                scraped = scrapeThreads.submit(() -> scrapes.iteration(() -> {
-                    try {
-                        simpleclient.handle(exchange);
-                    } catch (java.io.IOException e) {
-                        // The client went away: no failure of the scrape's.
-                        connectionFailed.set(e);
-                    }
-                })).get();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new java.io.IOException("interrupted", e);
-            } catch (java.util.concurrent.ExecutionException e) {
-                // Only an Error gets past the iteration; a fatal one must reach the fatal-error handler.
-                FatalErrors.rethrowIfFatal(e.getCause());
-                throw new java.io.IOException(e.getCause());
-            }
-            if (connectionFailed.get() != null) {
-                throw connectionFailed.get();
-            }
-            if (!scraped) {
-                throw new IllegalStateException("metrics could not be collected (see the scrape loop's warning)");
+            if (filtered(exchange.getRequestURI().getRawQuery())) {
+                scrapeFiltered(exchange, simpleclient);
+            } else {
+                serveCached(exchange, cached);
             }
         };
+    }
+
+    private void serveCached(HttpExchange exchange, CachedExposition cached) throws java.io.IOException {
+        var variant = new CachedExposition.Variant(TextFormat.chooseContentType(exchange.getRequestHeaders().getFirst("Accept")),
+                acceptsGzip(exchange.getRequestHeaders().get("Accept-Encoding")));
+        var body = new java.util.concurrent.atomic.AtomicReference<byte[]>(cached.fresh(variant));
+        // Only a render is an iteration of the scrape loop: serving rendered bytes takes no lock.
+        if (body.get() == null && !scrapes.iteration(() -> body.set(cached.body(variant)))) {
+            throw new IllegalStateException("metrics could not be collected (see the scrape loop's warning)");
+        }
+        exchange.getResponseHeaders().set("Content-Type", variant.contentType());
+        if (variant.gzip()) {
+            exchange.getResponseHeaders().set("Content-Encoding", "gzip");
+        }
+        boolean head = exchange.getRequestMethod().equals("HEAD");
+        exchange.sendResponseHeaders(200, head ? -1 : body.get().length);
+        if (!head) {
+            try (var out = exchange.getResponseBody()) {
+                out.write(body.get());
+            }
+        }
+    }
+
+    /** Whether the query asks for some families only ({@code name[]=...}), which the cached exposition does not serve. */
+    static boolean filtered(String rawQuery) {
+        if (rawQuery == null) {
+            return false;
+        }
+        for (String parameter : rawQuery.split("&")) {
+            String name = parameter.split("=", 2)[0];
+            if (java.net.URLDecoder.decode(name, java.nio.charset.StandardCharsets.UTF_8).equals("name[]")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether an {@code Accept-Encoding} header lists gzip, as simpleclient decides it. */
+    private static boolean acceptsGzip(List<String> acceptEncoding) {
+        if (acceptEncoding == null) {
+            return false;
+        }
+        return acceptEncoding.stream().flatMap(header -> java.util.Arrays.stream(header.split(",")))
+                .anyMatch(encoding -> encoding.trim().equalsIgnoreCase("gzip"));
+    }
+
+    private void scrapeFiltered(HttpExchange exchange, HTTPServer.HTTPMetricHandler simpleclient) throws java.io.IOException {
+        var connectionFailed = new java.util.concurrent.atomic.AtomicReference<java.io.IOException>();
+        boolean scraped;
+        try {
+            scraped = scrapeThreads.submit(() -> scrapes.iteration(() -> {
+                try {
+                    simpleclient.handle(exchange);
+                } catch (java.io.IOException e) {
+                    // The client went away: no failure of the scrape's.
+                    connectionFailed.set(e);
+                }
+            })).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.IOException("interrupted", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            // Only an Error gets past the iteration; a fatal one must reach the fatal-error handler.
+            FatalErrors.rethrowIfFatal(e.getCause());
+            throw new java.io.IOException(e.getCause());
+        }
+        if (connectionFailed.get() != null) {
+            throw connectionFailed.get();
+        }
+        if (!scraped) {
+            throw new IllegalStateException("metrics could not be collected (see the scrape loop's warning)");
+        }
     }
 
     private static final class CoreCollector extends Collector {

@@ -5,30 +5,43 @@ import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
-/** A workload process the core started: its exit is watched and its output read. */
+/**
+ * A workload process the core started: its exit is watched and its output read. The exit is
+ * reported the moment the process ends; the output pumps end later, when every process that
+ * holds the pipes (a grandchild may) has closed them, so whoever wants the last lines waits for
+ * {@link #outputDrained()} separately, after ending the rest of the tree.
+ */
 public final class ManagedProcess implements WorkloadProcess {
 
     private final Process process;
     private final boolean ownProcessGroup;
     private final CompletableFuture<Integer> exit;
+    private final CompletableFuture<Void> outputDrained;
 
     ManagedProcess(Process process, boolean ownProcessGroup, Thread stdout, Thread stderr) {
         this.process = process;
         this.ownProcessGroup = ownProcessGroup;
-        // The exit completes once the output is drained too, so the last lines are there for the exit hook.
-        this.exit = process.onExit().thenApplyAsync(ended -> {
+        // The JDK's own reaper thread completes onExit() as it reaps the process: no thread of ours waits.
+        this.exit = process.onExit().thenApply(Process::exitValue);
+        this.outputDrained = new CompletableFuture<>();
+        Thread.ofVirtual().name("output-drained-" + process.pid()).start(() -> {
             join(stdout);
             join(stderr);
-            return ended.exitValue();
-        }, runnable -> Thread.ofVirtual().start(runnable));
+            outputDrained.complete(null);
+        });
     }
 
     private static void join(Thread pump) {
         try {
-            pump.join(java.time.Duration.ofSeconds(2));
+            pump.join();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /** Completes when both output streams have reached their end, so every line is in the workload's output. */
+    public CompletionStage<Void> outputDrained() {
+        return outputDrained;
     }
 
     @Override

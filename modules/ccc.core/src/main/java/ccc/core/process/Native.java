@@ -24,7 +24,7 @@ import java.lang.invoke.VarHandle;
 public final class Native {
 
     private static final int PR_SET_CHILD_SUBREAPER = 36;
-    private static final int WNOHANG = 1;
+    static final int WNOHANG = 1;
 
     // errno values and open(2) flags as Linux defines them. O_DIRECTORY and O_NOFOLLOW have other
     // values on ARM and PowerPC; the other architectures the JDK runs on (x86, s390x, RISC-V) use
@@ -121,6 +121,42 @@ public final class Native {
 
     private static final class Waitpid {
         static final MethodHandle HANDLE = downcall("waitpid", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+    }
+
+    // System call numbers of the pidfd calls: the same on every architecture (added after the tables were unified).
+    private static final long SYS_PIDFD_SEND_SIGNAL = 424;
+    private static final long SYS_PIDFD_OPEN = 434;
+    static final int EPERM = 1;
+    static final int ESRCH = 3;
+    static final int ECHILD = 10;
+    static final int ENOSYS = 38;
+    private static final short POLLIN = 1;
+    static final int P_ALL = 0;
+    static final int P_PID = 1;
+    static final int WEXITED = 4;
+    static final int WNOWAIT = 0x01000000;
+    // siginfo_t as waitid(2) fills it for a child: si_pid at 16, in the generic layout of every 64-bit Linux.
+    private static final long SIGINFO_SIZE = 128;
+    private static final long SIGINFO_PID_OFFSET = 16;
+
+    private static final class Syscall2 {
+        static final MethodHandle HANDLE = downcall("syscall", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT),
+                Linker.Option.firstVariadicArg(1), Errno.CAPTURE);
+    }
+
+    private static final class Syscall4 {
+        static final MethodHandle HANDLE = downcall("syscall",
+                FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT),
+                Linker.Option.firstVariadicArg(1), Errno.CAPTURE);
+    }
+
+    private static final class Poll {
+        static final MethodHandle HANDLE = downcall("poll", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), Errno.CAPTURE);
+    }
+
+    private static final class Waitid {
+        static final MethodHandle HANDLE = downcall("waitid", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT),
+                Errno.CAPTURE);
     }
 
     private Native() {
@@ -263,6 +299,71 @@ public final class Native {
             return Errno.result((int) Close.HANDLE.invokeExact(state, descriptor), state);
         } catch (Throwable e) {
             throw new IllegalStateException("close(2) failed", e);
+        }
+    }
+
+    /**
+     * {@code pidfd_open(2)}: a descriptor that refers to process {@code pid} itself, not to its
+     * number, so it cannot come to mean another process; or minus the errno (ESRCH: gone;
+     * ENOSYS: a kernel before 5.3, or a seccomp filter that refuses it).
+     */
+    static int pidfdOpen(long pid) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(Errno.CALL_STATE);
+            return Errno.result((long) Syscall2.HANDLE.invokeExact(state, SYS_PIDFD_OPEN, (int) pid, 0), state);
+        } catch (Throwable e) {
+            throw new IllegalStateException("pidfd_open(2) failed", e);
+        }
+    }
+
+    /** {@code pidfd_send_signal(2)}: {@code signal} to the process {@code pidfd} refers to; 0, or minus the errno. */
+    static int pidfdSendSignal(int pidfd, int signal) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(Errno.CALL_STATE);
+            return Errno.result((long) Syscall4.HANDLE.invokeExact(state, SYS_PIDFD_SEND_SIGNAL, pidfd, signal, MemorySegment.NULL, 0),
+                    state);
+        } catch (Throwable e) {
+            throw new IllegalStateException("pidfd_send_signal(2) failed", e);
+        }
+    }
+
+    /**
+     * {@code poll(2)} for input on {@code descriptors}, for at most {@code timeoutMillis} (-1: no
+     * bound). A pidfd has input once its process has ended (a zombie has). Sets
+     * {@code ready[i]} for each descriptor that has; returns how many, or minus the errno.
+     */
+    static int pollReadable(int[] descriptors, boolean[] ready, int timeoutMillis) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(Errno.CALL_STATE);
+            MemorySegment fds = arena.allocate(8L * descriptors.length, 4);
+            for (int i = 0; i < descriptors.length; i++) {
+                fds.set(JAVA_INT, 8L * i, descriptors[i]);
+                fds.set(JAVA_SHORT, 8L * i + 4, POLLIN);
+            }
+            int result = Errno.result((int) Poll.HANDLE.invokeExact(state, fds, (long) descriptors.length, timeoutMillis), state);
+            for (int i = 0; i < descriptors.length; i++) {
+                ready[i] = result > 0 && fds.get(JAVA_SHORT, 8L * i + 6) != 0;
+            }
+            return result;
+        } catch (Throwable e) {
+            throw new IllegalStateException("poll(2) failed", e);
+        }
+    }
+
+    /**
+     * {@code waitid(2)} for children that have exited ({@code WEXITED} is added to
+     * {@code options}): of {@code idType} ({@link #P_ALL}, {@link #P_PID}) and {@code id}.
+     * Returns the pid of the child it found, 0 when {@code WNOHANG} found none, or minus the
+     * errno (ECHILD: no child to wait for). With {@link #WNOWAIT} the child stays a zombie.
+     */
+    static int waitid(int idType, long id, int options) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(Errno.CALL_STATE);
+            MemorySegment info = arena.allocate(SIGINFO_SIZE, 8);
+            int result = Errno.result((int) Waitid.HANDLE.invokeExact(state, idType, (int) id, info, options | WEXITED), state);
+            return result < 0 ? result : info.get(JAVA_INT, SIGINFO_PID_OFFSET);
+        } catch (Throwable e) {
+            throw new IllegalStateException("waitid(2) failed", e);
         }
     }
 

@@ -102,6 +102,7 @@ public final class ProcessLauncher {
             launch.workingDirectory().ifPresent(dir -> builder.directory(dir.toFile()));
         }
         Process process = startOnTheForker(builder);
+        Reaper.childStarted();
         Thread stdout = output.pump(process.getInputStream(), WorkloadOutput.Stream.STDOUT, process.pid());
         Thread stderr = output.pump(process.getErrorStream(), WorkloadOutput.Stream.STDERR, process.pid());
         LOG.info("workload launched", "pid", process.pid(), "command", output.redactor().redact(String.join(" ", launch.command())),

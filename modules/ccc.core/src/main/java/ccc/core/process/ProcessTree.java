@@ -1,21 +1,33 @@
 package ccc.core.process;
 
 import java.io.IOException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.OptionalLong;
 
 /**
  * Ends a process and everything it started, so that nothing of a workload survives a stop:
  * its descendants, its process group, and the orphans it left that were re-parented to the
  * core (the core is a child subreaper).
+ *
+ * <p>Each member is held by a pidfd ({@code pidfd_open(2)}), which refers to the process and
+ * not to its number: signals go to the process itself even if its number were reused, and the
+ * wait for the tree to end is one {@code poll(2)} on all of them, which returns the moment the
+ * last one has ended (a zombie has ended: it only waits for its parent to collect it). Members
+ * are found from the kernel's per-thread child lists ({@code /proc/PID/task/TID/children}),
+ * which cost a few reads per member, not a scan of every process on the machine. Where the
+ * kernel has no pidfds (before 5.3, or a seccomp filter refuses them) the tree is polled.
  */
 public final class ProcessTree {
 
+    // Only where the kernel offers no pidfds: how often the tree is looked at.
     private static final Duration POLL = Duration.ofMillis(5);
     // After SIGKILL a process is gone as soon as the kernel has torn it down; this only bounds a wait
     // for something stuck in uninterruptible sleep.
@@ -32,29 +44,43 @@ public final class ProcessTree {
      * @return whether the whole tree is gone
      */
     public static boolean end(WorkloadTree tree, int signal, Instant deadline) {
-        // Collect before signalling: once a parent dies its children are re-parented and lost to descendants().
-        List<ProcessHandle> members = new ArrayList<>();
-        addMembers(tree, members);
-        if (members.isEmpty() && !tree.ownProcessGroup()) {
-            return true;
-        }
-        if (signal != Signals.KILL && Instant.now().isBefore(deadline)) {
-            send(tree, members, signal);
-            while (Instant.now().isBefore(deadline) && !Thread.currentThread().isInterrupted()) {
-                addMembers(tree, members);
-                if (noneAlive(members)) {
-                    return true;
-                }
-                sleepUntil(Instant.now().plus(POLL).isBefore(deadline) ? Instant.now().plus(POLL) : deadline);
+        // Collect before signalling: once a parent dies its children are re-parented and lost to it.
+        try (Members members = new Members()) {
+            members.collect(tree);
+            if (members.isEmpty() && !tree.ownProcessGroup()) {
+                return true;
             }
+            if (signal != Signals.KILL && Instant.now().isBefore(deadline)) {
+                members.send(tree, signal);
+                // Members that appeared while the known ones ended (a fork just before the signal) get it too.
+                while (members.awaitEnded(deadline) && !Thread.currentThread().isInterrupted()) {
+                    if (!members.collect(tree)) {
+                        return true;
+                    }
+                    members.send(tree, signal);
+                }
+            }
+            members.collect(tree);
+            members.send(tree, Signals.KILL);
+            members.awaitEnded(Instant.now().plus(AFTER_KILL));
+            return !members.collect(tree);
         }
-        addMembers(tree, members);
-        send(tree, members, Signals.KILL);
-        Instant giveUp = Instant.now().plus(AFTER_KILL);
-        while (!noneAlive(members) && Instant.now().isBefore(giveUp) && !Thread.currentThread().isInterrupted()) {
-            sleepUntil(Instant.now().plus(POLL));
+    }
+
+    /**
+     * Links the system calls that ending a tree makes, by making each once on this process
+     * harmlessly: linking a downcall spins bytecode for tens of milliseconds, which the first
+     * stop, or the first workload found dead, should not pay. Called off the start-up path.
+     */
+    public static void linkSystemCalls() {
+        long self = ProcessHandle.current().pid();
+        Native.kill(self, 0);
+        int pidfd = Native.pidfdOpen(self);
+        if (pidfd >= 0) {
+            Native.pidfdSendSignal(pidfd, 0);
+            Native.pollReadable(new int[] {pidfd}, new boolean[1], 0);
+            Native.close(pidfd);
         }
-        return noneAlive(members);
     }
 
     /** SIGKILL to one process and everything it started, at once. */
@@ -78,65 +104,164 @@ public final class ProcessTree {
     }
 
     /**
-     * Adds the tree's members not yet in {@code members}: the main process and its descendants,
-     * and the core's children that started no earlier than the workload, with their descendants:
-     * what a workload left behind when it double-forked away and was re-parented to the core.
+     * The children of {@code pid}, from the kernel's child list of each of its threads; from
+     * {@link ProcessHandle#children()} (a scan of every process) where the kernel keeps no such lists.
      */
-    private static void addMembers(WorkloadTree tree, List<ProcessHandle> members) {
-        tree.pid().ifPresent(pid -> ProcessHandle.of(pid).ifPresent(root -> addWithDescendants(root, members)));
-        for (ProcessHandle member : List.copyOf(members)) {
-            if (member.isAlive()) {
-                member.descendants().forEach(descendant -> addOnce(descendant, members));
+    static List<Long> children(long pid) {
+        var children = new ArrayList<Long>();
+        try (DirectoryStream<Path> threads = Files.newDirectoryStream(Path.of("/proc", Long.toString(pid), "task"))) {
+            for (Path thread : threads) {
+                String list = Files.readString(thread.resolve("children"));
+                for (String child : list.trim().split(" ")) {
+                    if (!child.isEmpty()) {
+                        children.add(Long.parseLong(child));
+                    }
+                }
+            }
+            return children;
+        } catch (java.nio.file.NoSuchFileException e) {
+            return ProcessHandle.of(pid).map(process -> process.children().map(ProcessHandle::pid).toList()).orElse(List.of());
+        } catch (IOException | RuntimeException e) {
+            return children;
+        }
+    }
+
+    /**
+     * The processes of one tree, each held by a pidfd while the kernel offers them. A member
+     * that has ended stays in the map with no descriptor, so that it is not added again.
+     */
+    private static final class Members implements AutoCloseable {
+        private static final int ENDED = -1;
+        private static final int NO_PIDFD = -2;
+
+        private final Map<Long, Integer> pidfds = new LinkedHashMap<>();
+        private boolean pidfdsWork = true;
+
+        boolean isEmpty() {
+            return pidfds.values().stream().allMatch(fd -> fd == ENDED);
+        }
+
+        /**
+         * Adds the tree's members not yet known: the main process and its descendants, and the
+         * core's adopted children that started no earlier than the workload, with their
+         * descendants (what a workload left behind when it double-forked away and was
+         * re-parented to the core). Returns whether any member is still running.
+         */
+        boolean collect(WorkloadTree tree) {
+            tree.pid().ifPresent(this::addWithDescendants);
+            for (long member : List.copyOf(pidfds.keySet())) {
+                if (pidfds.get(member) != ENDED) {
+                    children(member).forEach(this::addWithDescendants);
+                }
+            }
+            if (tree.startTicks().isPresent() && Reaper.procMatchesThisProcess()) {
+                long since = tree.startTicks().getAsLong();
+                // Orphans come to the one thread the kernel hands them to: one child list to read, not one per thread of the core.
+                for (long child : Reaper.adoptingThreadChildren()) {
+                    if (!pidfds.containsKey(child) && startTicks(child).orElse(-1) >= since) {
+                        addWithDescendants(child);
+                    }
+                }
+            }
+            return pidfds.keySet().stream().anyMatch(this::running);
+        }
+
+        private void addWithDescendants(long pid) {
+            if (pidfds.containsKey(pid) || !add(pid)) {
+                return;
+            }
+            children(pid).forEach(this::addWithDescendants);
+        }
+
+        private boolean add(long pid) {
+            int pidfd = pidfdsWork ? Native.pidfdOpen(pid) : -Native.ENOSYS;
+            if (pidfd == -Native.ESRCH) {
+                return false;
+            }
+            if (pidfd < 0) {
+                // The kernel or a seccomp filter refuses pidfds: poll from now on.
+                pidfdsWork &= pidfd != -Native.ENOSYS && pidfd != -Native.EPERM;
+                pidfds.put(pid, NO_PIDFD);
+            } else {
+                pidfds.put(pid, pidfd);
+            }
+            return true;
+        }
+
+        /** Whether {@code pid} is a member that has not ended; a zombie has ended. */
+        private boolean running(long pid) {
+            int pidfd = pidfds.get(pid);
+            if (pidfd == ENDED) {
+                return false;
+            }
+            boolean ended = pidfd >= 0 ? readable(pidfd) : !alive(pid);
+            if (ended) {
+                close(pid);
+            }
+            return !ended;
+        }
+
+        void send(WorkloadTree tree, int signal) {
+            if (tree.ownProcessGroup() && tree.pid().isPresent()) {
+                Native.kill(-tree.pid().getAsLong(), signal);
+            }
+            pidfds.forEach((pid, pidfd) -> {
+                if (pidfd >= 0) {
+                    Native.pidfdSendSignal(pidfd, signal);
+                } else if (pidfd == NO_PIDFD && alive(pid)) {
+                    Native.kill(pid, signal);
+                }
+            });
+        }
+
+        /** Waits until every member known has ended, or {@code deadline}; returns whether they all have. */
+        boolean awaitEnded(Instant deadline) {
+            while (true) {
+                List<Long> running = pidfds.keySet().stream().filter(this::running).toList();
+                if (running.isEmpty()) {
+                    return true;
+                }
+                long left = Duration.between(Instant.now(), deadline).toMillis();
+                if (left <= 0 || Thread.currentThread().isInterrupted()) {
+                    return false;
+                }
+                int[] descriptors = running.stream().mapToInt(pidfds::get).filter(fd -> fd >= 0).toArray();
+                if (descriptors.length < running.size()) {
+                    sleep(Math.min(left, POLL.toMillis()));
+                } else {
+                    Native.pollReadable(descriptors, new boolean[descriptors.length], (int) Math.min(left, Integer.MAX_VALUE));
+                }
             }
         }
-        if (tree.startTicks().isPresent() && Reaper.procMatchesThisProcess()) {
-            long since = tree.startTicks().getAsLong();
-            ProcessHandle.current().children()
-                    .filter(child -> startTicks(child.pid()).orElse(-1) >= since)
-                    .forEach(child -> addWithDescendants(child, members));
-        }
-    }
 
-    private static void addWithDescendants(ProcessHandle process, List<ProcessHandle> members) {
-        addOnce(process, members);
-        process.descendants().forEach(descendant -> addOnce(descendant, members));
-    }
-
-    private static void addOnce(ProcessHandle process, List<ProcessHandle> members) {
-        if (!members.contains(process)) {
-            members.add(process);
+        private static boolean readable(int pidfd) {
+            boolean[] ready = new boolean[1];
+            return Native.pollReadable(new int[] {pidfd}, ready, 0) > 0 && ready[0];
         }
-    }
 
-    private static void send(WorkloadTree tree, List<ProcessHandle> members, int signal) {
-        if (tree.ownProcessGroup() && tree.pid().isPresent()) {
-            Native.kill(-tree.pid().getAsLong(), signal);
-        }
-        for (ProcessHandle member : members) {
-            if (alive(member)) {
-                Native.kill(member.pid(), signal);
+        private void close(long pid) {
+            int pidfd = pidfds.put(pid, ENDED);
+            if (pidfd >= 0) {
+                Native.close(pidfd);
             }
         }
-    }
 
-    private static boolean noneAlive(List<ProcessHandle> members) {
-        return members.stream().noneMatch(ProcessTree::alive);
-    }
-
-    /** A zombie has ended: it only waits for its parent (the JDK or the reaper) to collect it. */
-    private static boolean alive(ProcessHandle process) {
-        return process.isAlive() && !Reaper.isZombie(process.pid());
-    }
-
-    private static void sleepUntil(Instant until) {
-        Duration wait = Duration.between(Instant.now(), until);
-        if (wait.isNegative() || wait.isZero()) {
-            return;
+        @Override
+        public void close() {
+            List.copyOf(pidfds.keySet()).forEach(this::close);
         }
-        try {
-            Thread.sleep(wait);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+
+        /** Without pidfds: whether {@code pid} runs; a zombie only waits for its parent (the JDK or the reaper). */
+        private static boolean alive(long pid) {
+            return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false) && !Reaper.isZombie(pid);
+        }
+
+        private static void sleep(long millis) {
+            try {
+                Thread.sleep(millis);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 }

@@ -6,21 +6,47 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashSet;
-import java.util.Set;
+import java.util.List;
 
 /**
- * Reaps orphans re-parented to the core, as PID 1 or as a child subreaper, so that no zombie
- * accumulates. The JDK reaps only the processes it started, each by its own pid, and does so
- * at once; a zombie child still there on the next scan is therefore an adopted orphan, and
- * reaping it takes nothing from the JDK.
+ * Reaps orphans re-parented to the core, as PID 1 or as a child subreaper, the moment they
+ * exit, so that no zombie accumulates; and reaps nothing the JDK owns.
+ *
+ * <p><b>How an exit is seen.</b> One platform thread waits in {@code waitid(P_ALL, WEXITED |
+ * WNOWAIT)}: the kernel wakes it when any child of the core exits, and {@code WNOWAIT} leaves
+ * the child a zombie, so looking takes nothing from whoever owns it. Only when the core has no
+ * child at all (the call fails at once) does the thread wait for a launch instead, or a second
+ * at most, since an orphan can then come only from outside (to PID 1) or through a process the
+ * core did not launch itself.
+ *
+ * <p><b>Whose zombie it is.</b> The JDK owns every process it started (the core's workloads,
+ * privileged commands, and the processes adapters start with their own {@code ProcessBuilder},
+ * which the core never hears of): its reaper thread waits for each by pid and takes its exit
+ * status. Reaping one of those would steal that status (the JDK would report 0, late). So a
+ * zombie is reaped here only when both hold:
+ * <ol>
+ * <li>it is a child of the thread the kernel gives orphans to: the first live thread of the
+ *     process, the launcher's main thread, which waits for the JVM and never forks. A process the
+ *     JDK started is a child of the thread that forked it, and comes to that thread only once the
+ *     forking thread has ended, which is after the JDK registered its wait for it (below);</li>
+ * <li>the JDK holds no wait for it: {@link ProcessHandle#onExit()} joins the JDK's own wait when
+ *     there is one, which completes only once the JDK has reaped the child; for a process the
+ *     JDK did not start it completes while the child is still a zombie. So a child still an
+ *     unreaped zombie after {@code onExit()} completed is one the JDK will never reap.</li>
+ * </ol>
+ * A zombie that fails either test belongs to whoever forked it; the thread waits for its owner
+ * to reap it (the JDK does at once) before it looks again.
  */
 public final class Reaper {
 
     private static final Log LOG = Log.named("reaper");
-    private static final Duration SCAN_EVERY = Duration.ofMillis(250);
+    // When the core has no child at all: the longest an orphan that comes from outside waits.
+    private static final Duration CHILDLESS_LOOK_EVERY = Duration.ofSeconds(1);
+    // How long an owner's reaping is waited for before the zombie is looked at again.
+    private static final Duration OWNER_REAPS_WITHIN = Duration.ofSeconds(2);
+    private static final Duration OTHERS_ZOMBIE_BACKOFF = Duration.ofMillis(50);
 
-    private final Set<Long> zombiesSeen = new HashSet<>();
+    private static final java.util.concurrent.Semaphore LAUNCHES = new java.util.concurrent.Semaphore(0);
 
     private Reaper() {
     }
@@ -42,6 +68,11 @@ public final class Reaper {
 
     private static java.util.concurrent.CompletableFuture<Boolean> started;
 
+    /** Tells the reaper that the core has started a child, so that it waits for children again. */
+    public static void childStarted() {
+        LAUNCHES.release();
+    }
+
     /** As {@link #startInBackground()}, on this thread. */
     private static boolean start() {
         if (!procMatchesThisProcess()) {
@@ -50,6 +81,8 @@ public final class Reaper {
         }
         boolean adopting = ProcessHandle.current().pid() == 1 || Native.becomeChildSubreaper();
         if (adopting) {
+            // Linked here, before the first exit needs it.
+            Native.waitid(Native.P_ALL, 0, Native.WNOWAIT | Native.WNOHANG);
             var reaper = new Reaper();
             Thread.ofPlatform().name("reaper").daemon(true).start(reaper::run);
         } else {
@@ -59,24 +92,95 @@ public final class Reaper {
     }
 
     private void run() {
-        // A scan can fail (no file descriptor left to read /proc, say); the next one must still run.
-        new BackgroundLoop("reaper").every(SCAN_EVERY, this::scan);
+        // An iteration can fail (no file descriptor left to read /proc, say); the next one must still run.
+        var loop = new BackgroundLoop("reaper");
+        while (!Thread.currentThread().isInterrupted()) {
+            loop.iteration(this::awaitExit);
+        }
     }
 
-    void scan() {
-        var zombiesNow = new HashSet<Long>();
-        ProcessHandle.current().children().forEach(child -> {
-            if (isZombie(child.pid())) {
-                zombiesNow.add(child.pid());
-            }
-        });
-        for (long pid : zombiesNow) {
-            if (zombiesSeen.contains(pid) && Native.reap(pid)) {
-                LOG.debug("reaped an orphan", "pid", pid);
-            }
+    /** Waits for one child's exit and reaps it if it is an adopted orphan; see the class description. */
+    void awaitExit() throws InterruptedException {
+        LAUNCHES.drainPermits();
+        int pid = Native.waitid(Native.P_ALL, 0, Native.WNOWAIT);
+        if (pid == -Native.ECHILD) {
+            LAUNCHES.tryAcquire(CHILDLESS_LOOK_EVERY.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+            return;
         }
-        zombiesSeen.clear();
-        zombiesSeen.addAll(zombiesNow);
+        if (pid == -Native.EINTR) {
+            return;
+        }
+        if (pid <= 0) {
+            throw new IllegalStateException("waitid(2) failed: " + Native.describeErrno(-pid));
+        }
+        boolean orphan = childOfAdoptingThread(pid);
+        awaitTheJdksWait(pid);
+        if (!unreapedChild(pid)) {
+            return;
+        }
+        if (orphan && Native.waitid(Native.P_PID, pid, Native.WNOHANG) == pid) {
+            LOG.debug("reaped an orphan", "pid", pid);
+        } else {
+            // Forked by a thread of the core that is still running, and not yet reaped by it.
+            Thread.sleep(OTHERS_ZOMBIE_BACKOFF);
+        }
+    }
+
+    /** Waits until {@link ProcessHandle#onExit()} of {@code pid} completes: at once, or once the JDK has reaped it. */
+    private static void awaitTheJdksWait(long pid) throws InterruptedException {
+        var handle = ProcessHandle.of(pid);
+        if (handle.isEmpty()) {
+            return;
+        }
+        try {
+            handle.get().onExit().get(OWNER_REAPS_WITHIN.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            // Looked at again on the next exit.
+        }
+    }
+
+    /** Whether {@code pid} is a child of the core that has exited and was not reaped yet. */
+    private static boolean unreapedChild(long pid) {
+        return Native.waitid(Native.P_PID, pid, Native.WNOHANG | Native.WNOWAIT) == pid;
+    }
+
+    /** Whether {@code pid} is a child of the thread the kernel hands orphans to; see {@link #adoptingThreadChildren()}. */
+    static boolean childOfAdoptingThread(long pid) {
+        return adoptingThreadChildren().contains(pid);
+    }
+
+    /**
+     * The children of the thread the kernel hands orphans to: the first thread of the process
+     * still running, in the order {@code /proc/self/task} lists them (the kernel's own order),
+     * which is the launcher's main thread. Every orphan the core adopted is among them.
+     */
+    static List<Long> adoptingThreadChildren() {
+        Path tasks = Path.of("/proc", Long.toString(ProcessHandle.current().pid()), "task");
+        try (var threads = Files.newDirectoryStream(tasks)) {
+            for (Path thread : threads) {
+                String children;
+                try {
+                    String stat = Files.readString(thread.resolve("stat"));
+                    char state = stat.charAt(stat.lastIndexOf(')') + 2);
+                    if (state == 'Z' || state == 'X') {
+                        continue;
+                    }
+                    children = Files.readString(thread.resolve("children"));
+                } catch (java.nio.file.NoSuchFileException e) {
+                    continue;
+                }
+                var pids = new java.util.ArrayList<Long>();
+                for (String child : children.trim().split(" ")) {
+                    if (!child.isEmpty()) {
+                        pids.add(Long.parseLong(child));
+                    }
+                }
+                return pids;
+            }
+        } catch (IOException | RuntimeException e) {
+            return List.of();
+        }
+        return List.of();
     }
 
     /**

@@ -1,6 +1,7 @@
 package ccc.core.lifecycle;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -158,6 +159,22 @@ class LifecycleStateMachineTest {
         assertEquals(Phase.STARTING, lifecycle.snapshot().phase());
         adapter.releaseStarts();
         assertEquals(Phase.RUNNING, settled().phase());
+    }
+
+    @Test
+    void aRestartNeverShowsTheOldWorkloadRunningOnceItWasAskedFor() throws Exception {
+        lifecycle("");
+        lifecycle.start(plan("first"));
+        long previous = settled().pid().orElseThrow();
+        for (int restart = 0; restart < 300; restart++) {
+            lifecycle.start(plan("again"));
+            Snapshot seen;
+            while ((seen = lifecycle.snapshot()).phase() != Phase.RUNNING) {
+                Thread.onSpinWait();
+            }
+            assertNotEquals(previous, seen.pid().orElseThrow(), "restart " + restart + " showed the old workload running");
+            previous = seen.pid().orElseThrow();
+        }
     }
 
     @Test

@@ -1,0 +1,93 @@
+package ccc.core.process;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.OptionalLong;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Ending a tree is driven by the members' ends, seen through pidfds: a tree that obeys the stop
+ * signal is gone when its last member is, long before its grace runs out, and a zombie member
+ * counts as ended.
+ */
+class ProcessTreeTest {
+
+    // Far longer than any of these trees takes to obey: ending before it means the tree was not killed at the deadline.
+    private static final Duration GRACE = Duration.ofSeconds(60);
+
+    private final String marker = "9" + ThreadLocalRandom.current().nextInt(100_000, 999_999) + ".5";
+    private Process process;
+
+    @AfterEach
+    void cleanUp() {
+        if (process != null) {
+            ProcessTree.kill(process.pid());
+        }
+    }
+
+    private Process start(String script) throws Exception {
+        process = new ProcessBuilder("sh", "-c", script).redirectErrorStream(true).start();
+        return process;
+    }
+
+    private static void awaitChildren(long pid, int count) {
+        Instant deadline = Instant.now().plusSeconds(10);
+        while (ProcessTree.children(pid).size() < count) {
+            if (Instant.now().isAfter(deadline)) {
+                throw new AssertionError("no " + count + " children of " + pid);
+            }
+            Thread.onSpinWait();
+        }
+    }
+
+    private static WorkloadTree treeOf(Process process) {
+        return new WorkloadTree(OptionalLong.of(process.pid()), false, OptionalLong.empty());
+    }
+
+    @Test
+    void childrenComeFromTheKernelsChildLists() throws Exception {
+        Process shell = start("sleep " + marker + "; :");
+        awaitChildren(shell.pid(), 1);
+        List<Long> children = ProcessTree.children(shell.pid());
+        assertEquals(1, children.size());
+        assertEquals("sleep", ProcessHandle.of(children.getFirst()).orElseThrow().info().command().map(c -> c.substring(c.lastIndexOf('/') + 1)).orElse(""));
+    }
+
+    @Test
+    void aShellAndItsChildEndOnTheStopSignalWithoutWaitingForTheGrace() throws Exception {
+        Process shell = start("sleep " + marker + "; :");
+        awaitChildren(shell.pid(), 1);
+        long child = ProcessTree.children(shell.pid()).getFirst();
+        Instant began = Instant.now();
+        assertTrue(ProcessTree.end(treeOf(shell), Signals.TERM, began.plus(GRACE)));
+        assertTrue(Duration.between(began, Instant.now()).compareTo(GRACE.dividedBy(2)) < 0, "waited for the grace");
+        assertTrue(shell.waitFor(10, TimeUnit.SECONDS));
+        assertEquals(128 + Signals.TERM, shell.exitValue(), "the shell got SIGTERM, not SIGKILL");
+        assertTrue(ProcessHandle.of(child).map(p -> !p.isAlive() || Reaper.isZombie(child)).orElse(true), "the child survived");
+    }
+
+    @Test
+    void aZombieMemberCountsAsEnded() throws Exception {
+        // The subshell exits at once; sleep, exec'd in the shell's place, never collects it: a zombie in the tree.
+        Process workload = start("(exit 3) & exec sleep " + marker);
+        Instant deadline = Instant.now().plusSeconds(10);
+        while (ProcessTree.children(workload.pid()).stream().noneMatch(Reaper::isZombie)) {
+            if (Instant.now().isAfter(deadline)) {
+                throw new AssertionError("no zombie child appeared");
+            }
+            Thread.onSpinWait();
+        }
+        Instant began = Instant.now();
+        assertTrue(ProcessTree.end(treeOf(workload), Signals.TERM, began.plus(GRACE)));
+        assertTrue(Duration.between(began, Instant.now()).compareTo(GRACE.dividedBy(2)) < 0, "waited for the zombie until the grace ran out");
+        assertTrue(workload.waitFor(10, TimeUnit.SECONDS));
+        assertEquals(128 + Signals.TERM, workload.exitValue());
+    }
+}

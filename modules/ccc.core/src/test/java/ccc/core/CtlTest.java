@@ -90,6 +90,11 @@ class CtlTest {
 
         var events = inBackground("events", "--types", "request,phase");
         var eventsJson = inBackground("events", "--json", "--types=exit");
+        // Both must be subscribed before the start, or they would begin after its request event.
+        Instant subscribed = Instant.now().plusSeconds(15);
+        while (core.core.events().subscribers() < 2 && Instant.now().isBefore(subscribed)) {
+            TestCore.sleep(10);
+        }
         Path payload = Files.writeString(work.resolve("payload.json"), "{\"name\": \"from-a-file\"}");
         Run started = ctl("start", "--payload", payload.toString());
         assertEquals(new Run(Ctl.OK, "start initiated\n", ""), started);

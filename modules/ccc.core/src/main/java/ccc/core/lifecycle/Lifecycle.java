@@ -44,7 +44,7 @@ public final class Lifecycle {
     private final StartSequence starting;
     private final StopSequence stopping;
     private final UpdateSequence updating;
-    private final CoreConfig.Restart restartPolicy;
+    private final CoreConfig.RestartSection restartPolicy;
     private final Redactor redactor;
     private final LifecycleObserver observer;
     private final ProcessControl processes;
@@ -86,8 +86,11 @@ public final class Lifecycle {
 
     /** The current state; a start that is queued but not yet begun already shows as starting. */
     public Snapshot snapshot() {
+        // The counters first: the writer marks a start begun only after publishing "starting", so a
+        // reader that finds it begun then reads that snapshot or a later one, never the old phase.
+        boolean startPending = latestStartRequest > begunRequest && latestStartRequest == latestRequest;
         Snapshot current = published.get();
-        return latestStartRequest > begunRequest && latestStartRequest == latestRequest ? current.pendingStart() : current;
+        return startPending ? current.pendingStart() : current;
     }
 
     /**

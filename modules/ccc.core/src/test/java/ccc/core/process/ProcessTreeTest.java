@@ -57,7 +57,14 @@ class ProcessTreeTest {
         awaitChildren(shell.pid(), 1);
         List<Long> children = ProcessTree.children(shell.pid());
         assertEquals(1, children.size());
-        assertEquals("sleep", ProcessHandle.of(children.getFirst()).orElseThrow().info().command().map(c -> c.substring(c.lastIndexOf('/') + 1)).orElse(""));
+        // The child is the shell's fork until it has exec'd sleep: wait for the exec.
+        Instant deadline = Instant.now().plusSeconds(10);
+        String command;
+        while (!(command = ProcessHandle.of(children.getFirst()).orElseThrow().info().command()
+                .map(c -> c.substring(c.lastIndexOf('/') + 1)).orElse("")).equals("sleep") && Instant.now().isBefore(deadline)) {
+            Thread.onSpinWait();
+        }
+        assertEquals("sleep", command);
     }
 
     @Test

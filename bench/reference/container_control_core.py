@@ -11,7 +11,7 @@ gives, psutil, ruamel.yaml) and in the original's shape:
   CCC_REFERENCE_RESTART_SLEEP=1 it sleeps a second inside the request first, as v2.0 does;
 - figures come from psutil (host-wide, as the original's); /metrics is hand-written text.
 
-Defects are kept where they do not change the cost being measured (compat.md lists them): no
+Defects are kept where they do not change the cost being measured (docs/compatibility.md lists them): no
 synchronisation, a workload that exits on its own stays `running`, only the direct child is
 signalled. It supports `process_management.command` workloads only; `${key}` placeholders are
 filled one argument each.

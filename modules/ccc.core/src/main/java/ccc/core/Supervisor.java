@@ -78,7 +78,7 @@ public record Supervisor(
                 ? Optional.of(new TrafficPlan(config.trafficControl()))
                 : Optional.empty();
         Adapter hooks = adapter.orElseGet(HooksOnly::new);
-        var restart = processAdapter.isPresent() ? config.processManagement().restart() : CoreConfig.Restart.NEVER;
+        var restart = processAdapter.isPresent() ? config.processManagement().restart() : CoreConfig.RestartSection.NEVER;
         var timings = new LifecycleTimings();
         var lifecycle = new Lifecycle(new LifecycleSetup(adapterName, hooks, processAdapter, context, config.lifecycle(),
                 config.privilegedCommands(), privilegeDrop.runningAsRoot(), trafficPlan, shaper, new SystemProcessControl(),

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** Every row of compat.md's API table, over real HTTP against a core with a real {@code sleep} workload. */
+/** Every row of the API table of docs/compatibility.md, over real HTTP against a core with a real {@code sleep} workload. */
 class ApiContractTest {
 
     private static final Pattern TIMESTAMP = Pattern.compile("\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{6}Z");
@@ -178,7 +178,7 @@ class ApiContractTest {
         @SuppressWarnings("unchecked")
         var network = (Map<String, Object>) body.get("network");
         assertEquals(List.of("bytes_sent", "bytes_recv", "packets_sent", "packets_recv", "bytes_sent_mbps", "bytes_received_mbps"),
-                List.copyOf(network.keySet()), "compat.md's counters, then the rates Showrunner's cards read");
+                List.copyOf(network.keySet()), "the Python core's counters, then the rates Showrunner's cards read");
         @SuppressWarnings("unchecked")
         var container = (Map<String, Object>) body.get("container");
         assertEquals(List.of("cpu_percent", "memory_percent"), List.copyOf(container.keySet()));

@@ -94,7 +94,7 @@ public final class ConfigLoader {
                 source,
                 server,
                 adapter,
-                new CoreConfig.Logging(logFormat(root.section("log"))),
+                new CoreConfig.LogSection(logFormat(root.section("log"))),
                 lifecycle(root.section("lifecycle")),
                 processManagement,
                 metrics(root.section("metrics")),
@@ -114,21 +114,21 @@ public final class ConfigLoader {
         return config;
     }
 
-    private CoreConfig.Server server(Section server) throws ConfigException {
+    private CoreConfig.ServerSection server(Section server) throws ConfigException {
         String host = environment.getOrDefault("CCC_HOST", server.string("host", "0.0.0.0"));
         int port = (int) server.integer("port", 8080, 0, 65535);
         if (environment.get("CCC_PORT") != null) {
             port = environmentPort("CCC_PORT");
         }
         long maxBody = server.integer("max_body_bytes", 1 << 20, 1, 64L << 20);
-        return new CoreConfig.Server(host, port, maxBody,
+        return new CoreConfig.ServerSection(host, port, maxBody,
                 authToken(server),
                 server.bool("auth_metrics", false),
                 (int) server.integer("max_headers", 100, 8, 10_000),
-                (int) server.integer("max_header_bytes", CoreConfig.Server.DEFAULT_MAX_HEADER_BYTES, 1024, 1 << 20),
+                (int) server.integer("max_header_bytes", CoreConfig.ServerSection.DEFAULT_MAX_HEADER_BYTES, 1024, 1 << 20),
                 seconds(server, "request_timeout_seconds", 30),
                 seconds(server, "idle_timeout_seconds", 30),
-                (int) server.integer("max_connections", CoreConfig.Server.DEFAULT_MAX_CONNECTIONS, 1, 1_000_000));
+                (int) server.integer("max_connections", CoreConfig.ServerSection.DEFAULT_MAX_CONNECTIONS, 1, 1_000_000));
     }
 
     /** The API token: env {@code CCC_API_TOKEN}, else {@code server.auth_token}, else the file {@code server.auth_token_file}. */
@@ -157,7 +157,7 @@ public final class ConfigLoader {
         }
     }
 
-    private static CoreConfig.Adapter adapter(Section adapter, boolean processManaged) throws ConfigException {
+    private static CoreConfig.AdapterSection adapter(Section adapter, boolean processManaged) throws ConfigException {
         Optional<String> className = adapter.string("class");
         if (className.isEmpty() && !processManaged) {
             throw ConfigException.at(adapter.pathOf("class"),
@@ -168,7 +168,7 @@ public final class ConfigLoader {
         }
         // The adapter reads its own keys: none here is unknown to the core.
         adapter.acceptAnyKey();
-        return new CoreConfig.Adapter(
+        return new CoreConfig.AdapterSection(
                 className,
                 adapter.optionalString("primary_payload_key"),
                 adapter.optionalString("run_as_user"),
@@ -201,8 +201,8 @@ public final class ConfigLoader {
         };
     }
 
-    private static CoreConfig.Lifecycle lifecycle(Section lifecycle) throws ConfigException {
-        return new CoreConfig.Lifecycle(
+    private static CoreConfig.LifecycleTimeouts lifecycle(Section lifecycle) throws ConfigException {
+        return new CoreConfig.LifecycleTimeouts(
                 seconds(lifecycle, "start_timeout_seconds", 30),
                 seconds(lifecycle, "stop_timeout_seconds", 15),
                 seconds(lifecycle, "hook_timeout_seconds", 30),
@@ -215,7 +215,7 @@ public final class ConfigLoader {
         return Duration.ofNanos((long) (seconds * 1e9));
     }
 
-    private static CoreConfig.ProcessManagement processManagement(Section section) throws ConfigException {
+    private static CoreConfig.ProcessManagementSection processManagement(Section section) throws ConfigException {
         boolean enabled = section.bool("enabled", false);
         var command = new ArrayList<PayloadTemplate>();
         List<String> argv = section.stringList("command");
@@ -238,7 +238,7 @@ public final class ConfigLoader {
         }
         Optional<Path> payloadFile = section.string("payload_file").map(Path::of);
         Section update = section.section("update");
-        Optional<CoreConfig.Update> liveUpdate = Optional.empty();
+        Optional<CoreConfig.UpdateSection> liveUpdate = Optional.empty();
         if (!update.values().isEmpty()) {
             String signal = update.string("signal", "HUP");
             requireSignal(signal, update.pathOf("signal"));
@@ -246,11 +246,11 @@ public final class ConfigLoader {
             if (rewrite && payloadFile.isEmpty()) {
                 throw ConfigException.at(update.pathOf("rewrite_payload_file"), "needs process_management.payload_file");
             }
-            liveUpdate = Optional.of(new CoreConfig.Update(signal, rewrite));
+            liveUpdate = Optional.of(new CoreConfig.UpdateSection(signal, rewrite));
         }
         String stopSignal = section.string("stop_signal", "TERM");
         requireSignal(stopSignal, section.pathOf("stop_signal"));
-        return new CoreConfig.ProcessManagement(
+        return new CoreConfig.ProcessManagementSection(
                 enabled,
                 List.copyOf(command),
                 Map.copyOf(environment),
@@ -268,7 +268,7 @@ public final class ConfigLoader {
         }
     }
 
-    private static CoreConfig.Restart restart(Section restart) throws ConfigException {
+    private static CoreConfig.RestartSection restart(Section restart) throws ConfigException {
         String policy = restart.string("policy", "never");
         var parsed = switch (policy) {
             case "never" -> CoreConfig.RestartPolicy.NEVER;
@@ -281,21 +281,21 @@ public final class ConfigLoader {
         if (max < initial) {
             throw ConfigException.at(restart.pathOf("backoff_max_ms"), "must not be less than backoff_initial_ms (" + initial + ")");
         }
-        return new CoreConfig.Restart(parsed, (int) restart.integer("max_retries", -1, -1, 1_000_000),
+        return new CoreConfig.RestartSection(parsed, (int) restart.integer("max_retries", -1, -1, 1_000_000),
                 Duration.ofMillis(initial), Duration.ofMillis(max));
     }
 
-    private static CoreConfig.Metrics metrics(Section metrics) throws ConfigException {
+    private static CoreConfig.MetricsSection metrics(Section metrics) throws ConfigException {
         var network = metrics.section("network_monitoring");
         var process = metrics.section("process_monitoring");
-        return new CoreConfig.Metrics(
+        return new CoreConfig.MetricsSection(
                 network.bool("enabled", true),
                 network.string("interface"),
                 process.bool("enabled", true));
     }
 
-    private static CoreConfig.TrafficControl trafficControl(Section tc) throws ConfigException {
-        return new CoreConfig.TrafficControl(
+    private static CoreConfig.TrafficControlSection trafficControl(Section tc) throws ConfigException {
+        return new CoreConfig.TrafficControlSection(
                 tc.bool("enabled", false),
                 tc.string("interface", "eth0"),
                 tc.string("bandwidth_mbps_key", "bandwidth_limit_mbps"),
@@ -311,25 +311,25 @@ public final class ConfigLoader {
     /** As the Python core v2.0: absent or 0, the workload's bandwidth is not limited unless a payload asks. */
     private static double defaultBandwidth(Section tc) throws ConfigException {
         String key = "default_bandwidth_mbps";
-        String problem = "expected " + CoreConfig.TrafficControl.BANDWIDTH_RANGE + ", got " + Section.describe(tc.values().get(key));
+        String problem = "expected " + CoreConfig.TrafficControlSection.BANDWIDTH_RANGE + ", got " + Section.describe(tc.values().get(key));
         double mbps;
         try {
-            mbps = tc.number(key, 0, 0, CoreConfig.TrafficControl.MAX_BANDWIDTH_MBPS);
+            mbps = tc.number(key, 0, 0, CoreConfig.TrafficControlSection.MAX_BANDWIDTH_MBPS);
         } catch (ConfigException e) {
             throw ConfigException.at(tc.pathOf(key), problem);
         }
-        if (!CoreConfig.TrafficControl.validBandwidth(mbps)) {
+        if (!CoreConfig.TrafficControlSection.validBandwidth(mbps)) {
             throw ConfigException.at(tc.pathOf(key), problem);
         }
         return mbps;
     }
 
-    private static CoreConfig.PrivilegedCommands privilegedCommands(Section section) throws ConfigException {
+    private static CoreConfig.PrivilegedCommandsSection privilegedCommands(Section section) throws ConfigException {
         String onError = section.string("on_error", "fail");
         if (!onError.equals("fail") && !onError.equals("warn")) {
             throw ConfigException.at(section.pathOf("on_error"), "expected fail or warn, got '" + onError + "'");
         }
-        return new CoreConfig.PrivilegedCommands(
+        return new CoreConfig.PrivilegedCommandsSection(
                 section.commandList("pre_start"),
                 section.commandList("post_stop"),
                 seconds(section, "timeout_seconds", 30),
@@ -340,8 +340,8 @@ public final class ConfigLoader {
      * {@code showrunner_sdk}. The file and the port default to the SDK's own variables, read only
      * when the mode is on: a core managed over HTTP is never stopped by a variable it ignores.
      */
-    private CoreConfig.ShowrunnerSdk showrunnerSdk(Section sdk, CoreConfig.Server server) throws ConfigException {
-        var defaults = CoreConfig.ShowrunnerSdk.OFF;
+    private CoreConfig.ShowrunnerSdkSection showrunnerSdk(Section sdk, CoreConfig.ServerSection server) throws ConfigException {
+        var defaults = CoreConfig.ShowrunnerSdkSection.OFF;
         boolean enabled = sdk.bool("enabled", false);
         String switched = environment.get(SDK_SWITCH);
         if (switched != null && !switched.isBlank()) {
@@ -374,7 +374,7 @@ public final class ConfigLoader {
                 .orElseThrow(() -> ConfigException.at(sdk.pathOf("lifecycle"), "expected long-running or ephemeral, got '" + lifecycle + "'"
                         + (lifecycle.equals("recurrent") || lifecycle.equals("scheduled")
                         ? "; Showrunner starts a " + lifecycle + " app's container for each run, which is ephemeral to the core" : "")));
-        return new CoreConfig.ShowrunnerSdk(enabled, configPath, sdk.string("host", defaults.host()), port,
+        return new CoreConfig.ShowrunnerSdkSection(enabled, configPath, sdk.string("host", defaults.host()), port,
                 sdk.string("app_name"), sdk.string("app_version"), appLifecycle);
     }
 

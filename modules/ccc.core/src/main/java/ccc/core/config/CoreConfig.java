@@ -7,22 +7,22 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The whole {@code config.yaml}, validated: the Python core's keys (compat.md) and ours.
+ * The whole {@code config.yaml}, validated: the Python core's keys (docs/compatibility.md) and ours.
  *
  * @param source where it was read from
  */
 public record CoreConfig(
         String source,
-        Server server,
-        Adapter adapter,
-        Logging log,
-        Lifecycle lifecycle,
-        ProcessManagement processManagement,
-        Metrics metrics,
-        TrafficControl trafficControl,
-        PrivilegedCommands privilegedCommands,
+        ServerSection server,
+        AdapterSection adapter,
+        LogSection log,
+        LifecycleTimeouts lifecycle,
+        ProcessManagementSection processManagement,
+        MetricsSection metrics,
+        TrafficControlSection trafficControl,
+        PrivilegedCommandsSection privilegedCommands,
         Optional<Path> adaptersDir,
-        ShowrunnerSdk showrunnerSdk) {
+        ShowrunnerSdkSection showrunnerSdk) {
 
     /**
      * Where and how the HTTP API listens, and what it accepts.
@@ -31,7 +31,7 @@ public record CoreConfig(
      * @param authMetrics whether {@code /metrics} and {@code /api/metrics} need the token too
      * @param maxConnections open connections at most; more are accepted and closed at once
      */
-    public record Server(
+    public record ServerSection(
             String host,
             int port,
             long maxBodyBytes,
@@ -49,8 +49,8 @@ public record CoreConfig(
         public static final int DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
 
         /** The same limits on another address, with no token: a second listener, such as the Showrunner SDK's port. */
-        public Server listeningOn(String otherHost, int otherPort) {
-            return new Server(otherHost, otherPort, maxBodyBytes, Optional.empty(), false, maxHeaders, maxHeaderBytes,
+        public ServerSection listeningOn(String otherHost, int otherPort) {
+            return new ServerSection(otherHost, otherPort, maxBodyBytes, Optional.empty(), false, maxHeaders, maxHeaderBytes,
                     requestTimeout, idleTimeout, maxConnections);
         }
     }
@@ -62,7 +62,7 @@ public record CoreConfig(
      * @param envPassthrough names of the core's environment variables every workload gets too
      * @param values the whole section, handed to the adapter
      */
-    public record Adapter(
+    public record AdapterSection(
             Optional<String> className,
             Optional<String> primaryPayloadKey,
             Optional<String> runAsUser,
@@ -71,11 +71,11 @@ public record CoreConfig(
     }
 
     /** Log line format. */
-    public record Logging(ccc.core.log.Log.Format format) {
+    public record LogSection(ccc.core.log.Log.Format format) {
     }
 
     /** Bounds on adapter calls and on the shutdown that follows SIGTERM. */
-    public record Lifecycle(
+    public record LifecycleTimeouts(
             Duration startTimeout,
             Duration stopTimeout,
             Duration hookTimeout,
@@ -84,7 +84,7 @@ public record CoreConfig(
     }
 
     /**
-     * compat.md's {@code process_management}: the core runs a configured command itself.
+     * the Python core's {@code process_management}: the core runs a configured command itself.
      *
      * @param command argv templates, one element each
      * @param environment variables added to the workload's built environment, values are templates
@@ -93,20 +93,20 @@ public record CoreConfig(
      * @param stopSignal the signal a stop sends first
      * @param stopTimeout how long a stop waits before SIGKILL
      */
-    public record ProcessManagement(
+    public record ProcessManagementSection(
             boolean enabled,
             List<PayloadTemplate> command,
             Map<String, PayloadTemplate> environment,
             Optional<Path> workingDirectory,
             Optional<Path> payloadFile,
-            Optional<Update> update,
+            Optional<UpdateSection> update,
             String stopSignal,
             Duration stopTimeout,
-            Restart restart) {
+            RestartSection restart) {
     }
 
     /** A live update by signal, after rewriting the payload file when asked. */
-    public record Update(String signal, boolean rewritePayloadFile) {
+    public record UpdateSection(String signal, boolean rewritePayloadFile) {
     }
 
     /**
@@ -114,10 +114,10 @@ public record CoreConfig(
      *
      * @param maxRetries restarts in a row before giving up; -1 for no limit
      */
-    public record Restart(RestartPolicy policy, int maxRetries, Duration backoffInitial, Duration backoffMax) {
+    public record RestartSection(RestartPolicy policy, int maxRetries, Duration backoffInitial, Duration backoffMax) {
 
         /** Never restart. */
-        public static final Restart NEVER = new Restart(RestartPolicy.NEVER, 0, Duration.ofSeconds(1), Duration.ofSeconds(30));
+        public static final RestartSection NEVER = new RestartSection(RestartPolicy.NEVER, 0, Duration.ofSeconds(1), Duration.ofSeconds(30));
 
         /** Whether the policy asks for a restart after an exit with {@code exitCode}. */
         public boolean wanted(int exitCode) {
@@ -146,15 +146,15 @@ public record CoreConfig(
     /** {@code process_management.restart.policy}. */
     public enum RestartPolicy { NEVER, ON_FAILURE, ALWAYS }
 
-    /** compat.md's {@code metrics}. */
-    public record Metrics(boolean networkMonitoring, Optional<String> networkInterface, boolean processMonitoring) {
+    /** the Python core's {@code metrics}. */
+    public record MetricsSection(boolean networkMonitoring, Optional<String> networkInterface, boolean processMonitoring) {
     }
 
     /**
-     * compat.md's {@code traffic_control}, with jitter and loss beside bandwidth and latency. A
+     * the Python core's {@code traffic_control}, with jitter and loss beside bandwidth and latency. A
      * value of 0 shapes nothing in that respect, and a bandwidth of 0 (the default) sets no limit.
      */
-    public record TrafficControl(
+    public record TrafficControlSection(
             boolean enabled,
             String networkInterface,
             String bandwidthMbpsKey,
@@ -188,8 +188,8 @@ public record CoreConfig(
         }
     }
 
-    /** compat.md's {@code privileged_commands}: argv lists run as the core's user, in order. */
-    public record PrivilegedCommands(
+    /** the Python core's {@code privileged_commands}: argv lists run as the core's user, in order. */
+    public record PrivilegedCommandsSection(
             List<List<String>> preStart,
             List<List<String>> postStop,
             Duration timeout,
@@ -207,7 +207,7 @@ public record CoreConfig(
      * @param appName the {@code name} label of {@code app_info}; empty: the adapter's name
      * @param appVersion the {@code version} label of {@code app_info}; empty: the core's version
      */
-    public record ShowrunnerSdk(
+    public record ShowrunnerSdkSection(
             boolean enabled,
             Path configPath,
             String host,
@@ -217,7 +217,7 @@ public record CoreConfig(
             AppLifecycle lifecycle) {
 
         /** The SDK's own defaults: {@code /config/app.json}, port 9090 on all interfaces, long-running. */
-        public static final ShowrunnerSdk OFF = new ShowrunnerSdk(false, Path.of("/config/app.json"), "0.0.0.0", 9090,
+        public static final ShowrunnerSdkSection OFF = new ShowrunnerSdkSection(false, Path.of("/config/app.json"), "0.0.0.0", 9090,
                 Optional.empty(), Optional.empty(), AppLifecycle.LONG_RUNNING);
     }
 

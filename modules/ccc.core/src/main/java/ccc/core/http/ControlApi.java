@@ -26,7 +26,7 @@ import java.util.Map;
 import java.util.OptionalLong;
 import java.util.Set;
 
-/** The control API of compat.md, plus {@code /api/status}: parses and validates requests, then hands commands to the lifecycle. */
+/** The control API of docs/compatibility.md, plus {@code /api/status}: parses and validates requests, then hands commands to the lifecycle. */
 public final class ControlApi {
 
     private static final int DEFAULT_TAIL = 100;

@@ -27,14 +27,14 @@ public record LifecycleSetup(
         Adapter adapter,
         Optional<ProcessAdapter> processAdapter,
         AdapterContext context,
-        CoreConfig.Lifecycle timeouts,
-        CoreConfig.PrivilegedCommands privilegedCommands,
+        CoreConfig.LifecycleTimeouts timeouts,
+        CoreConfig.PrivilegedCommandsSection privilegedCommands,
         boolean privileged,
         Optional<TrafficPlan> trafficPlan,
         Shaper shaper,
         ProcessControl processes,
         WorkloadOutput output,
-        CoreConfig.Restart restart,
+        CoreConfig.RestartSection restart,
         LifecycleObserver observer,
         Delays delays) {
 }

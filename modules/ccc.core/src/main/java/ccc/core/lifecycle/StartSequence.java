@@ -48,16 +48,16 @@ final class StartSequence {
     private final Adapter adapter;
     private final Optional<ProcessAdapter> processAdapter;
     private final AdapterContext context;
-    private final CoreConfig.Lifecycle timeouts;
-    private final CoreConfig.PrivilegedCommands privilegedCommands;
+    private final CoreConfig.LifecycleTimeouts timeouts;
+    private final CoreConfig.PrivilegedCommandsSection privilegedCommands;
     private final boolean privileged;
     private final Optional<TrafficPlan> trafficPlan;
     private final Shaper shaper;
     private final ProcessControl processes;
     private final StopSequence stopping;
 
-    StartSequence(Adapter adapter, Optional<ProcessAdapter> processAdapter, AdapterContext context, CoreConfig.Lifecycle timeouts,
-                  CoreConfig.PrivilegedCommands privilegedCommands, boolean privileged, Optional<TrafficPlan> trafficPlan,
+    StartSequence(Adapter adapter, Optional<ProcessAdapter> processAdapter, AdapterContext context, CoreConfig.LifecycleTimeouts timeouts,
+                  CoreConfig.PrivilegedCommandsSection privilegedCommands, boolean privileged, Optional<TrafficPlan> trafficPlan,
                   Shaper shaper, ProcessControl processes, StopSequence stopping) {
         this.adapter = adapter;
         this.processAdapter = processAdapter;

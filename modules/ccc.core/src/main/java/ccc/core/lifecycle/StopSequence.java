@@ -56,16 +56,16 @@ final class StopSequence {
     private final Adapter adapter;
     private final boolean adapterRunsWorkload;
     private final AdapterContext context;
-    private final CoreConfig.Lifecycle timeouts;
-    private final CoreConfig.PrivilegedCommands privilegedCommands;
+    private final CoreConfig.LifecycleTimeouts timeouts;
+    private final CoreConfig.PrivilegedCommandsSection privilegedCommands;
     private final boolean privileged;
     private final Shaper shaper;
     private final ProcessControl processes;
     private final WorkloadOutput output;
     private final LifecycleObserver observer;
 
-    StopSequence(Adapter adapter, boolean adapterRunsWorkload, AdapterContext context, CoreConfig.Lifecycle timeouts,
-                 CoreConfig.PrivilegedCommands privilegedCommands, boolean privileged, Shaper shaper,
+    StopSequence(Adapter adapter, boolean adapterRunsWorkload, AdapterContext context, CoreConfig.LifecycleTimeouts timeouts,
+                 CoreConfig.PrivilegedCommandsSection privilegedCommands, boolean privileged, Shaper shaper,
                  ProcessControl processes, WorkloadOutput output, LifecycleObserver observer) {
         this.adapter = adapter;
         this.adapterRunsWorkload = adapterRunsWorkload;

@@ -19,9 +19,9 @@ final class UpdateSequence {
     private final Adapter adapter;
     private final Optional<ProcessAdapter> processAdapter;
     private final Shaper shaper;
-    private final CoreConfig.Lifecycle timeouts;
+    private final CoreConfig.LifecycleTimeouts timeouts;
 
-    UpdateSequence(Adapter adapter, Optional<ProcessAdapter> processAdapter, Shaper shaper, CoreConfig.Lifecycle timeouts) {
+    UpdateSequence(Adapter adapter, Optional<ProcessAdapter> processAdapter, Shaper shaper, CoreConfig.LifecycleTimeouts timeouts) {
         this.adapter = adapter;
         this.processAdapter = processAdapter;
         this.shaper = shaper;

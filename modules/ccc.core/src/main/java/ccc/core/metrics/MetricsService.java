@@ -23,13 +23,13 @@ public final class MetricsService {
 
     private final SystemMetrics system;
     private final ProcessMetrics process;
-    private final CoreConfig.Metrics config;
+    private final CoreConfig.MetricsSection config;
     private final Supplier<Snapshot> lifecycle;
     private final AdapterFigures adapterFigures;
     private volatile Cached cached;
     private volatile CachedProcess cachedProcess;
 
-    public MetricsService(SystemMetrics system, ProcessMetrics process, CoreConfig.Metrics config, Supplier<Snapshot> lifecycle, Adapter adapter) {
+    public MetricsService(SystemMetrics system, ProcessMetrics process, CoreConfig.MetricsSection config, Supplier<Snapshot> lifecycle, Adapter adapter) {
         this.system = system;
         this.process = process;
         this.config = config;

@@ -24,15 +24,15 @@ public final class SystemMetrics {
 
     private final HostReader host;
     private final Optional<Cgroups.Reader> cgroup;
-    private final CoreConfig.Metrics config;
+    private final CoreConfig.MetricsSection config;
     private final LongSupplier nanoTime;
     private final ArrayDeque<Sample> samples = new ArrayDeque<>();
 
-    public SystemMetrics(HostReader host, Optional<Cgroups.Reader> cgroup, CoreConfig.Metrics config) {
+    public SystemMetrics(HostReader host, Optional<Cgroups.Reader> cgroup, CoreConfig.MetricsSection config) {
         this(host, cgroup, config, System::nanoTime);
     }
 
-    SystemMetrics(HostReader host, Optional<Cgroups.Reader> cgroup, CoreConfig.Metrics config, LongSupplier nanoTime) {
+    SystemMetrics(HostReader host, Optional<Cgroups.Reader> cgroup, CoreConfig.MetricsSection config, LongSupplier nanoTime) {
         this.host = host;
         this.cgroup = cgroup;
         this.config = config;
@@ -161,7 +161,7 @@ public final class SystemMetrics {
             return memoryLimit == 0 ? 0 : 100.0 * memoryUsed / memoryLimit;
         }
 
-        /** The {@code system} object: compat.md's four keys, rounded as the Python core rounds them, then ours. */
+        /** The {@code system} object: the Python core's four keys, rounded as the Python core rounds them, then ours. */
         public Map<String, Object> systemJson() {
             var system = new LinkedHashMap<String, Object>();
             system.put("cpu_percent", round(cpuPercent, 1));
@@ -190,7 +190,7 @@ public final class SystemMetrics {
             return container;
         }
 
-        /** The {@code network} object: compat.md's counters, then the rates over the sampling window. */
+        /** The {@code network} object: the Python core's counters, then the rates over the sampling window. */
         public Map<String, Object> networkJson() {
             var json = new LinkedHashMap<String, Object>();
             json.put("bytes_sent", network.bytesSent());

@@ -36,13 +36,13 @@ public final class ProcessAdapter {
      */
     public static final int MAX_COMMAND_BYTES = 1024 * 1024;
 
-    private final CoreConfig.ProcessManagement config;
+    private final CoreConfig.ProcessManagementSection config;
     private final ProcessLauncher launcher;
     // Written and read on the lifecycle's thread only: starts and updates are its transitions.
     private ManagedProcess process;
     private Map<String, Object> startPayload = Map.of();
 
-    public ProcessAdapter(CoreConfig.ProcessManagement config, ProcessLauncher launcher) {
+    public ProcessAdapter(CoreConfig.ProcessManagementSection config, ProcessLauncher launcher) {
         this.config = config;
         this.launcher = launcher;
     }

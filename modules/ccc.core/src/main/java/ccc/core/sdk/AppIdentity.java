@@ -11,7 +11,7 @@ import ccc.core.config.CoreConfig;
 public record AppIdentity(String name, String version) {
 
     /** The identity {@code config} gives, with the adapter's name and the core's version as defaults. */
-    public static AppIdentity of(CoreConfig.ShowrunnerSdk config, String adapterName, String coreVersion) {
+    public static AppIdentity of(CoreConfig.ShowrunnerSdkSection config, String adapterName, String coreVersion) {
         return new AppIdentity(config.appName().orElse(adapterName), config.appVersion().orElse(coreVersion));
     }
 }

@@ -38,7 +38,7 @@ public final class Shaper implements TrafficControl {
     private static final String WORKLOAD_CLASS = "ccc:10";
     private static final String WORKLOAD_LEAF = "10:";
     // Classes that limit nothing still need a rate: the highest one a shape may ask for.
-    private static final double UNLIMITED_MBPS = CoreConfig.TrafficControl.MAX_BANDWIDTH_MBPS;
+    private static final double UNLIMITED_MBPS = CoreConfig.TrafficControlSection.MAX_BANDWIDTH_MBPS;
     private static final long MIN_BURST_BYTES = 32 * 1024;
     private static final double BURST_SECONDS = 0.010;
     private static final double QUEUE_SECONDS = 0.050;
@@ -129,7 +129,7 @@ public final class Shaper implements TrafficControl {
      * Replaces the root qdisc of the interface with {@code shape}; a shape with no limit at all
      * removes the core's shaping.
      *
-     * @throws IllegalArgumentException when the bandwidth is below {@link CoreConfig.TrafficControl#MIN_BANDWIDTH_MBPS}
+     * @throws IllegalArgumentException when the bandwidth is below {@link CoreConfig.TrafficControlSection#MIN_BANDWIDTH_MBPS}
      * @throws IllegalStateException when shaping is not available or {@code tc} refuses
      */
     @Override
@@ -137,8 +137,8 @@ public final class Shaper implements TrafficControl {
         if (!available()) {
             throw new IllegalStateException(unavailableReason());
         }
-        if (!CoreConfig.TrafficControl.validBandwidth(shape.bandwidthMbps())) {
-            throw new IllegalArgumentException("bandwidth must be " + CoreConfig.TrafficControl.BANDWIDTH_RANGE
+        if (!CoreConfig.TrafficControlSection.validBandwidth(shape.bandwidthMbps())) {
+            throw new IllegalArgumentException("bandwidth must be " + CoreConfig.TrafficControlSection.BANDWIDTH_RANGE
                     + " Mbit/s, got " + shape.bandwidthMbps());
         }
         removeOwnRoot();

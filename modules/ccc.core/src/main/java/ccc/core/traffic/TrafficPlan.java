@@ -15,9 +15,9 @@ public final class TrafficPlan {
     // linear time, where BigDecimal spends seconds on a long string of digits.
     private static final Pattern DECIMAL = Pattern.compile("[-+]?(\\d+(\\.\\d*)?|\\.\\d+)([eE][-+]?\\d+)?");
 
-    private final CoreConfig.TrafficControl config;
+    private final CoreConfig.TrafficControlSection config;
 
-    public TrafficPlan(CoreConfig.TrafficControl config) {
+    public TrafficPlan(CoreConfig.TrafficControlSection config) {
         this.config = config;
     }
 
@@ -60,8 +60,8 @@ public final class TrafficPlan {
     private double bandwidth(Payload payload, double fallback) throws InvalidValue {
         String key = config.bandwidthMbpsKey();
         Optional<Double> mbps = number(payload, key);
-        if (mbps.isPresent() && !CoreConfig.TrafficControl.validBandwidth(mbps.get())) {
-            throw invalid(payload, key, CoreConfig.TrafficControl.BANDWIDTH_RANGE);
+        if (mbps.isPresent() && !CoreConfig.TrafficControlSection.validBandwidth(mbps.get())) {
+            throw invalid(payload, key, CoreConfig.TrafficControlSection.BANDWIDTH_RANGE);
         }
         return mbps.orElse(fallback);
     }

@@ -117,7 +117,7 @@ class ConfigLoaderTest {
         assertEquals(2, quoted.defaultJitterMs());
         assertEquals(0.5, quoted.defaultLossPercent());
         var lowest = parse("adapter: {class: a.B}\ntraffic_control: {default_bandwidth_mbps: 0.1}\n").trafficControl();
-        assertEquals(CoreConfig.TrafficControl.MIN_BANDWIDTH_MBPS, lowest.defaultBandwidthMbps());
+        assertEquals(CoreConfig.TrafficControlSection.MIN_BANDWIDTH_MBPS, lowest.defaultBandwidthMbps());
     }
 
     @ParameterizedTest

@@ -20,7 +20,7 @@ class ShowrunnerSdkConfigTest {
 
     private static final String BASE = "adapter: {class: a.B}\n";
 
-    private static CoreConfig.ShowrunnerSdk sdk(String yaml, Map<String, String> environment) throws ConfigException {
+    private static CoreConfig.ShowrunnerSdkSection sdk(String yaml, Map<String, String> environment) throws ConfigException {
         return new ConfigLoader(environment).parse(new ByteArrayInputStream((BASE + yaml).getBytes(StandardCharsets.UTF_8)), "config.yaml")
                 .showrunnerSdk();
     }
@@ -53,7 +53,7 @@ class ShowrunnerSdkConfigTest {
                   app_version: 2.1.0
                   lifecycle: ephemeral
                 """, Map.of());
-        assertEquals(new CoreConfig.ShowrunnerSdk(true, Path.of("/srv/app.json"), "127.0.0.1", 9191, Optional.of("traffic-generator"),
+        assertEquals(new CoreConfig.ShowrunnerSdkSection(true, Path.of("/srv/app.json"), "127.0.0.1", 9191, Optional.of("traffic-generator"),
                 Optional.of("2.1.0"), CoreConfig.AppLifecycle.EPHEMERAL), sdk);
     }
 

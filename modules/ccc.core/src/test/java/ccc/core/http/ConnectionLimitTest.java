@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 
 class ConnectionLimitTest {
 
-    private static CoreConfig.Server server(String yaml) throws ConfigException {
+    private static CoreConfig.ServerSection server(String yaml) throws ConfigException {
         return new ConfigLoader(Map.of()).parse(new ByteArrayInputStream(("adapter: {class: a.B}\n" + yaml).getBytes(StandardCharsets.UTF_8)), "test").server();
     }
 

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** cgroup v1 and v2 parsing on fixture trees, with and without limits, and live on this host. */
 class CgroupsTest {
 
-    private static final CoreConfig.Metrics METRICS = new CoreConfig.Metrics(true, Optional.empty(), true);
+    private static final CoreConfig.MetricsSection METRICS = new CoreConfig.MetricsSection(true, Optional.empty(), true);
 
     @TempDir
     Path root;
@@ -162,7 +162,7 @@ class CgroupsTest {
         hostProc();
         var clock = new AtomicLong(0);
         var metrics = new SystemMetrics(new HostReader(root, 2), Optional.empty(),
-                new CoreConfig.Metrics(true, Optional.of("eth1"), true), clock::get);
+                new CoreConfig.MetricsSection(true, Optional.of("eth1"), true), clock::get);
         write("proc/stat", "cpu  200 0 200 900 0 0 0 0 0 0\n");
         clock.set(1_000_000_000L);
         var reading = metrics.read();

@@ -16,7 +16,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 class TrafficPlanTest {
 
     private static TrafficPlan plan(double defaultBandwidthMbps) {
-        return new TrafficPlan(new CoreConfig.TrafficControl(true, "eth0", "bandwidth_limit_mbps", defaultBandwidthMbps,
+        return new TrafficPlan(new CoreConfig.TrafficControlSection(true, "eth0", "bandwidth_limit_mbps", defaultBandwidthMbps,
                 "latency_ms", 0, "jitter_ms", 0, "loss_percent", 0));
     }
 
@@ -39,7 +39,7 @@ class TrafficPlanTest {
         assertEquals(new TrafficShape(100, 20.5, 1, 0.5), plan(0).forStart(new Payload(Map.of(
                 "bandwidth_limit_mbps", "100", "latency_ms", " 20.5", "jitter_ms", "1", "loss_percent", "5e-1"))));
         assertEquals(new TrafficShape(100, 0, 0, 0), plan(100).forStart(new Payload(Map.of())));
-        assertEquals(new TrafficShape(CoreConfig.TrafficControl.MIN_BANDWIDTH_MBPS, 0, 0, 0),
+        assertEquals(new TrafficShape(CoreConfig.TrafficControlSection.MIN_BANDWIDTH_MBPS, 0, 0, 0),
                 plan(0).forStart(new Payload(Map.of("bandwidth_limit_mbps", 0.1))));
     }
 

@@ -263,7 +263,7 @@ public final class ConfigLoader {
     }
 
     private static void requireSignal(String name, String path) throws ConfigException {
-        if (ccc.core.process.Signals.number(name).isEmpty()) {
+        if (ccc.core.os.Signals.number(name).isEmpty()) {
             throw ConfigException.at(path, "unknown signal '" + name + "'");
         }
     }

@@ -6,7 +6,7 @@ import ccc.core.lifecycle.ControlRequest;
 import ccc.core.lifecycle.LifecycleObserver;
 import ccc.core.lifecycle.Snapshot;
 import ccc.core.lifecycle.UpdateOutcome;
-import ccc.core.process.Signals;
+import ccc.core.os.Signals;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -12,7 +12,7 @@ import ccc.core.lifecycle.UpdatePlan;
 import ccc.core.lifecycle.UpdateOutcome;
 import ccc.core.log.Timestamps;
 import ccc.core.metrics.MetricsService;
-import ccc.core.process.Signals;
+import ccc.core.os.Signals;
 import ccc.core.process.WorkloadOutput;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.sun.net.httpserver.HttpHandler;

@@ -7,7 +7,7 @@ import ccc.core.log.Redactor;
 import ccc.core.log.Timeline;
 import ccc.core.process.Native;
 import ccc.core.process.ProcessControl;
-import ccc.core.process.Signals;
+import ccc.core.os.Signals;
 import ccc.core.process.WorkloadTree;
 import java.time.Duration;
 import java.time.Instant;

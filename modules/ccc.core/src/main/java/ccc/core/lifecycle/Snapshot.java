@@ -1,7 +1,7 @@
 package ccc.core.lifecycle;
 
 import ccc.core.log.Timestamps;
-import ccc.core.process.Signals;
+import ccc.core.os.Signals;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;

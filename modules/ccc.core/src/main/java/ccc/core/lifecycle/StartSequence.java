@@ -12,7 +12,7 @@ import ccc.core.process.ManagedProcess;
 import ccc.core.process.PrivilegedCommands;
 import ccc.core.process.ProcessAdapter;
 import ccc.core.process.ProcessControl;
-import ccc.core.process.Signals;
+import ccc.core.os.Signals;
 import ccc.core.process.WorkloadTree;
 import ccc.core.traffic.Shaper;
 import ccc.core.traffic.TrafficPlan;

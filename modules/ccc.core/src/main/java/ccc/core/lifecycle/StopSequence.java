@@ -10,7 +10,7 @@ import ccc.core.log.Timeline;
 import ccc.core.process.ManagedProcess;
 import ccc.core.process.PrivilegedCommands;
 import ccc.core.process.ProcessControl;
-import ccc.core.process.Signals;
+import ccc.core.os.Signals;
 import ccc.core.process.WorkloadOutput;
 import ccc.core.process.WorkloadTree;
 import ccc.core.traffic.Shaper;

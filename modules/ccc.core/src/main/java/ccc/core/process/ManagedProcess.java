@@ -1,5 +1,6 @@
 package ccc.core.process;
 
+import ccc.core.os.Signals;
 import ccc.api.WorkloadProcess;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;

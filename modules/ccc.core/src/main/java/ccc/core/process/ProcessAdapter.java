@@ -1,5 +1,6 @@
 package ccc.core.process;
 
+import ccc.core.os.Signals;
 import ccc.api.Launch;
 import ccc.api.Payload;
 import ccc.api.UpdateResult;

@@ -1,5 +1,6 @@
 package ccc.core.process;
 
+import ccc.core.os.Signals;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;

@@ -1,5 +1,6 @@
 package ccc.core.process;
 
+import ccc.core.os.Signals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

@@ -1,4 +1,4 @@
-package ccc.core.process;
+package ccc.core.os;
 
 import java.util.Locale;
 import java.util.Map;

@@ -1,7 +1,7 @@
 package ccc.core.config;
 
 import ccc.core.log.Log;
-import ccc.core.process.WorkloadEnvironment;
+import ccc.core.os.CoreVariables;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -184,7 +184,7 @@ public final class ConfigLoader {
             if (!names.get(i).matches("[A-Za-z_][A-Za-z0-9_]*")) {
                 throw ConfigException.at(path, "'" + names.get(i) + "' is not a valid environment variable name");
             }
-            Optional<String> refusal = WorkloadEnvironment.refusal(names.get(i));
+            Optional<String> refusal = CoreVariables.refusal(names.get(i));
             if (refusal.isPresent()) {
                 throw ConfigException.at(path, refusal.get());
             }
@@ -232,6 +232,10 @@ public final class ConfigLoader {
         for (String name : env.values().keySet()) {
             if (!name.matches("[A-Za-z_][A-Za-z0-9_]*")) {
                 throw ConfigException.at(env.pathOf(name), "not a valid environment variable name");
+            }
+            Optional<String> coreOwn = CoreVariables.refusal(name);
+            if (coreOwn.isPresent()) {
+                throw ConfigException.at(env.pathOf(name), coreOwn.get());
             }
             String value = env.string(name).orElseThrow(() -> ConfigException.at(env.pathOf(name), "expected a string, got null"));
             environment.put(name, PayloadTemplate.parse(value));

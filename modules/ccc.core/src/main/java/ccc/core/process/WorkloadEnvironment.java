@@ -1,5 +1,6 @@
 package ccc.core.process;
 
+import ccc.core.os.CoreVariables;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -12,12 +13,9 @@ import java.util.Optional;
  * workload's user; {@code LANG}, {@code LC_*} and {@code TZ} when the core has them; the
  * variables {@code adapter.env_passthrough} names, when the core has them; then the launch's own
  * variables ({@code process_management.env} or {@code Launch.environment()}). A variable whose
- * name starts with {@value #CORE_PREFIX} never reaches a workload.
+ * name starts with {@value CoreVariables#PREFIX} never reaches a workload.
  */
 public final class WorkloadEnvironment {
-
-    /** The core's own variables start with this; none is ever passed on. */
-    public static final String CORE_PREFIX = "CCC_";
 
     /** The workload's PATH when the core has none: the usual default of a Debian system. */
     public static final String DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -64,21 +62,14 @@ public final class WorkloadEnvironment {
     private void copy(List<String> names, Map<String, String> environment) {
         for (String name : names) {
             String value = core.get(name);
-            if (value != null && !name.startsWith(CORE_PREFIX)) {
+            if (value != null && CoreVariables.refusal(name).isEmpty()) {
                 environment.put(name, value);
             }
         }
     }
 
-    /** Why the variable {@code name} may never reach a workload, if it may not: it is one of the core's own. */
-    public static Optional<String> refusal(String name) {
-        return name.startsWith(CORE_PREFIX)
-                ? Optional.of("'" + name + "': names starting with " + CORE_PREFIX + " are the core's own and never reach the workload")
-                : Optional.empty();
-    }
-
     private static void requireWorkloadVariable(String name) {
-        Optional<String> refusal = refusal(name);
+        Optional<String> refusal = CoreVariables.refusal(name);
         if (refusal.isPresent()) {
             throw new IllegalArgumentException("environment variable " + refusal.get());
         }

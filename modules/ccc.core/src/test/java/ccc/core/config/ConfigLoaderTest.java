@@ -141,6 +141,7 @@ class ConfigLoaderTest {
             "adapter: {class: a.B}\\nserver: {port: '70000'}|server.port: expected a whole number from 0 to 65535, got '70000'",
             "adapter: {class: a.B}\\ntraffic_control: {default_bandwidth_mbps: 'fast'}|traffic_control.default_bandwidth_mbps: expected 0 (no limit) or a number from 0.1 to 100000, got 'fast'",
             "adapter: {class: a.B}\\ntraffic_control: {default_bandwidth_mbps: ''}|traffic_control.default_bandwidth_mbps: expected 0 (no limit) or a number from 0.1 to 100000, got ''",
+            "process_management: {enabled: true, command: [x], env: {CCC_API_TOKEN: x}}|process_management.env.CCC_API_TOKEN: 'CCC_API_TOKEN': names starting with CCC_ are the core's own and never reach the workload",
             "adapter: {class: a.B}\\nlifecycle: {stop_timeout_seconds: 'NaN'}|lifecycle.stop_timeout_seconds: expected a number from 0.001 to 86400.0, got 'NaN'",
     })
     void invalidConfigurationNamesTheKeyPath(String yaml, String message) {

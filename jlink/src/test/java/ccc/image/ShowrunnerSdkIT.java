@@ -76,6 +76,11 @@ class ShowrunnerSdkIT {
     }
 
     private String awaitHealth(ImageProcess core, Predicate<String> condition) throws IOException {
+        return awaitSdk(core, "/healthz", condition);
+    }
+
+    /** Polls {@code path} on the SDK listener: {@code /metrics} is rendered at most once a second, so a change shows late. */
+    private String awaitSdk(ImageProcess core, String path, Predicate<String> condition) throws IOException {
         Instant deadline = Instant.now().plusSeconds(30);
         String body = "";
         while (Instant.now().isBefore(deadline)) {
@@ -83,7 +88,7 @@ class ShowrunnerSdkIT {
                 throw new AssertionError("the core exited with " + core.process.exitValue() + ": " + core.output());
             }
             try {
-                body = sdk("/healthz").body();
+                body = sdk(path).body();
                 if (condition.test(body)) {
                     return body;
                 }
@@ -92,7 +97,7 @@ class ShowrunnerSdkIT {
             }
             ImageProcess.sleep(10);
         }
-        throw new AssertionError("/healthz never satisfied the condition: " + body + "\n" + core.output());
+        throw new AssertionError(path + " never satisfied the condition: " + body + "\n" + core.output());
     }
 
     /** Waits until the workload has written a line matching {@code line}; returns the match. */
@@ -136,7 +141,7 @@ class ShowrunnerSdkIT {
                     "\\{\"status\":\"running\",\"reason\":\"\",\"uptime_seconds\":\\d+\\.\\d\\}"));
             long pid = Long.parseLong(awaitSeen(core, START, "hello").group(1));
 
-            String metrics = sdk("/metrics").body();
+            String metrics = awaitSdk(core, "/metrics", body -> body.contains("ccc_workload_up 1.0"));
             for (String family : List.of("# TYPE app_uptime_seconds gauge", "config_reloads_total 0.0",
                     "app_info{name=\"process_management\",version=\"", "# TYPE process_cpu_percent gauge",
                     "# TYPE process_memory_mb gauge", "ccc_workload_up 1.0", "# TYPE container_cpu_percent gauge")) {
@@ -151,7 +156,7 @@ class ShowrunnerSdkIT {
             Duration took = Duration.between(hup, Instant.now());
             assertEquals(pid, Long.parseLong(applied.group(1)), "the same workload, updated live");
             awaitOutput(core, "configuration reloaded how=\"live update\"");
-            assertTrue(sdk("/metrics").body().contains("config_reloads_total 1.0"));
+            awaitSdk(core, "/metrics", body -> body.contains("config_reloads_total 1.0"));
             System.out.println("SIGHUP to the workload's trap, update applied live: " + took.toMillis() + " ms; core: "
                     + core.output().lines().filter(line -> line.contains("configuration reloaded")).findFirst().orElseThrow());
 
@@ -160,7 +165,7 @@ class ShowrunnerSdkIT {
             String refused = awaitHealth(core, body -> body.contains("reload refused"));
             assertTrue(refused.contains("\"status\":\"running\"") && refused.contains(appJson() + " is not valid JSON at line 1"), refused);
             assertEquals(List.of(pid), ProcTable.withArgument(marker), "the running workload was left alone");
-            assertTrue(sdk("/metrics").body().contains("ccc_config_reloads_refused_total 1.0"));
+            awaitSdk(core, "/metrics", body -> body.contains("ccc_config_reloads_refused_total 1.0"));
 
             assertEndsCleanlyOnSigterm(core);
         }

@@ -27,7 +27,7 @@ final class CoreAdapterContext implements AdapterContext {
         this.privilegeDrop = launcher.privilegeDrop();
         this.launcher = launcher;
         this.trafficControl = trafficControl;
-        this.logger = new SystemLoggerAdapter("adapter " + adapterName);
+        this.logger = new SystemLoggerAdapter("adapter " + adapterName, launcher.output().redactor());
     }
 
     @Override

@@ -64,9 +64,8 @@ public record Supervisor(
             ProcessTree.linkSystemCalls();
             return adopting;
         }, runnable -> Thread.ofVirtual().name("link-system-calls").start(runnable));
-        var redactor = new Redactor();
-        Log.redactWith(redactor);
-        var output = new WorkloadOutput(OUTPUT_LINES_KEPT, redactor);
+        // This supervisor's secrets: its components' log lines, its answers and its workload's output are masked with them.
+        var output = new WorkloadOutput(OUTPUT_LINES_KEPT, new Redactor());
         var launcher = new ProcessLauncher(privilegeDrop, config.adapter().runAsUser(), config.adapter().envPassthrough(),
                 output, reaperReady);
         var shaper = Shaper.system(config.trafficControl().networkInterface(), privilegeDrop.runningAsRoot());

@@ -233,7 +233,7 @@ class ShowrunnerSdkTest {
         assertEquals("configuration reload refused, the workload runs as before: " + file() + " must be a JSON object, got an array",
                 health.get("reason"));
         assertEquals(pid, ((Number) core.status().get("pid")).longValue());
-        assertEquals(1, sample(sdkGet("/metrics").body(), "ccc_config_reloads_refused_total"));
+        awaitMetric("ccc_config_reloads_refused_total", 1);
         assertEquals(0, sample(sdkGet("/metrics").body(), "config_reloads_total"));
 
         adapter.updateResult = UpdateResult.APPLIED;

@@ -38,7 +38,7 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 public final class Lifecycle {
 
-    private static final Log LOG = Log.named("lifecycle");
+    private final Log log;
     private static final Duration STABLE_RUN = Duration.ofSeconds(10);
 
     private final StartSequence starting;
@@ -71,11 +71,12 @@ public final class Lifecycle {
     private long restartToken;
 
     public Lifecycle(LifecycleSetup setup) {
+        this.log = Log.named("lifecycle", setup.output().redactor());
         this.stopping = new StopSequence(setup.adapter(), setup.processAdapter().isEmpty(), setup.context(), setup.timeouts(),
-                setup.privilegedCommands(), setup.privileged(), setup.shaper(), setup.processes(), setup.output(), setup.observer());
+                setup.privilegedCommands(), setup.privileged(), setup.shaper(), setup.processes(), setup.output(), setup.observer(), log);
         this.starting = new StartSequence(setup.adapter(), setup.processAdapter(), setup.context(), setup.timeouts(),
-                setup.privilegedCommands(), setup.privileged(), setup.trafficPlan(), setup.shaper(), setup.processes(), stopping);
-        this.updating = new UpdateSequence(setup.adapter(), setup.processAdapter(), setup.shaper(), setup.timeouts());
+                setup.privilegedCommands(), setup.privileged(), setup.trafficPlan(), setup.shaper(), setup.processes(), stopping, log);
+        this.updating = new UpdateSequence(setup.adapter(), setup.processAdapter(), setup.shaper(), setup.timeouts(), log);
         this.restartPolicy = setup.restart();
         this.redactor = setup.output().redactor();
         this.observer = setup.observer();
@@ -122,7 +123,7 @@ public final class Lifecycle {
                 StartPlan taken = queued.getAndSet(null);
                 if (taken == null) {
                     begunRequest = request;
-                    LOG.debug("start superseded by a later request", "request", request);
+                    log.debug("start superseded by a later request", "request", request);
                 } else {
                     runStart(request, taken, false);
                 }
@@ -170,10 +171,10 @@ public final class Lifecycle {
         submit(() -> {
             Phase phase = published.get().phase();
             if (active.isPresent() || phase.active() || phase == Phase.BACKOFF || latestStartRequest > begunRequest) {
-                LOG.warn("start refused; the workload is left as it is", "reason", redactor.redact(why.message()));
+                log.warn("start refused; the workload is left as it is", "reason", why.message());
                 return;
             }
-            LOG.error("start refused", "reason", redactor.redact(why.message()));
+            log.error("start refused", "reason", why.message());
             publish(published.get().ended(Phase.FAILED, OptionalInt.empty(), List.of(why), Instant.now()));
             endedForGood();
         });
@@ -210,7 +211,7 @@ public final class Lifecycle {
                 }
                 long pid = active.get().tree().pid().getAsLong();
                 boolean delivered = processes.signal(pid, number);
-                LOG.info("signal sent to the workload", "signal", Signals.name(number).orElse(Integer.toString(number)),
+                log.info("signal sent to the workload", "signal", Signals.name(number).orElse(Integer.toString(number)),
                         "pid", pid, "delivered", delivered);
                 if (delivered) {
                     observer.accepted(new ControlRequest.Signal(number));
@@ -247,11 +248,11 @@ public final class Lifecycle {
             stopped.get(grace.toNanos(), TimeUnit.NANOSECONDS);
             return true;
         } catch (TimeoutException e) {
-            LOG.error("stop sequence did not finish within the shutdown grace; killing the workload", "grace", AdapterCalls.seconds(grace));
+            log.error("stop sequence did not finish within the shutdown grace; killing the workload", "grace", AdapterCalls.seconds(grace));
             stopping.endAtOnce(activeTree);
             return false;
         } catch (ExecutionException e) {
-            LOG.error("stop sequence failed during shutdown", e.getCause());
+            log.error("stop sequence failed during shutdown", e.getCause());
             return true;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -299,7 +300,7 @@ public final class Lifecycle {
         if (!automatic) {
             if (request < latestRequest) {
                 begunRequest = request;
-                LOG.debug("start superseded by a later request", "request", request);
+                log.debug("start superseded by a later request", "request", request);
                 return;
             }
             restartToken++;
@@ -315,7 +316,7 @@ public final class Lifecycle {
             // Only now: until "starting" is published, readers see the start as pending, never the old phase.
             begunRequest = request;
         }
-        LOG.info(automatic ? "restarting after the workload ended" : restart ? "restart requested" : "start requested",
+        log.info(automatic ? "restarting after the workload ended" : restart ? "restart requested" : "start requested",
                 "payload", Redactor.masked(plan.payload().values()));
         if (active.isPresent()) {
             logProblems("stopping the previous workload reported problems", endActive(StopSequence.Reason.REQUESTED, timeline));
@@ -331,10 +332,10 @@ public final class Lifecycle {
             timeline.end();
             Duration took = Duration.between(began, Instant.now());
             observer.started(took);
-            LOG.info("workload running", "pid", running.tree().pid().isPresent() ? running.tree().pid().getAsLong() : "none",
+            log.info("workload running", "pid", running.tree().pid().isPresent() ? running.tree().pid().getAsLong() : "none",
                     "start_ms", took.toMillis());
         } catch (StartSequence.Failed e) {
-            LOG.error("start failed", "reason", redactor.redact(e.failure().message()));
+            log.error("start failed", "reason", e.failure().message());
             logProblems("cleanup after the failed start reported problems",
                     stopping.run(Optional.empty(), StopSequence.Reason.REQUESTED, timeline));
             timeline.end();
@@ -346,7 +347,7 @@ public final class Lifecycle {
     private void runStop(long request, boolean force) {
         begunRequest = request;
         if (request < latestRequest) {
-            LOG.debug("stop superseded by a later request", "request", request);
+            log.debug("stop superseded by a later request", "request", request);
             return;
         }
         restartToken++;
@@ -359,7 +360,7 @@ public final class Lifecycle {
         }
         Instant began = Instant.now();
         Timeline timeline = Timeline.begin(force ? "forced stop" : "stop");
-        LOG.info(force ? "forced stop requested" : "stop requested");
+        log.info(force ? "forced stop requested" : "stop requested");
         publish(before.stopping());
         StopSequence.Result result = endActive(force ? StopSequence.Reason.FORCED : StopSequence.Reason.REQUESTED, timeline);
         Duration took = Duration.between(began, Instant.now());
@@ -367,11 +368,11 @@ public final class Lifecycle {
         if (result.problems().isEmpty()) {
             publish(published.get().ended(Phase.STOPPED, result.exitCode(), List.of(), Instant.now()));
             timeline.step("stopped");
-            LOG.info("workload stopped", "stop_ms", took.toMillis());
+            log.info("workload stopped", "stop_ms", took.toMillis());
         } else {
             publish(published.get().ended(Phase.FAILED, result.exitCode(), result.problems(), Instant.now()));
             timeline.step("failed");
-            LOG.error("stop sequence failed", "reason", redactor.redact(Failure.render(result.problems())));
+            log.error("stop sequence failed", "reason", Failure.render(result.problems()));
         }
         timeline.end();
     }
@@ -380,7 +381,7 @@ public final class Lifecycle {
         begunRequest = latestRequest;
         restartToken++;
         if (active.isPresent()) {
-            LOG.info("stopping the workload before exit");
+            log.info("stopping the workload before exit");
             publish(published.get().stopping());
             StopSequence.Result result = endActive(StopSequence.Reason.REQUESTED, Timeline.none());
             publish(published.get().ended(result.problems().isEmpty() ? Phase.STOPPED : Phase.FAILED, result.exitCode(),
@@ -416,7 +417,7 @@ public final class Lifecycle {
             failures.add(Failure.of(Failure.Kind.WORKLOAD_EXIT, "workload exited with code " + exitCode + signalSuffix(exitCode)));
         }
         boolean stableRun = Duration.between(active.get().since(), Instant.now()).compareTo(STABLE_RUN) >= 0;
-        LOG.warn("workload exited on its own", "exit_code", exitCode);
+        log.warn("workload exited on its own", "exit_code", exitCode);
         failures.addAll(endActive(StopSequence.Reason.EXITED, timeline).problems());
         if (stableRun) {
             restartsInARow = 0;
@@ -429,7 +430,7 @@ public final class Lifecycle {
                 StartPlan plan = lastPlan.get();
                 publish(published.get().ended(Phase.BACKOFF, OptionalInt.of(exitCode), failures, Instant.now()));
                 observer.restartScheduled(restartsInARow, wait);
-                LOG.info("restarting after backoff", "attempt", restartsInARow, "backoff_ms", wait.toMillis());
+                log.info("restarting after backoff", "attempt", restartsInARow, "backoff_ms", wait.toMillis());
                 delays.after(wait, () -> submitAutomaticRestart(token, plan));
                 timeline.end();
                 return;
@@ -467,7 +468,7 @@ public final class Lifecycle {
 
     private void logProblems(String what, StopSequence.Result result) {
         if (!result.problems().isEmpty()) {
-            LOG.warn(what, "problems", redactor.redact(Failure.render(result.problems())));
+            log.warn(what, "problems", Failure.render(result.problems()));
         }
     }
 

@@ -28,7 +28,7 @@ import java.util.OptionalLong;
  */
 final class StartSequence {
 
-    private static final Log LOG = Log.named("lifecycle");
+    private final Log log;
 
     /** A start that cannot go on; the stop sequence cleans up after it. */
     static final class Failed extends Exception {
@@ -58,7 +58,7 @@ final class StartSequence {
 
     StartSequence(Adapter adapter, Optional<ProcessAdapter> processAdapter, AdapterContext context, CoreConfig.LifecycleTimeouts timeouts,
                   CoreConfig.PrivilegedCommandsSection privilegedCommands, boolean privileged, Optional<TrafficPlan> trafficPlan,
-                  Shaper shaper, ProcessControl processes, StopSequence stopping) {
+                  Shaper shaper, ProcessControl processes, StopSequence stopping, Log log) {
         this.adapter = adapter;
         this.processAdapter = processAdapter;
         this.context = context;
@@ -69,6 +69,7 @@ final class StartSequence {
         this.shaper = shaper;
         this.processes = processes;
         this.stopping = stopping;
+        this.log = log;
     }
 
     /** Runs the sequence, marking each step on {@code timeline}; returns the workload running. */
@@ -84,7 +85,7 @@ final class StartSequence {
             timeline.step("pre_start_hook");
             Workload workload = AdapterCalls.call("start", timeouts.startTimeout(), () -> startWorkload(plan),
                     late -> {
-                        LOG.warn("adapter start returned after its timeout; ending the workload it started");
+                        log.warn("adapter start returned after its timeout; ending the workload it started");
                         stopping.endAtOnce(treeOf(late));
                     });
             timeline.step("launch");
@@ -149,7 +150,7 @@ final class StartSequence {
                 if (privilegedCommands.failOnError()) {
                     throw new Failed(new Failure(Failure.Kind.PRIVILEGED_COMMAND, e.getMessage(), Optional.of(e)));
                 }
-                LOG.warn("pre_start command failed; going on (privileged_commands.on_error: warn)", "reason", e.getMessage());
+                log.warn("pre_start command failed; going on (privileged_commands.on_error: warn)", "reason", e.getMessage());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new Failed(Failure.of(Failure.Kind.CORE, "interrupted during pre_start commands"));

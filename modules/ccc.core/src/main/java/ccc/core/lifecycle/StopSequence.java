@@ -47,7 +47,7 @@ final class StopSequence {
     record Result(OptionalInt exitCode, List<Failure> problems) {
     }
 
-    private static final Log LOG = Log.named("lifecycle");
+    private final Log log;
     // Once the tree is gone the exit code follows at once; this only bounds a workload whose end the core cannot see.
     private static final Duration EXIT_CODE_WAIT = Duration.ofSeconds(2);
     private static final Duration OUTPUT_WAIT = Duration.ofSeconds(2);
@@ -66,7 +66,7 @@ final class StopSequence {
 
     StopSequence(Adapter adapter, boolean adapterRunsWorkload, AdapterContext context, CoreConfig.LifecycleTimeouts timeouts,
                  CoreConfig.PrivilegedCommandsSection privilegedCommands, boolean privileged, Shaper shaper,
-                 ProcessControl processes, WorkloadOutput output, LifecycleObserver observer) {
+                 ProcessControl processes, WorkloadOutput output, LifecycleObserver observer, Log log) {
         this.adapter = adapter;
         this.adapterRunsWorkload = adapterRunsWorkload;
         this.context = context;
@@ -77,6 +77,7 @@ final class StopSequence {
         this.processes = processes;
         this.output = output;
         this.observer = observer;
+        this.log = log;
     }
 
     /**
@@ -136,7 +137,7 @@ final class StopSequence {
         try {
             AdapterCalls.run("exit hook", timeouts.hookTimeout(), () -> adapter.onWorkloadExit(exit));
         } catch (AdapterCallException e) {
-            LOG.warn("adapter exit hook failed", "reason", e.getMessage());
+            log.warn("adapter exit hook failed", "reason", e.getMessage());
         }
     }
 
@@ -176,7 +177,7 @@ final class StopSequence {
             try {
                 processes.runPrivileged(command, privilegedCommands.timeout());
             } catch (PrivilegedCommands.CommandFailedException e) {
-                LOG.warn("post_stop command failed", "reason", e.getMessage());
+                log.warn("post_stop command failed", "reason", e.getMessage());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 problems.add(Failure.of(Failure.Kind.CORE, "interrupted during post_stop commands"));
@@ -195,12 +196,12 @@ final class StopSequence {
      * now, so its pipes are closed; a process outside the tree that inherited them (a daemon that
      * escaped into a session of its own and the core's view) could hold them open, hence the bound.
      */
-    private static void awaitOutput(Workload workload) {
+    private void awaitOutput(Workload workload) {
         if (workload instanceof ManagedProcess managed) {
             try {
                 managed.outputDrained().toCompletableFuture().get(OUTPUT_WAIT.toNanos(), TimeUnit.NANOSECONDS);
             } catch (TimeoutException | ExecutionException e) {
-                LOG.debug("workload output still open after its tree ended; the exit hook gets what was read");
+                log.debug("workload output still open after its tree ended; the exit hook gets what was read");
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }

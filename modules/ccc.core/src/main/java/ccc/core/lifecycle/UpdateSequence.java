@@ -14,18 +14,19 @@ import java.util.Optional;
  */
 final class UpdateSequence {
 
-    private static final Log LOG = Log.named("lifecycle");
+    private final Log log;
 
     private final Adapter adapter;
     private final Optional<ProcessAdapter> processAdapter;
     private final Shaper shaper;
     private final CoreConfig.LifecycleTimeouts timeouts;
 
-    UpdateSequence(Adapter adapter, Optional<ProcessAdapter> processAdapter, Shaper shaper, CoreConfig.LifecycleTimeouts timeouts) {
+    UpdateSequence(Adapter adapter, Optional<ProcessAdapter> processAdapter, Shaper shaper, CoreConfig.LifecycleTimeouts timeouts, Log log) {
         this.adapter = adapter;
         this.processAdapter = processAdapter;
         this.shaper = shaper;
         this.timeouts = timeouts;
+        this.log = log;
     }
 
     UpdateOutcome run(UpdatePlan plan) {
@@ -36,7 +37,7 @@ final class UpdateSequence {
                 return new UpdateOutcome.Failed("traffic control: " + e.getMessage());
             }
             if (plan.shapingOnly()) {
-                LOG.info("update handled", "result", "traffic shaping changed");
+                log.info("update handled", "result", "traffic shaping changed");
                 return new UpdateOutcome.Answered(UpdateResult.APPLIED);
             }
         }
@@ -46,15 +47,15 @@ final class UpdateSequence {
             if (result == null) {
                 return new UpdateOutcome.Failed("adapter update returned no result");
             }
-            LOG.info("update handled", "result", result);
+            log.info("update handled", "result", result);
             return new UpdateOutcome.Answered(result);
         } catch (AdapterCallException e) {
             if (e.getCause() instanceof UnsupportedOperationException) {
                 // What a line-by-line port of Python's NotImplementedError throws: the adapter has no live update.
-                LOG.info("update handled", "result", UpdateResult.NOT_SUPPORTED, "reason", e.getMessage());
+                log.info("update handled", "result", UpdateResult.NOT_SUPPORTED, "reason", e.getMessage());
                 return new UpdateOutcome.Answered(UpdateResult.NOT_SUPPORTED);
             }
-            LOG.error("update failed", "reason", e.getMessage());
+            log.error("update failed", "reason", e.getMessage());
             return new UpdateOutcome.Failed(e.getMessage());
         }
     }

@@ -9,6 +9,11 @@ import java.util.Objects;
 /**
  * The core's log: one line per event on stdout with a UTC timestamp, as plain text or as JSON
  * lines for log collectors. Each component holds one {@code Log} named after it.
+ *
+ * <p>Where lines go, at which level and in which format is the process's (one stdout, set once by
+ * {@code main}). Which secrets are masked is a supervisor's: the components a supervisor owns log
+ * through {@link #named(String, Redactor)} with the redactor that learns its payloads' secrets, so
+ * two supervisors in one virtual machine never mask with, or miss, each other's.
  */
 public final class Log {
 
@@ -18,7 +23,8 @@ public final class Log {
     private static volatile Level threshold = Level.INFO;
     private static volatile Format format = Format.TEXT;
     private static volatile PrintStream out = System.out;
-    private static volatile Redactor redactor = new Redactor();
+    /** Masks nothing: process-wide components never log a payload's values. It is never taught a secret. */
+    private static final Redactor NOTHING_LEARNT = new Redactor();
 
     /**
      * The longest message or field value written, in characters; longer ones are cut and say so.
@@ -28,25 +34,27 @@ public final class Log {
     public static final int MAX_VALUE_CHARS = 8 * 1024;
 
     private final String component;
+    private final Redactor secrets;
 
-    private Log(String component) {
+    private Log(String component, Redactor secrets) {
         this.component = component;
+        this.secrets = secrets;
     }
 
-    /** The log of one component, for example {@code lifecycle} or {@code http}. */
+    /** The log of a process-wide component, for example {@code config} or {@code http}, which logs no payload's values. */
     public static Log named(String component) {
-        return new Log(Objects.requireNonNull(component));
+        return new Log(Objects.requireNonNull(component), NOTHING_LEARNT);
+    }
+
+    /** The log of one of a supervisor's components, for example {@code lifecycle}: its fields have {@code secrets} masked. */
+    public static Log named(String component, Redactor secrets) {
+        return new Log(Objects.requireNonNull(component), Objects.requireNonNull(secrets));
     }
 
     /** Sets the level and format for every component; called once by {@code main}. */
     public static void configure(Level level, Format lineFormat) {
         threshold = level;
         format = lineFormat;
-    }
-
-    /** Masks the secrets {@code secrets} learns in every line written from now on. */
-    public static void redactWith(Redactor secrets) {
-        redactor = secrets;
     }
 
     /** Redirects the log: to stderr where stdout carries a command's output, or for tests that read it. */
@@ -100,7 +108,6 @@ public final class Log {
         if (cause != null) {
             extra.put("error", describe(cause));
         }
-        Redactor secrets = redactor;
         extra.replaceAll((name, value) -> value instanceof Number || value instanceof Boolean ? value
                 : maskedAndCapped(String.valueOf(value), secrets));
         String line = format == Format.JSON
@@ -110,9 +117,9 @@ public final class Log {
         stream.println(line);
     }
 
-    /** Outside text that is to be logged as a message, with the known secrets masked and cut to the cap. */
-    static String redact(String text) {
-        return maskedAndCapped(text, redactor);
+    /** Outside text that is to be logged as a message, with the secrets this log knows masked and cut to the cap. */
+    String redact(String text) {
+        return maskedAndCapped(text, secrets);
     }
 
     /**

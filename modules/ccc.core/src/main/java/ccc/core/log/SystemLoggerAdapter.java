@@ -9,9 +9,10 @@ public final class SystemLoggerAdapter implements System.Logger {
     private final String name;
     private final Log log;
 
-    public SystemLoggerAdapter(String name) {
+    /** A logger named {@code name} whose messages have the secrets {@code secrets} learnt masked. */
+    public SystemLoggerAdapter(String name, Redactor secrets) {
         this.name = name;
-        this.log = Log.named(name);
+        this.log = Log.named(name, secrets);
     }
 
     @Override
@@ -27,7 +28,7 @@ public final class SystemLoggerAdapter implements System.Logger {
     @Override
     public void log(System.Logger.Level level, ResourceBundle bundle, String message, Throwable thrown) {
         if (isLoggable(level)) {
-            log.write(map(level), Log.redact(String.valueOf(message)), thrown);
+            log.write(map(level), log.redact(String.valueOf(message)), thrown);
         }
     }
 
@@ -35,7 +36,7 @@ public final class SystemLoggerAdapter implements System.Logger {
     public void log(System.Logger.Level level, ResourceBundle bundle, String format, Object... params) {
         if (isLoggable(level)) {
             String message = params == null || params.length == 0 ? format : MessageFormat.format(format, params);
-            log.write(map(level), Log.redact(String.valueOf(message)), null);
+            log.write(map(level), log.redact(String.valueOf(message)), null);
         }
     }
 

@@ -22,8 +22,6 @@ import java.util.concurrent.ThreadLocalRandom;
  */
 public final class ProcessLauncher {
 
-    private static final Log LOG = Log.named("launcher");
-
     /**
      * The thread every workload is forked from. The kernel sends the parent-death signal when
      * the thread that forked a process ends, not the process, and the JDK forks from the calling
@@ -39,6 +37,7 @@ public final class ProcessLauncher {
     private final Optional<String> runAsUser;
     private final WorkloadEnvironment environment;
     private final WorkloadOutput output;
+    private final Log log;
     private final Future<?> ready;
     private Optional<Path> workloadDirectory = Optional.empty();
 
@@ -52,6 +51,7 @@ public final class ProcessLauncher {
         this.runAsUser = runAsUser;
         this.environment = new WorkloadEnvironment(System.getenv(), envPassthrough);
         this.output = output;
+        this.log = Log.named("launcher", output.redactor());
         this.ready = ready;
     }
 
@@ -90,7 +90,7 @@ public final class ProcessLauncher {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted before launch", e);
         } catch (ExecutionException e) {
-            LOG.warn("reaper set-up failed", "reason", e.getCause().toString());
+            log.warn("reaper set-up failed", "reason", e.getCause().toString());
         }
         Map<String, String> variables = environment.build(privilegeDrop.workloadAccount(runAsUser), launch.environment());
         List<String> command = privilegeDrop.launchCommand(launch.command(), runAsUser, launch.workingDirectory());
@@ -105,7 +105,7 @@ public final class ProcessLauncher {
         Reaper.childStarted();
         Thread stdout = output.pump(process.getInputStream(), WorkloadOutput.Stream.STDOUT, process.pid());
         Thread stderr = output.pump(process.getErrorStream(), WorkloadOutput.Stream.STDERR, process.pid());
-        LOG.info("workload launched", "pid", process.pid(), "command", output.redactor().redact(String.join(" ", launch.command())),
+        log.info("workload launched", "pid", process.pid(), "command", String.join(" ", launch.command()),
                 "user", effectiveUser().orElse("(core's own)"));
         return new ManagedProcess(process, privilegeDrop.helper().isPresent(), stdout, stderr);
     }

@@ -75,7 +75,7 @@ public final class WorkloadOutput {
     /** While output goes unlogged, one line this often says how much. */
     public static final Duration DROPPED_REPORT_EVERY = Duration.ofSeconds(5);
 
-    private static final Log LOG = Log.named("workload");
+    private final Log log;
 
     private final int capacity;
     private final Redactor redactor;
@@ -98,6 +98,7 @@ public final class WorkloadOutput {
         this.capacity = capacity;
         this.slots = new Line[capacity];
         this.redactor = redactor;
+        this.log = Log.named("workload", redactor);
         this.first = ccc.core.events.StreamIds.firstOfThisRun();
         this.next = first;
     }
@@ -377,7 +378,7 @@ public final class WorkloadOutput {
             String text = redactor.redact(new String(bytes, 0, end, StandardCharsets.UTF_8));
             add(new Line(Instant.now(), stream, text));
             if (logLimit.tryTake(text.length())) {
-                LOG.info(text, "stream", stream.wireName(), "pid", pid);
+                log.info(text, "stream", stream.wireName(), "pid", pid);
             } else {
                 unlogged(text.length());
             }
@@ -426,7 +427,7 @@ public final class WorkloadOutput {
                     Thread.currentThread().interrupt();
                 }
                 unloggedReportPending.set(false);
-                LOG.warn("workload output over the log's rate limit was not logged (it is in /api/logs)",
+                log.warn("workload output over the log's rate limit was not logged (it is in /api/logs)",
                         "lines", unloggedLines.getAndSet(0), "chars", unloggedChars.getAndSet(0),
                         "limit_lines_per_s", LOGGED_LINES_PER_SECOND, "limit_chars_per_s", LOGGED_CHARS_PER_SECOND);
             });

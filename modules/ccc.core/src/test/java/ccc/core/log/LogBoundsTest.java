@@ -22,7 +22,6 @@ class LogBoundsTest {
     @AfterEach
     void restore() {
         Log.redirect(System.out);
-        Log.redactWith(new Redactor());
         Log.configure(Level.INFO, Log.Format.TEXT);
     }
 
@@ -76,9 +75,8 @@ class LogBoundsTest {
         var secrets = new Redactor();
         String secret = "s3cr3t-" + "q".repeat(100);
         secrets.learn(Map.of("password", secret));
-        Log.redactWith(secrets);
         String value = "y".repeat(Log.MAX_VALUE_CHARS - 20) + secret + "z".repeat(20_000);
-        Log.named("test").info("event", "value", value);
+        Log.named("test", secrets).info("event", "value", value);
         String line = out.toString(StandardCharsets.UTF_8);
         assertFalse(line.contains("s3cr3t"), "no part of the secret before the cut");
         assertTrue(line.contains("y***"), line.substring(line.length() - 200));
@@ -89,8 +87,7 @@ class LogBoundsTest {
         var out = capture();
         var secrets = new Redactor();
         secrets.learn(Map.of("password", "stop requested!", "token", "abc-123-xyz"));
-        Log.redactWith(secrets);
-        Log.named("lifecycle").info("stop requested!", "reason", "token abc-123-xyz and stop requested!");
+        Log.named("lifecycle", secrets).info("stop requested!", "reason", "token abc-123-xyz and stop requested!");
         String line = out.toString(StandardCharsets.UTF_8);
         assertTrue(line.contains("lifecycle: stop requested! reason=\"token *** and ***\""), line);
     }
@@ -100,9 +97,30 @@ class LogBoundsTest {
         var out = capture();
         var secrets = new Redactor();
         secrets.learn(Map.of("password", "abc-123-xyz"));
-        Log.redactWith(secrets);
-        new SystemLoggerAdapter("adapter").log(System.Logger.Level.INFO, "connecting with abc-123-xyz");
+        new SystemLoggerAdapter("adapter", secrets).log(System.Logger.Level.INFO, "connecting with abc-123-xyz");
         assertTrue(out.toString(StandardCharsets.UTF_8).contains("adapter: connecting with ***"), out.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void eachSupervisorsLogsMaskItsOwnSecretsAndNoOthersReplaceThem() {
+        var out = capture();
+        var first = new Redactor();
+        var second = new Redactor();
+        first.learn(Map.of("password", "first-secret-1"));
+        Log firstsLifecycle = Log.named("lifecycle", first);
+        second.learn(Map.of("password", "second-secret-2"));
+        Log secondsLifecycle = Log.named("lifecycle", second);
+
+        firstsLifecycle.info("start requested", "payload", "first-secret-1");
+        secondsLifecycle.info("start requested", "payload", "second-secret-2");
+        Log.named("http").info("request", "path", "first-secret-1");
+        String lines = out.toString(StandardCharsets.UTF_8);
+        assertFalse(lines.contains("first-secret-1 ") || lines.contains("payload=first-secret-1"),
+                "a second supervisor does not take the first one's secrets away: " + lines);
+        assertFalse(lines.contains("payload=second-secret-2"), lines);
+        assertEquals(2, lines.split("payload=\\*\\*\\*", -1).length - 1, lines);
+        assertTrue(lines.contains("http: request path=first-secret-1"),
+                "a process-wide component knows no supervisor's secrets (it logs no payload's values): " + lines);
     }
 
     private static ByteArrayOutputStream capture() {

@@ -1,5 +1,7 @@
 package ccc.api;
 
+import java.util.OptionalLong;
+
 /**
  * A workload process the core started for an adapter: the core reads its output, watches its
  * exit and can end its whole process tree. Return it from {@link Adapter#start}.
@@ -10,6 +12,12 @@ public interface WorkloadProcess extends Workload {
 
     /** The process id. */
     long processId();
+
+    /** The process id: a process workload always has one. */
+    @Override
+    default OptionalLong pid() {
+        return OptionalLong.of(processId());
+    }
 
     /** Whether the process is still running. */
     boolean isAlive();

@@ -26,6 +26,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Path;
 import java.util.Optional;
+import java.util.stream.Stream;
 import java.util.Properties;
 import java.util.Set;
 
@@ -74,7 +75,7 @@ public final class Core {
         var events = new EventHub();
         var lifecycleEvents = new LifecycleEvents(events);
         var supervisor = Supervisor.create(config, adapter, adapterName, privilegeDrop,
-                ephemeral.<LifecycleObserver>map(exit -> exit).orElse(LifecycleObserver.NONE).andThen(lifecycleEvents));
+                Stream.<LifecycleObserver>concat(ephemeral.stream(), Stream.of(lifecycleEvents)).toList());
         supervisor.shaper().onChange(lifecycleEvents::trafficChanged);
         if (config.trafficControl().enabled()) {
             supervisor.shaper().removeLeftoverShaping();

@@ -10,7 +10,6 @@ import ccc.core.lifecycle.Lifecycle;
 import ccc.core.lifecycle.LifecycleObserver;
 import ccc.core.lifecycle.LifecycleSetup;
 import ccc.core.lifecycle.Planner;
-import ccc.core.log.Log;
 import ccc.core.log.Redactor;
 import ccc.core.metrics.LifecycleTimings;
 import ccc.core.process.PrivilegeDrop;
@@ -22,7 +21,9 @@ import ccc.core.process.SystemProcessControl;
 import ccc.core.process.WorkloadOutput;
 import ccc.core.traffic.Shaper;
 import ccc.core.traffic.TrafficPlan;
+import java.util.List;
 import java.util.Optional;
+import java.util.stream.Stream;
 
 /**
  * Everything that supervises the workload, without the HTTP API: the bound adapter (or the
@@ -50,12 +51,12 @@ public record Supervisor(
      * {@code adapter} runs the workload.
      */
     public static Supervisor create(CoreConfig config, Optional<Adapter> adapter, String adapterName, PrivilegeDrop privilegeDrop) {
-        return create(config, adapter, adapterName, privilegeDrop, LifecycleObserver.NONE);
+        return create(config, adapter, adapterName, privilegeDrop, List.of());
     }
 
-    /** As {@link #create(CoreConfig, Optional, String, PrivilegeDrop)}, with {@code observer} told of the lifecycle's events too. */
+    /** As {@link #create(CoreConfig, Optional, String, PrivilegeDrop)}, with {@code observers} told of the lifecycle's events too. */
     public static Supervisor create(CoreConfig config, Optional<Adapter> adapter, String adapterName, PrivilegeDrop privilegeDrop,
-                                    LifecycleObserver observer) {
+                                    List<LifecycleObserver> observers) {
         if (adapter.isEmpty() && !config.processManagement().enabled()) {
             throw new IllegalArgumentException("an adapter is needed unless process_management is enabled");
         }
@@ -81,7 +82,7 @@ public record Supervisor(
         var timings = new LifecycleTimings();
         var lifecycle = new Lifecycle(new LifecycleSetup(adapterName, hooks, processAdapter, context, config.lifecycle(),
                 config.privilegedCommands(), privilegeDrop.runningAsRoot(), trafficPlan, shaper, new SystemProcessControl(),
-                output, restart, timings.andThen(observer), Delays.onTimerThread()));
+                output, restart, Stream.<LifecycleObserver>concat(Stream.of(timings), observers.stream()).toList(), Delays.onTimerThread()));
         var planner = new Planner(config.adapter().primaryPayloadKey(), processAdapter, trafficPlan);
         return new Supervisor(config, hooks, planner, lifecycle, output, timings, shaper);
     }

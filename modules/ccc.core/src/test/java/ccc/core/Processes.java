@@ -44,6 +44,21 @@ final class Processes {
         return pids;
     }
 
+    /**
+     * {@link #withArgument} once it is {@code expected}, or as it is after five seconds: a workload
+     * reported running may not have exec'd its command yet (its command line is still the
+     * launcher's), and one stopped may not have been reaped yet.
+     */
+    static List<Long> settledWithArgument(String marker, List<Long> expected) {
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        List<Long> seen = withArgument(marker);
+        while (!seen.equals(expected) && System.nanoTime() < deadline) {
+            TestCore.sleep(10);
+            seen = withArgument(marker);
+        }
+        return seen;
+    }
+
     static boolean isZombie(Path procEntry) throws IOException {
         String stat = Files.readString(procEntry.resolve("stat"));
         return stat.substring(stat.lastIndexOf(')') + 2).startsWith("Z");

@@ -29,13 +29,7 @@ public final class LifecycleEvents implements LifecycleObserver {
         this.hub = hub;
     }
 
-    @Override
-    public void started(Duration took) {
-    }
 
-    @Override
-    public void stopped(Duration took) {
-    }
 
     @Override
     public void published(Snapshot snapshot) {

@@ -1,6 +1,5 @@
 package ccc.core.lifecycle;
 
-import ccc.api.Payload;
 import ccc.core.config.CoreConfig;
 import ccc.core.log.Log;
 import ccc.core.log.Redactor;
@@ -25,6 +24,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 
 /**
  * The workload's state machine, as a coordinator: it numbers requests, queues every transition
@@ -46,7 +46,7 @@ public final class Lifecycle {
     private final UpdateSequence updating;
     private final CoreConfig.RestartSection restartPolicy;
     private final Redactor redactor;
-    private final LifecycleObserver observer;
+    private final List<LifecycleObserver> observers;
     private final ProcessControl processes;
     private final Delays delays;
     private final ExecutorService writer =
@@ -72,14 +72,12 @@ public final class Lifecycle {
 
     public Lifecycle(LifecycleSetup setup) {
         this.log = Log.named("lifecycle", setup.output().redactor());
-        this.stopping = new StopSequence(setup.adapter(), setup.processAdapter().isEmpty(), setup.context(), setup.timeouts(),
-                setup.privilegedCommands(), setup.privileged(), setup.shaper(), setup.processes(), setup.output(), setup.observer(), log);
-        this.starting = new StartSequence(setup.adapter(), setup.processAdapter(), setup.context(), setup.timeouts(),
-                setup.privilegedCommands(), setup.privileged(), setup.trafficPlan(), setup.shaper(), setup.processes(), stopping, log);
+        this.stopping = new StopSequence(setup, exit -> tell(observer -> observer.exited(exit)), log);
+        this.starting = new StartSequence(setup, stopping, log);
         this.updating = new UpdateSequence(setup.adapter(), setup.processAdapter(), setup.shaper(), setup.timeouts(), log);
         this.restartPolicy = setup.restart();
         this.redactor = setup.output().redactor();
-        this.observer = setup.observer();
+        this.observers = List.copyOf(setup.observers());
         this.processes = setup.processes();
         this.delays = setup.delays();
         this.published = new AtomicReference<>(Snapshot.initial(setup.adapterName()));
@@ -118,7 +116,7 @@ public final class Lifecycle {
             var queued = new AtomicReference<>(plan);
             releaseQueuedStart();
             queuedStart = queued;
-            observer.accepted(new ControlRequest.Start());
+            tell(observer -> observer.accepted(new ControlRequest.Start()));
             submit(() -> {
                 StartPlan taken = queued.getAndSet(null);
                 if (taken == null) {
@@ -149,13 +147,13 @@ public final class Lifecycle {
             boolean startQueued = latestStartRequest > begunRequest;
             Phase phase = published.get().phase();
             if (!startQueued && !phase.active() && phase != Phase.BACKOFF) {
-                observer.accepted(new ControlRequest.Stop(force, false));
+                tell(observer -> observer.accepted(new ControlRequest.Stop(force, false)));
                 return false;
             }
             long request = ++lastRequest;
             latestRequest = request;
             releaseQueuedStart();
-            observer.accepted(new ControlRequest.Stop(force, true));
+            tell(observer -> observer.accepted(new ControlRequest.Stop(force, true)));
             submit(() -> runStop(request, force));
             return true;
         }
@@ -193,8 +191,8 @@ public final class Lifecycle {
                 redactor.learn(plan.payload().values());
                 UpdateOutcome outcome = updating.run(plan);
                 // Masked as last_error is: the reason may quote the payload.
-                observer.accepted(new ControlRequest.Update(outcome instanceof UpdateOutcome.Failed failed
-                        ? new UpdateOutcome.Failed(redactor.redact(failed.reason())) : outcome));
+                tell(observer -> observer.accepted(new ControlRequest.Update(outcome instanceof UpdateOutcome.Failed failed
+                        ? new UpdateOutcome.Failed(redactor.redact(failed.reason())) : outcome)));
                 return outcome;
             });
         } catch (ExecutionException e) {
@@ -214,7 +212,7 @@ public final class Lifecycle {
                 log.info("signal sent to the workload", "signal", Signals.name(number).orElse(Integer.toString(number)),
                         "pid", pid, "delivered", delivered);
                 if (delivered) {
-                    observer.accepted(new ControlRequest.Signal(number));
+                    tell(observer -> observer.accepted(new ControlRequest.Signal(number)));
                 }
                 return delivered ? SignalOutcome.DELIVERED : SignalOutcome.NOT_RUNNING;
             });
@@ -233,7 +231,7 @@ public final class Lifecycle {
         Future<?> stopped;
         synchronized (submissions) {
             if (!writer.isShutdown()) {
-                observer.shuttingDown(grace);
+                tell(observer -> observer.shuttingDown(grace));
             }
             latestRequest = ++lastRequest;
             try {
@@ -331,7 +329,7 @@ public final class Lifecycle {
             timeline.step("running");
             timeline.end();
             Duration took = Duration.between(began, Instant.now());
-            observer.started(took);
+            tell(observer -> observer.started(took));
             log.info("workload running", "pid", running.tree().pid().isPresent() ? running.tree().pid().getAsLong() : "none",
                     "start_ms", took.toMillis());
         } catch (StartSequence.Failed e) {
@@ -364,7 +362,7 @@ public final class Lifecycle {
         publish(before.stopping());
         StopSequence.Result result = endActive(force ? StopSequence.Reason.FORCED : StopSequence.Reason.REQUESTED, timeline);
         Duration took = Duration.between(began, Instant.now());
-        observer.stopped(took);
+        tell(observer -> observer.stopped(took));
         if (result.problems().isEmpty()) {
             publish(published.get().ended(Phase.STOPPED, result.exitCode(), List.of(), Instant.now()));
             timeline.step("stopped");
@@ -429,7 +427,7 @@ public final class Lifecycle {
                 long token = restartToken;
                 StartPlan plan = lastPlan.get();
                 publish(published.get().ended(Phase.BACKOFF, OptionalInt.of(exitCode), failures, Instant.now()));
-                observer.restartScheduled(restartsInARow, wait);
+                tell(observer -> observer.restartScheduled(restartsInARow, wait));
                 log.info("restarting after backoff", "attempt", restartsInARow, "backoff_ms", wait.toMillis());
                 delays.after(wait, () -> submitAutomaticRestart(token, plan));
                 timeline.end();
@@ -446,7 +444,7 @@ public final class Lifecycle {
     /** Tells the observer that the workload ended for good, unless a request queued behind this transition may start it again. */
     private void endedForGood() {
         if (latestRequest == begunRequest) {
-            observer.endedForGood(published.get());
+            tell(observer -> observer.endedForGood(published.get()));
         }
     }
 
@@ -481,6 +479,11 @@ public final class Lifecycle {
         Snapshot shown = masked.equals(next.failures()) ? next : new Snapshot(next.phase(), next.adapterName(), next.pid(),
                 next.startedAt(), next.stoppedAt(), next.exitCode(), next.restarts(), masked);
         published.set(shown);
-        observer.published(shown);
+        tell(observer -> observer.published(shown));
+    }
+
+    /** Tells every observer, in order, what {@code told} says. */
+    private void tell(Consumer<LifecycleObserver> told) {
+        observers.forEach(told);
     }
 }

@@ -8,15 +8,18 @@ import java.time.Duration;
  * {@code ccc_*} duration metrics), every snapshot it publishes, every exit of the workload, every
  * restart it schedules, every control request it takes on, when it shuts down, and when the
  * workload has ended for good. Called on the lifecycle's writer thread unless a method says
- * otherwise, so an observer returns at once and never throws.
+ * otherwise, so an observer returns at once and never throws. A lifecycle tells its observers in
+ * the order it was given them; each method does nothing unless overridden.
  */
 public interface LifecycleObserver {
 
     /** A start sequence that ended with the workload running. */
-    void started(Duration took);
+    default void started(Duration took) {
+    }
 
     /** A stop sequence that ended. */
-    void stopped(Duration took);
+    default void stopped(Duration took) {
+    }
 
     /**
      * The workload ended and nothing will start it again by itself: it ended on its own and the
@@ -49,68 +52,7 @@ public interface LifecycleObserver {
     default void shuttingDown(Duration grace) {
     }
 
-    /** This observer, then {@code next}. */
-    default LifecycleObserver andThen(LifecycleObserver next) {
-        LifecycleObserver first = this;
-        return new LifecycleObserver() {
-            @Override
-            public void started(Duration took) {
-                first.started(took);
-                next.started(took);
-            }
-
-            @Override
-            public void stopped(Duration took) {
-                first.stopped(took);
-                next.stopped(took);
-            }
-
-            @Override
-            public void endedForGood(Snapshot last) {
-                first.endedForGood(last);
-                next.endedForGood(last);
-            }
-
-            @Override
-            public void published(Snapshot snapshot) {
-                first.published(snapshot);
-                next.published(snapshot);
-            }
-
-            @Override
-            public void exited(WorkloadExit exit) {
-                first.exited(exit);
-                next.exited(exit);
-            }
-
-            @Override
-            public void restartScheduled(int attempt, Duration delay) {
-                first.restartScheduled(attempt, delay);
-                next.restartScheduled(attempt, delay);
-            }
-
-            @Override
-            public void accepted(ControlRequest request) {
-                first.accepted(request);
-                next.accepted(request);
-            }
-
-            @Override
-            public void shuttingDown(Duration grace) {
-                first.shuttingDown(grace);
-                next.shuttingDown(grace);
-            }
-        };
-    }
-
     /** Observes nothing. */
     LifecycleObserver NONE = new LifecycleObserver() {
-        @Override
-        public void started(Duration took) {
-        }
-
-        @Override
-        public void stopped(Duration took) {
-        }
     };
 }

@@ -8,6 +8,7 @@ import ccc.core.process.ProcessControl;
 import ccc.core.process.WorkloadOutput;
 import ccc.core.traffic.Shaper;
 import ccc.core.traffic.TrafficPlan;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -21,6 +22,7 @@ import java.util.Optional;
  * @param processes the operating system, as far as the lifecycle needs it
  * @param output the workload's output, whose last lines reach the exit hook and whose redactor masks errors
  * @param restart the restart policy for a workload that ends on its own
+ * @param observers told what the lifecycle does, in this order
  */
 public record LifecycleSetup(
         String adapterName,
@@ -35,6 +37,6 @@ public record LifecycleSetup(
         ProcessControl processes,
         WorkloadOutput output,
         CoreConfig.RestartSection restart,
-        LifecycleObserver observer,
+        List<LifecycleObserver> observers,
         Delays delays) {
 }

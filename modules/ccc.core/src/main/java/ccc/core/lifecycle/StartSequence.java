@@ -1,20 +1,14 @@
 package ccc.core.lifecycle;
 
-import ccc.api.Adapter;
-import ccc.api.AdapterContext;
 import ccc.api.Payload;
 import ccc.api.TrafficShape;
 import ccc.api.Workload;
-import ccc.core.config.CoreConfig;
 import ccc.core.log.Log;
 import ccc.core.log.Timeline;
 import ccc.core.process.ManagedProcess;
 import ccc.core.process.PrivilegedCommands;
-import ccc.core.process.ProcessAdapter;
-import ccc.core.process.ProcessControl;
 import ccc.core.os.Signals;
 import ccc.core.process.WorkloadTree;
-import ccc.core.traffic.Shaper;
 import ccc.core.traffic.TrafficPlan;
 import java.time.Instant;
 import java.util.List;
@@ -45,29 +39,11 @@ final class StartSequence {
         }
     }
 
-    private final Adapter adapter;
-    private final Optional<ProcessAdapter> processAdapter;
-    private final AdapterContext context;
-    private final CoreConfig.LifecycleTimeouts timeouts;
-    private final CoreConfig.PrivilegedCommandsSection privilegedCommands;
-    private final boolean privileged;
-    private final Optional<TrafficPlan> trafficPlan;
-    private final Shaper shaper;
-    private final ProcessControl processes;
+    private final LifecycleSetup setup;
     private final StopSequence stopping;
 
-    StartSequence(Adapter adapter, Optional<ProcessAdapter> processAdapter, AdapterContext context, CoreConfig.LifecycleTimeouts timeouts,
-                  CoreConfig.PrivilegedCommandsSection privilegedCommands, boolean privileged, Optional<TrafficPlan> trafficPlan,
-                  Shaper shaper, ProcessControl processes, StopSequence stopping, Log log) {
-        this.adapter = adapter;
-        this.processAdapter = processAdapter;
-        this.context = context;
-        this.timeouts = timeouts;
-        this.privilegedCommands = privilegedCommands;
-        this.privileged = privileged;
-        this.trafficPlan = trafficPlan;
-        this.shaper = shaper;
-        this.processes = processes;
+    StartSequence(LifecycleSetup setup, StopSequence stopping, Log log) {
+        this.setup = setup;
         this.stopping = stopping;
         this.log = log;
     }
@@ -81,9 +57,9 @@ final class StartSequence {
             timeline.step("shape");
         }
         try {
-            AdapterCalls.run("pre_start hook", timeouts.hookTimeout(), () -> adapter.preStart(plan.payload(), context));
+            AdapterCalls.run("pre_start hook", setup.timeouts().hookTimeout(), () -> setup.adapter().preStart(plan.payload(), setup.context()));
             timeline.step("pre_start_hook");
-            Workload workload = AdapterCalls.call("start", timeouts.startTimeout(), () -> startWorkload(plan),
+            Workload workload = AdapterCalls.call("start", setup.timeouts().startTimeout(), () -> startWorkload(plan),
                     late -> {
                         log.warn("adapter start returned after its timeout; ending the workload it started");
                         stopping.endAtOnce(treeOf(late));
@@ -102,35 +78,35 @@ final class StartSequence {
 
     private Workload startWorkload(StartPlan plan) throws Exception {
         return plan.launch().isPresent()
-                ? processAdapter.orElseThrow().start(plan.launch().get(), plan.payload())
-                : adapter.start(plan.payload(), context);
+                ? setup.processAdapter().orElseThrow().start(plan.launch().get(), plan.payload())
+                : setup.adapter().start(plan.payload(), setup.context());
     }
 
     private RunningWorkload.StopPolicy stopPolicy() {
-        return processAdapter
+        return setup.processAdapter()
                 .map(managed -> new RunningWorkload.StopPolicy(false, managed.stopSignal(), managed.stopGrace()))
-                .orElseGet(() -> new RunningWorkload.StopPolicy(true, Signals.TERM, timeouts.stopTimeout()));
+                .orElseGet(() -> new RunningWorkload.StopPolicy(true, Signals.TERM, setup.timeouts().stopTimeout()));
     }
 
     private WorkloadTree treeOf(Workload workload) {
         OptionalLong pid = workload.pid();
         return new WorkloadTree(pid, workload instanceof ManagedProcess managed && managed.ownProcessGroup(),
-                pid.isPresent() ? processes.startTicks(pid.getAsLong()) : OptionalLong.empty());
+                pid.isPresent() ? setup.processes().startTicks(pid.getAsLong()) : OptionalLong.empty());
     }
 
     private void shape(StartPlan plan) throws Failed {
-        if (!shaper.available()) {
-            throw new Failed(Failure.of(Failure.Kind.TRAFFIC_CONTROL, "traffic_control.enabled is set, but " + shaper.unavailableReason()));
+        if (!setup.shaper().available()) {
+            throw new Failed(Failure.of(Failure.Kind.TRAFFIC_CONTROL, "traffic_control.enabled is set, but " + setup.shaper().unavailableReason()));
         }
         TrafficShape shape = plan.shaping().orElseThrow();
         try {
-            Payload adjusted = AdapterCalls.call("traffic control hook", timeouts.hookTimeout(),
-                    () -> adapter.beforeTrafficControl(plan.payload()), ignored -> { });
+            Payload adjusted = AdapterCalls.call("traffic control hook", setup.timeouts().hookTimeout(),
+                    () -> setup.adapter().beforeTrafficControl(plan.payload()), ignored -> { });
             if (adjusted != null && adjusted != plan.payload()) {
                 // The adapter's adjusted payload is checked as a request would be.
-                shape = trafficPlan.orElseThrow().forStart(adjusted);
+                shape = setup.trafficPlan().orElseThrow().forStart(adjusted);
             }
-            shaper.shape(shape);
+            setup.shaper().shape(shape);
         } catch (AdapterCallException e) {
             throw new Failed(e.failure());
         } catch (TrafficPlan.InvalidValue | IllegalStateException e) {
@@ -139,15 +115,15 @@ final class StartSequence {
     }
 
     private void runPrivilegedPreStart() throws Failed {
-        if (!privilegedCommands.preStart().isEmpty() && !privileged) {
+        if (!setup.privilegedCommands().preStart().isEmpty() && !setup.privileged()) {
             throw new Failed(Failure.of(Failure.Kind.CORE,
                     "privileged_commands.pre_start is set, but privileged commands need the core to run as root"));
         }
-        for (List<String> command : privilegedCommands.preStart()) {
+        for (List<String> command : setup.privilegedCommands().preStart()) {
             try {
-                processes.runPrivileged(command, privilegedCommands.timeout());
+                setup.processes().runPrivileged(command, setup.privilegedCommands().timeout());
             } catch (PrivilegedCommands.CommandFailedException e) {
-                if (privilegedCommands.failOnError()) {
+                if (setup.privilegedCommands().failOnError()) {
                     throw new Failed(new Failure(Failure.Kind.PRIVILEGED_COMMAND, e.getMessage(), Optional.of(e)));
                 }
                 log.warn("pre_start command failed; going on (privileged_commands.on_error: warn)", "reason", e.getMessage());

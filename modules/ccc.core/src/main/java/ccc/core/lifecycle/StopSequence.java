@@ -1,19 +1,14 @@
 package ccc.core.lifecycle;
 
-import ccc.api.Adapter;
-import ccc.api.AdapterContext;
 import ccc.api.Workload;
 import ccc.api.WorkloadExit;
-import ccc.core.config.CoreConfig;
 import ccc.core.log.Log;
 import ccc.core.log.Timeline;
 import ccc.core.process.ManagedProcess;
 import ccc.core.process.PrivilegedCommands;
-import ccc.core.process.ProcessControl;
 import ccc.core.os.Signals;
 import ccc.core.process.WorkloadOutput;
 import ccc.core.process.WorkloadTree;
-import ccc.core.traffic.Shaper;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -23,6 +18,7 @@ import java.util.OptionalInt;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 
 /**
  * The stop sequence, and the one place that ends a workload's process tree: the workload is
@@ -53,30 +49,12 @@ final class StopSequence {
     private static final Duration OUTPUT_WAIT = Duration.ofSeconds(2);
     private static final int EXIT_TAIL_LINES = 50;
 
-    private final Adapter adapter;
-    private final boolean adapterRunsWorkload;
-    private final AdapterContext context;
-    private final CoreConfig.LifecycleTimeouts timeouts;
-    private final CoreConfig.PrivilegedCommandsSection privilegedCommands;
-    private final boolean privileged;
-    private final Shaper shaper;
-    private final ProcessControl processes;
-    private final WorkloadOutput output;
-    private final LifecycleObserver observer;
+    private final LifecycleSetup setup;
+    private final Consumer<WorkloadExit> exitObserved;
 
-    StopSequence(Adapter adapter, boolean adapterRunsWorkload, AdapterContext context, CoreConfig.LifecycleTimeouts timeouts,
-                 CoreConfig.PrivilegedCommandsSection privilegedCommands, boolean privileged, Shaper shaper,
-                 ProcessControl processes, WorkloadOutput output, LifecycleObserver observer, Log log) {
-        this.adapter = adapter;
-        this.adapterRunsWorkload = adapterRunsWorkload;
-        this.context = context;
-        this.timeouts = timeouts;
-        this.privilegedCommands = privilegedCommands;
-        this.privileged = privileged;
-        this.shaper = shaper;
-        this.processes = processes;
-        this.output = output;
-        this.observer = observer;
+    StopSequence(LifecycleSetup setup, Consumer<WorkloadExit> exitObserved, Log log) {
+        this.setup = setup;
+        this.exitObserved = exitObserved;
         this.log = log;
     }
 
@@ -101,19 +79,19 @@ final class StopSequence {
                 notifyExit(exitCode.orElse(-1), reason != Reason.EXITED);
                 timeline.step("exit_hook");
             }
-        } else if (adapterRunsWorkload) {
+        } else if (setup.processAdapter().isEmpty()) { // the adapter runs the workload: its stop ends it
             // The adapter may have started something before its start failed.
-            callAdapterStop(timeouts.stopTimeout(), problems);
+            callAdapterStop(setup.timeouts().stopTimeout(), problems);
             timeline.step("adapter_stop");
         }
         try {
-            AdapterCalls.run("post_stop hook", timeouts.hookTimeout(), () -> adapter.postStop(context));
+            AdapterCalls.run("post_stop hook", setup.timeouts().hookTimeout(), () -> setup.adapter().postStop(setup.context()));
         } catch (AdapterCallException e) {
             problems.add(e.failure());
         }
         timeline.step("post_stop_hook");
-        if (shaper.applied().isPresent()) {
-            shaper.clear();
+        if (setup.shaper().applied().isPresent()) {
+            setup.shaper().clear();
             timeline.step("unshape");
         }
         runPostStopCommands(problems);
@@ -126,16 +104,16 @@ final class StopSequence {
      * start had timed out, for a shutdown whose grace ran out, and for a fatal error in the core.
      */
     void endAtOnce(WorkloadTree tree) {
-        processes.endTree(tree, Signals.KILL, Instant.now());
+        setup.processes().endTree(tree, Signals.KILL, Instant.now());
     }
 
-    /** Tells the observer and the adapter how the workload ended, with its last output lines. */
+    /** Tells the observers and the adapter how the workload ended, with its last output lines. */
     void notifyExit(int exitCode, boolean requested) {
-        var exit = new WorkloadExit(exitCode, requested, output.tailText(EXIT_TAIL_LINES, WorkloadOutput.Stream.STDOUT),
-                output.tailText(EXIT_TAIL_LINES, WorkloadOutput.Stream.STDERR));
-        observer.exited(exit);
+        var exit = new WorkloadExit(exitCode, requested, setup.output().tailText(EXIT_TAIL_LINES, WorkloadOutput.Stream.STDOUT),
+                setup.output().tailText(EXIT_TAIL_LINES, WorkloadOutput.Stream.STDERR));
+        exitObserved.accept(exit);
         try {
-            AdapterCalls.run("exit hook", timeouts.hookTimeout(), () -> adapter.onWorkloadExit(exit));
+            AdapterCalls.run("exit hook", setup.timeouts().hookTimeout(), () -> setup.adapter().onWorkloadExit(exit));
         } catch (AdapterCallException e) {
             log.warn("adapter exit hook failed", "reason", e.getMessage());
         }
@@ -145,20 +123,20 @@ final class StopSequence {
         RunningWorkload.StopPolicy policy = running.stop();
         Instant deadline = Instant.now().plus(policy.grace());
         switch (reason) {
-            case FORCED -> processes.endTree(running.tree(), Signals.KILL, Instant.now());
+            case FORCED -> setup.processes().endTree(running.tree(), Signals.KILL, Instant.now());
             case EXITED -> {
                 if (policy.adapterStops()) {
                     callAdapterStop(policy.grace(), problems);
                 }
-                processes.endTree(running.tree(), Signals.KILL, Instant.now());
+                setup.processes().endTree(running.tree(), Signals.KILL, Instant.now());
             }
             case REQUESTED -> {
                 if (policy.adapterStops()) {
                     callAdapterStop(policy.grace(), problems);
                     // Whatever the adapter's stop left gets the usual signal, and SIGKILL when the grace is over.
-                    processes.endTree(running.tree(), Signals.TERM, deadline);
+                    setup.processes().endTree(running.tree(), Signals.TERM, deadline);
                 } else {
-                    processes.endTree(running.tree(), policy.signal(), deadline);
+                    setup.processes().endTree(running.tree(), policy.signal(), deadline);
                 }
             }
         }
@@ -166,16 +144,16 @@ final class StopSequence {
 
     private void callAdapterStop(Duration bound, List<Failure> problems) {
         try {
-            AdapterCalls.run("stop", bound, adapter::stop);
+            AdapterCalls.run("stop", bound, setup.adapter()::stop);
         } catch (AdapterCallException e) {
             problems.add(e.failure());
         }
     }
 
     private void runPostStopCommands(List<Failure> problems) {
-        for (List<String> command : privileged ? privilegedCommands.postStop() : List.<List<String>>of()) {
+        for (List<String> command : setup.privileged() ? setup.privilegedCommands().postStop() : List.<List<String>>of()) {
             try {
-                processes.runPrivileged(command, privilegedCommands.timeout());
+                setup.processes().runPrivileged(command, setup.privilegedCommands().timeout());
             } catch (PrivilegedCommands.CommandFailedException e) {
                 log.warn("post_stop command failed", "reason", e.getMessage());
             } catch (InterruptedException e) {

@@ -203,8 +203,17 @@ public final class Log {
      * four hex digits.
      */
     static String oneLine(String text) {
+        return escaped(text, false);
+    }
+
+    /** {@code text} as the inside of a JSON string: {@link #oneLine} and quotes and backslashes escaped too. */
+    static String escapeJson(String text) {
+        return escaped(text, true);
+    }
+
+    private static String escaped(String text, boolean jsonString) {
         int first = 0;
-        while (first < text.length() && !needsEscape(text.charAt(first))) {
+        while (first < text.length() && !needsEscape(text.charAt(first), jsonString)) {
             first++;
         }
         if (first == text.length()) {
@@ -218,7 +227,9 @@ public final class Log {
                 case '\r' -> escaped.append("\\r");
                 case '\t' -> escaped.append("\\t");
                 default -> {
-                    if (needsEscape(c)) {
+                    if (c == '"' || c == '\\') {
+                        escaped.append(jsonString ? "\\" : "").append(c);
+                    } else if (needsEscape(c, false)) {
                         appendUnicodeEscape(escaped, c);
                     } else {
                         escaped.append(c);
@@ -229,9 +240,9 @@ public final class Log {
         return escaped.toString();
     }
 
-    /** Control characters (C0, DEL, C1) and U+2028 and U+2029, which terminals and log parsers act on. */
-    private static boolean needsEscape(char c) {
-        return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x2028 || c == 0x2029;
+    /** Control characters (C0, DEL, C1) and U+2028 and U+2029, which terminals and log parsers act on; in a JSON string, quotes and backslashes too. */
+    private static boolean needsEscape(char c, boolean jsonString) {
+        return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x2028 || c == 0x2029 || jsonString && (c == '"' || c == '\\');
     }
 
     private static void appendUnicodeEscape(StringBuilder out, char c) {
@@ -241,27 +252,5 @@ public final class Log {
             out.append('0');
         }
         out.append(hex);
-    }
-
-    static String escapeJson(String text) {
-        var escaped = new StringBuilder(text.length() + 8);
-        for (int i = 0; i < text.length(); i++) {
-            char c = text.charAt(i);
-            switch (c) {
-                case '"' -> escaped.append("\\\"");
-                case '\\' -> escaped.append("\\\\");
-                case '\n' -> escaped.append("\\n");
-                case '\r' -> escaped.append("\\r");
-                case '\t' -> escaped.append("\\t");
-                default -> {
-                    if (needsEscape(c)) {
-                        appendUnicodeEscape(escaped, c);
-                    } else {
-                        escaped.append(c);
-                    }
-                }
-            }
-        }
-        return escaped.toString();
     }
 }

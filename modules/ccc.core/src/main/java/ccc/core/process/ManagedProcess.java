@@ -2,7 +2,6 @@ package ccc.core.process;
 
 import ccc.core.os.Signals;
 import ccc.api.WorkloadProcess;
-import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
@@ -48,11 +47,6 @@ public final class ManagedProcess implements WorkloadProcess {
     @Override
     public long processId() {
         return process.pid();
-    }
-
-    @Override
-    public OptionalLong pid() {
-        return OptionalLong.of(process.pid());
     }
 
     @Override

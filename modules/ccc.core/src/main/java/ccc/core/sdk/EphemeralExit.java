@@ -2,7 +2,6 @@ package ccc.core.sdk;
 
 import ccc.core.lifecycle.LifecycleObserver;
 import ccc.core.lifecycle.Snapshot;
-import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
@@ -36,13 +35,7 @@ public final class EphemeralExit implements LifecycleObserver {
         return code >= 0 && code <= 255 ? code : START_FAILED;
     }
 
-    @Override
-    public void started(Duration took) {
-    }
 
-    @Override
-    public void stopped(Duration took) {
-    }
 
     @Override
     public void endedForGood(Snapshot last) {

@@ -67,13 +67,7 @@ class LifecycleStateMachineTest {
     /** Every snapshot the lifecycle told its observer the workload ended for good with. */
     private final List<Snapshot> endedForGood = new CopyOnWriteArrayList<>();
     private final LifecycleObserver observer = new LifecycleObserver() {
-        @Override
-        public void started(Duration took) {
-        }
 
-        @Override
-        public void stopped(Duration took) {
-        }
 
         @Override
         public void endedForGood(Snapshot last) {
@@ -126,7 +120,7 @@ class LifecycleStateMachineTest {
         var output = new WorkloadOutput(100, new Redactor());
         lifecycle = new Lifecycle(new LifecycleSetup("test.Adapter", adapter, Optional.empty(), new FakeContext(),
                 config.lifecycle(), config.privilegedCommands(), true, Optional.empty(), Shaper.system("lo", false), processes,
-                output, config.processManagement().restart(), observer, delays));
+                output, config.processManagement().restart(), List.of(observer), delays));
         return lifecycle;
     }
 

@@ -29,6 +29,15 @@ public interface ProcessControl {
     boolean endTree(WorkloadTree tree, int signal, Instant deadline);
 
     /**
+     * SIGKILL to every orphan the core adopted and to their descendants, with no workload's tree
+     * to end: what a workload left behind after its main process was gone (see
+     * {@link ProcessTree#sweepOrphans()}). Cheap when nothing was adopted.
+     *
+     * @return whether nothing adopted is left running
+     */
+    boolean sweepOrphans();
+
+    /**
      * Runs one configured command as the core's own user (root in a container), bounded by
      * {@code timeout}, its output logged.
      *

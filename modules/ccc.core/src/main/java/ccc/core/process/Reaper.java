@@ -46,6 +46,15 @@ public final class Reaper {
     private static final Duration OWNER_REAPS_WITHIN = Duration.ofSeconds(2);
     private static final Duration OTHERS_ZOMBIE_BACKOFF = Duration.ofMillis(50);
 
+    /**
+     * Held while an orphan is reaped, and by {@link ProcessTree} while it reads the child lists:
+     * the kernel produces a child list one entry at a time, resuming after the entry it gave
+     * last, or at the same position when that one has gone; a child reaped during the read
+     * shifts the rest, and the entry after it is skipped. Without reaping the adopting thread's
+     * list only grows during a read, so nothing in it is missed.
+     */
+    static final Object ADOPTED_LIST = new Object();
+
     private static final java.util.concurrent.Semaphore LAUNCHES = new java.util.concurrent.Semaphore(0);
 
     private Reaper() {
@@ -67,6 +76,11 @@ public final class Reaper {
     }
 
     private static java.util.concurrent.CompletableFuture<Boolean> started;
+
+    /** Whether orphans come to the core (as PID 1 or a child subreaper) and the reaper runs. */
+    public static synchronized boolean adopting() {
+        return started != null && started.getNow(false);
+    }
 
     /** Tells the reaper that the core has started a child, so that it waits for children again. */
     public static void childStarted() {
@@ -99,7 +113,10 @@ public final class Reaper {
         }
     }
 
-    /** Waits for one child's exit and reaps it if it is an adopted orphan; see the class description. */
+    /**
+     * Waits for one child's exit, then reaps every adopted orphan that has exited by now, not
+     * only that one; see the class description.
+     */
     void awaitExit() throws InterruptedException {
         LAUNCHES.drainPermits();
         int pid = Native.waitid(Native.P_ALL, 0, Native.WNOWAIT);
@@ -113,17 +130,40 @@ public final class Reaper {
         if (pid <= 0) {
             throw new IllegalStateException("waitid(2) failed: " + Native.describeErrno(-pid));
         }
-        boolean orphan = childOfAdoptingThread(pid);
-        awaitTheJdksWait(pid);
-        if (!unreapedChild(pid)) {
-            return;
+        int reaped = reapExitedOrphans();
+        if (reaped > 0) {
+            LOG.debug("reaped orphans", "count", reaped);
         }
-        if (orphan && Native.waitid(Native.P_PID, pid, Native.WNOHANG) == pid) {
-            LOG.debug("reaped an orphan", "pid", pid);
-        } else {
-            // Forked by a thread of the core that is still running, and not yet reaped by it.
-            Thread.sleep(OTHERS_ZOMBIE_BACKOFF);
+        if (unreapedChild(pid)) {
+            // Forked by a thread of the core that is still running: its owner reaps it, and waitid(2) finds it until then.
+            awaitTheJdksWait(pid);
+            if (unreapedChild(pid)) {
+                Thread.sleep(OTHERS_ZOMBIE_BACKOFF);
+            }
         }
+    }
+
+    /**
+     * Reaps every child of the adopting thread that has exited and that the JDK does not wait
+     * for: one read of that thread's child list, which holds only the live orphans and the
+     * exited ones, then a look at each. A wake costs in proportion to what was adopted, and
+     * every zombie there is reaped in the same wake, so zombies cannot pile up behind each other
+     * however fast orphans appear.
+     */
+    static int reapExitedOrphans() throws InterruptedException {
+        int reaped = 0;
+        for (long child : adoptingThreadChildren()) {
+            if (!unreapedChild(child)) {
+                continue;
+            }
+            awaitTheJdksWait(child);
+            synchronized (ADOPTED_LIST) {
+                if (Native.waitid(Native.P_PID, child, Native.WNOHANG) == child) {
+                    reaped++;
+                }
+            }
+        }
+        return reaped;
     }
 
     /** Waits until {@link ProcessHandle#onExit()} of {@code pid} completes: at once, or once the JDK has reaped it. */

@@ -24,6 +24,11 @@ public final class SystemProcessControl implements ProcessControl {
     }
 
     @Override
+    public boolean sweepOrphans() {
+        return ProcessTree.sweepOrphans();
+    }
+
+    @Override
     public void runPrivileged(List<String> command, Duration timeout) throws PrivilegedCommands.CommandFailedException, InterruptedException {
         PrivilegedCommands.run(command, timeout);
     }

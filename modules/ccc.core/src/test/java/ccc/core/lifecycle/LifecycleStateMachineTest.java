@@ -604,6 +604,7 @@ class LifecycleStateMachineTest {
         final List<String> signals = new CopyOnWriteArrayList<>();
         final Map<Long, FakeWorkload> alive = new ConcurrentHashMap<>();
         final AtomicLong nextPid = new AtomicLong(1000);
+        final java.util.concurrent.atomic.AtomicInteger sweeps = new java.util.concurrent.atomic.AtomicInteger();
 
         FakeWorkload spawn(String name) {
             var workload = new FakeWorkload(name, nextPid.incrementAndGet());
@@ -641,6 +642,12 @@ class LifecycleStateMachineTest {
                     workload.exit.complete(128 + signal);
                 }
             });
+            return true;
+        }
+
+        @Override
+        public boolean sweepOrphans() {
+            sweeps.incrementAndGet();
             return true;
         }
 

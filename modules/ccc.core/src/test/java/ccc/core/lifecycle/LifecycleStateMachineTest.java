@@ -151,6 +151,38 @@ class LifecycleStateMachineTest {
     }
 
     @Test
+    void aVirtualMachineErrorWhileWatchingTheWorkloadReachesTheFatalErrorHandler() throws Exception {
+        lifecycle("");
+        lifecycle.start(plan("a"));
+        settled();
+        // In the core the default handler is FatalErrors', which kills the workload and halts with 70; here it only catches.
+        var uncaught = new java.util.concurrent.CompletableFuture<Throwable>();
+        Thread.UncaughtExceptionHandler previous = Thread.getDefaultUncaughtExceptionHandler();
+        Thread.setDefaultUncaughtExceptionHandler((thread, error) -> uncaught.complete(error));
+        try {
+            // As the JDK reports it when it cannot start the thread that waits for the process, wrapped by the exit's stage.
+            adapter.started.getFirst().exit.completeExceptionally(
+                    new java.util.concurrent.CompletionException(new OutOfMemoryError("unable to create native thread")));
+            Throwable seen = uncaught.get(5, java.util.concurrent.TimeUnit.SECONDS);
+            assertTrue(seen instanceof OutOfMemoryError, "the handler got " + seen);
+            assertTrue(lifecycle.snapshot().failures().isEmpty(), "recorded as a failure: " + lifecycle.snapshot().failures());
+        } finally {
+            Thread.setDefaultUncaughtExceptionHandler(previous);
+        }
+    }
+
+    @Test
+    void anOrdinaryExceptionWhileWatchingTheWorkloadIsItsFailure() throws Exception {
+        lifecycle("");
+        lifecycle.start(plan("a"));
+        settled();
+        adapter.started.getFirst().exit.completeExceptionally(new IllegalStateException("liveness check broke"));
+        Snapshot failed = settled();
+        assertEquals(Phase.FAILED, failed.phase());
+        assertTrue(failed.failures().getFirst().message().startsWith("workload watch failed: "), failed.failures().toString());
+    }
+
+    @Test
     void aQueuedStartShowsAsStartingBeforeItBegins() throws Exception {
         lifecycle("");
         adapter.blockStarts();

@@ -22,20 +22,17 @@ import java.util.List;
  * <p><b>Whose zombie it is.</b> The JDK owns every process it started (the core's workloads,
  * privileged commands, and the processes adapters start with their own {@code ProcessBuilder},
  * which the core never hears of): its reaper thread waits for each by pid and takes its exit
- * status. Reaping one of those would steal that status (the JDK would report 0, late). So a
- * zombie is reaped here only when both hold:
- * <ol>
- * <li>it is a child of the thread the kernel gives orphans to: the first live thread of the
- *     process, the launcher's main thread, which waits for the JVM and never forks. A process the
- *     JDK started is a child of the thread that forked it, and comes to that thread only once the
- *     forking thread has ended, which is after the JDK registered its wait for it (below);</li>
- * <li>the JDK holds no wait for it: {@link ProcessHandle#onExit()} joins the JDK's own wait when
- *     there is one, which completes only once the JDK has reaped the child; for a process the
- *     JDK did not start it completes while the child is still a zombie. So a child still an
- *     unreaped zombie after {@code onExit()} completed is one the JDK will never reap.</li>
- * </ol>
- * A zombie that fails either test belongs to whoever forked it; the thread waits for its owner
- * to reap it (the JDK does at once) before it looks again.
+ * status. Reaping one of those would steal that status (the JDK would report 0, late). Each wake
+ * therefore reaps the exited children of the thread the kernel gives orphans to (the first live
+ * thread of the process, the launcher's main thread, which waits for the JVM and never forks),
+ * all of them in one pass over that thread's child list, so that a wake costs in proportion to
+ * what was adopted and not to how many zombies wait, and zombies never pile up behind each other.
+ * A process the JDK started comes to that thread only once its forking thread has ended, which is
+ * after the JDK registered its wait for it; so an exited entry is reaped only when the JDK holds
+ * no wait for it: {@link ProcessHandle#onExit()} joins the JDK's own wait when there is one,
+ * which completes only once the JDK has reaped the child; for a process the JDK did not start it
+ * completes while the child is still a zombie. A zombie of another thread's child belongs to
+ * whoever forked it; the thread waits for its owner to reap it (the JDK does at once).
  */
 public final class Reaper {
 

@@ -4,8 +4,8 @@ import java.util.OptionalLong;
 
 /**
  * What belongs to one workload, for ending it whole: its main process, that process's group when
- * it leads one, its descendants, and the core's adopted children that started no earlier than it
- * (orphans it left behind, re-parented to the core as child subreaper).
+ * it leads one, its descendants, and every orphan the core adopted, with theirs (what it left
+ * behind, re-parented to the core as child subreaper); see {@link ProcessTree}.
  *
  * @param pid the main process, when the workload is a process
  * @param ownProcessGroup whether the main process leads a process group of its own

@@ -15,9 +15,6 @@ public interface ProcessControl {
     /** Sends {@code signal} to {@code pid}; whether it was delivered. */
     boolean signal(long pid, int signal);
 
-    /** When {@code pid} started, in clock ticks since boot; empty when it is gone. */
-    OptionalLong startTicks(long pid);
-
     /**
      * Ends a workload's whole tree, as Docker, Kubernetes and systemd end a container:
      * {@code signal} to every member at once, then SIGKILL to every survivor at

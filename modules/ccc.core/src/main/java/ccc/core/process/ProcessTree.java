@@ -114,22 +114,7 @@ public final class ProcessTree {
 
     /** SIGKILL to one process and everything it started, at once. */
     public static boolean kill(long pid) {
-        return end(new WorkloadTree(OptionalLong.of(pid), false, OptionalLong.empty()), Signals.KILL, Instant.now());
-    }
-
-    /**
-     * When a process started, in clock ticks since boot ({@code /proc/PID/stat}, field 22): exact
-     * and comparable between processes, unlike {@link ProcessHandle.Info#startInstant()}, which
-     * is only as precise as the boot time in whole seconds.
-     */
-    public static OptionalLong startTicks(long pid) {
-        try {
-            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).trim().split("\\s+");
-            return OptionalLong.of(Long.parseLong(fields[19]));
-        } catch (IOException | RuntimeException e) {
-            return OptionalLong.empty();
-        }
+        return end(new WorkloadTree(OptionalLong.of(pid), false), Signals.KILL, Instant.now());
     }
 
     /**

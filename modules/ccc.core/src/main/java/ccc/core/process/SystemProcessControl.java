@@ -14,11 +14,6 @@ public final class SystemProcessControl implements ProcessControl {
     }
 
     @Override
-    public OptionalLong startTicks(long pid) {
-        return ProcessTree.startTicks(pid);
-    }
-
-    @Override
     public boolean endTree(WorkloadTree tree, int signal, Instant deadline) {
         return ProcessTree.end(tree, signal, deadline);
     }

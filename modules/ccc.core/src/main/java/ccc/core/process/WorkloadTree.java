@@ -9,10 +9,9 @@ import java.util.OptionalLong;
  *
  * @param pid the main process, when the workload is a process
  * @param ownProcessGroup whether the main process leads a process group of its own
- * @param startTicks when the main process started, in clock ticks since boot ({@link ProcessTree#startTicks})
  */
-public record WorkloadTree(OptionalLong pid, boolean ownProcessGroup, OptionalLong startTicks) {
+public record WorkloadTree(OptionalLong pid, boolean ownProcessGroup) {
 
     /** A workload with no process of its own (threads inside an adapter, say). */
-    public static final WorkloadTree NONE = new WorkloadTree(OptionalLong.empty(), false, OptionalLong.empty());
+    public static final WorkloadTree NONE = new WorkloadTree(OptionalLong.empty(), false);
 }

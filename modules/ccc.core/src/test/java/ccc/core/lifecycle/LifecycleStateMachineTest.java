@@ -661,11 +661,6 @@ class LifecycleStateMachineTest {
         }
 
         @Override
-        public OptionalLong startTicks(long pid) {
-            return OptionalLong.of(pid);
-        }
-
-        @Override
         public boolean endTree(WorkloadTree tree, int signal, Instant deadline) {
             ends.add(new End(tree, signal, deadline));
             tree.pid().ifPresent(pid -> {

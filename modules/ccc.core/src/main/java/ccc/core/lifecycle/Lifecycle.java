@@ -1,6 +1,7 @@
 package ccc.core.lifecycle;
 
 import ccc.core.config.CoreConfig;
+import ccc.core.log.FatalErrors;
 import ccc.core.log.Log;
 import ccc.core.log.Redactor;
 import ccc.core.log.Timeline;
@@ -148,6 +149,12 @@ public final class Lifecycle {
             Phase phase = published.get().phase();
             if (!startQueued && !phase.active() && phase != Phase.BACKOFF) {
                 tell(observer -> observer.accepted(new ControlRequest.Stop(force, false)));
+                try {
+                    // No workload, but perhaps what one left behind: it goes, though the answer stays "nothing to stop".
+                    writer.execute(this::sweepOrphans);
+                } catch (RejectedExecutionException e) {
+                    // Shutting down: the shutdown sweeps.
+                }
                 return false;
             }
             long request = ++lastRequest;
@@ -319,6 +326,8 @@ public final class Lifecycle {
         if (active.isPresent()) {
             logProblems("stopping the previous workload reported problems", endActive(StopSequence.Reason.REQUESTED, timeline));
         }
+        // Nothing an earlier workload left behind runs beside the new one.
+        sweepOrphans();
         lastPlan = Optional.of(plan);
         try {
             RunningWorkload running = starting.run(plan, ++generations, began, timeline);
@@ -351,6 +360,7 @@ public final class Lifecycle {
         restartToken++;
         Snapshot before = published.get();
         if (active.isEmpty()) {
+            sweepOrphans();
             if (before.phase() == Phase.IDLE || before.phase() == Phase.BACKOFF) {
                 publish(before.ended(Phase.STOPPED, before.exitCode(), List.of(), Instant.now()));
             }
@@ -385,6 +395,14 @@ public final class Lifecycle {
             publish(published.get().ended(result.problems().isEmpty() ? Phase.STOPPED : Phase.FAILED, result.exitCode(),
                     result.problems(), Instant.now()));
         }
+        sweepOrphans();
+    }
+
+    /** Kills whatever orphans are left from workloads that are gone (see {@link ProcessControl#sweepOrphans()}). */
+    private void sweepOrphans() {
+        if (!processes.sweepOrphans()) {
+            log.warn("orphans of an earlier workload would not die");
+        }
     }
 
     private StopSequence.Result endActive(StopSequence.Reason reason, Timeline timeline) {
@@ -403,6 +421,12 @@ public final class Lifecycle {
     }
 
     private void runExited(long generation, Integer code, Throwable error) {
+        if (error != null) {
+            // A VirtualMachineError while watching (no thread left to create, say) is the core's end, not one more failure:
+            // thrown on, it reaches FatalErrors, which kills the workload and halts.
+            FatalErrors.rethrowIfFatal(error instanceof java.util.concurrent.CompletionException wrapped && wrapped.getCause() != null
+                    ? wrapped.getCause() : error);
+        }
         if (active.isEmpty() || active.get().generation() != generation) {
             return;
         }

@@ -90,8 +90,7 @@ final class StartSequence {
 
     private WorkloadTree treeOf(Workload workload) {
         OptionalLong pid = workload.pid();
-        return new WorkloadTree(pid, workload instanceof ManagedProcess managed && managed.ownProcessGroup(),
-                pid.isPresent() ? setup.processes().startTicks(pid.getAsLong()) : OptionalLong.empty());
+        return new WorkloadTree(pid, workload instanceof ManagedProcess managed && managed.ownProcessGroup());
     }
 
     private void shape(StartPlan plan) throws Failed {

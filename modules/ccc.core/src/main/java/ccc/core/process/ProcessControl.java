@@ -15,9 +15,6 @@ public interface ProcessControl {
     /** Sends {@code signal} to {@code pid}; whether it was delivered. */
     boolean signal(long pid, int signal);
 
-    /** When {@code pid} started, in clock ticks since boot; empty when it is gone. */
-    OptionalLong startTicks(long pid);
-
     /**
      * Ends a workload's whole tree, as Docker, Kubernetes and systemd end a container:
      * {@code signal} to every member at once, then SIGKILL to every survivor at
@@ -27,6 +24,15 @@ public interface ProcessControl {
      * @return whether the whole tree is gone
      */
     boolean endTree(WorkloadTree tree, int signal, Instant deadline);
+
+    /**
+     * SIGKILL to every orphan the core adopted and to their descendants, with no workload's tree
+     * to end: what a workload left behind after its main process was gone (see
+     * {@link ProcessTree#sweepOrphans()}). Cheap when nothing was adopted.
+     *
+     * @return whether nothing adopted is left running
+     */
+    boolean sweepOrphans();
 
     /**
      * Runs one configured command as the core's own user (root in a container), bounded by

@@ -7,65 +7,93 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 
 /**
- * Ends a process and everything it started, so that nothing of a workload survives a stop:
- * its descendants, its process group, and the orphans it left that were re-parented to the
- * core (the core is a child subreaper).
+ * Ends a workload and everything it started, so that nothing of it survives a stop: its main
+ * process and that process's group and descendants, and every orphan the core adopted (the core
+ * is a child subreaper, so whatever a workload double-forks away, or leaves behind when its main
+ * process exits, is re-parented to the core) with their descendants. Only processes the core's
+ * own live threads started (privileged commands, an adapter's helpers) and their descendants are
+ * left alone: they are children of those threads, never of the one thread orphans come to.
  *
  * <p>Each member is held by a pidfd ({@code pidfd_open(2)}), which refers to the process and
  * not to its number: signals go to the process itself even if its number were reused, and the
- * wait for the tree to end is one {@code poll(2)} on all of them, which returns the moment the
- * last one has ended (a zombie has ended: it only waits for its parent to collect it). Members
- * are found from the kernel's per-thread child lists ({@code /proc/PID/task/TID/children}),
- * which cost a few reads per member, not a scan of every process on the machine. Where the
- * kernel has no pidfds (before 5.3, or a seccomp filter refuses them) the tree is polled.
+ * wait for the tree to end is one {@code poll(2)} on all of them at a time (a zombie has ended:
+ * it only waits for its parent to collect it). Members are found from the kernel's per-thread
+ * child lists ({@code /proc/PID/task/TID/children}), each member's read once per look, so a look
+ * costs reads in proportion to the tree, not to every process on the machine; where the kernel
+ * keeps no such lists one scan of {@code /proc/PID/stat} per look builds the parent links. Where
+ * the kernel has no pidfds (before 5.3, or a seccomp filter refuses them) the tree is polled.
+ *
+ * <p>When the grace is over, the tree is frozen before it is killed, so a process that forks and
+ * exits in a loop (its number hopping ahead of every look) cannot outrun the kill: SIGSTOP goes
+ * to each member the moment it is found, and the tree is looked at again until a look finds no
+ * new member ({@link #FREEZE_ROUNDS} looks at most); a stopped process forks nothing. Then every
+ * member gets SIGKILL.
  */
 public final class ProcessTree {
 
+    /** Looks for members not yet frozen before the kill, at most: a tree that still grows after that many is killed as found. */
+    static final int FREEZE_ROUNDS = 64;
     // Only where the kernel offers no pidfds: how often the tree is looked at.
     private static final Duration POLL = Duration.ofMillis(5);
     // After SIGKILL a process is gone as soon as the kernel has torn it down; this only bounds a wait
     // for something stuck in uninterruptible sleep.
     private static final Duration AFTER_KILL = Duration.ofSeconds(2);
+    private static final int NO_SIGNAL = 0;
 
     private ProcessTree() {
     }
 
     /**
      * Sends {@code signal} to every member of {@code tree} (its process group too), waits until
-     * {@code deadline} for them all to end, picking up members that appear meanwhile, then sends
-     * SIGKILL to every survivor. SIGKILL, or a deadline already past, kills at once.
+     * {@code deadline} for them all to end, sending it to members that appear meanwhile, then
+     * freezes what is left and sends it SIGKILL. SIGKILL, or a deadline already past, freezes
+     * and kills at once. With {@link WorkloadTree#NONE} it ends the adopted orphans only: a sweep.
      *
      * @return whether the whole tree is gone
      */
     public static boolean end(WorkloadTree tree, int signal, Instant deadline) {
+        if (tree.pid().isEmpty() && adopted().isEmpty()) {
+            // A sweep with nothing adopted, at every start: one read of one child list.
+            return true;
+        }
         // Collect before signalling: once a parent dies its children are re-parented and lost to it.
-        try (Members members = new Members()) {
-            members.collect(tree);
-            if (members.isEmpty() && !tree.ownProcessGroup()) {
+        try (Members members = new Members(tree)) {
+            members.collect(NO_SIGNAL);
+            if (!members.anyRunning() && !tree.ownProcessGroup()) {
                 return true;
             }
             if (signal != Signals.KILL && Instant.now().isBefore(deadline)) {
-                members.send(tree, signal);
-                // Members that appeared while the known ones ended (a fork just before the signal) get it too.
+                members.send(signal);
+                // Members that appeared while the known ones ended (a fork just before the signal) get it as they are found.
                 while (members.awaitEnded(deadline) && !Thread.currentThread().isInterrupted()) {
-                    if (!members.collect(tree)) {
+                    if (members.collect(signal) == 0) {
                         return true;
                     }
-                    members.send(tree, signal);
                 }
             }
-            members.collect(tree);
-            members.send(tree, Signals.KILL);
-            members.awaitEnded(Instant.now().plus(AFTER_KILL));
-            return !members.collect(tree);
+            return members.freezeAndKill();
         }
+    }
+
+    /**
+     * SIGKILL to every orphan the core adopted and to their descendants: what a workload left
+     * behind, swept when no workload's tree is being ended (a stop with nothing running, a start,
+     * a shutdown).
+     *
+     * @return whether nothing adopted is left running
+     */
+    public static boolean sweepOrphans() {
+        return end(WorkloadTree.NONE, Signals.KILL, Instant.now());
     }
 
     /**
@@ -86,22 +114,7 @@ public final class ProcessTree {
 
     /** SIGKILL to one process and everything it started, at once. */
     public static boolean kill(long pid) {
-        return end(new WorkloadTree(OptionalLong.of(pid), false, OptionalLong.empty()), Signals.KILL, Instant.now());
-    }
-
-    /**
-     * When a process started, in clock ticks since boot ({@code /proc/PID/stat}, field 22): exact
-     * and comparable between processes, unlike {@link ProcessHandle.Info#startInstant()}, which
-     * is only as precise as the boot time in whole seconds.
-     */
-    public static OptionalLong startTicks(long pid) {
-        try {
-            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).trim().split("\\s+");
-            return OptionalLong.of(Long.parseLong(fields[19]));
-        } catch (IOException | RuntimeException e) {
-            return OptionalLong.empty();
-        }
+        return end(new WorkloadTree(OptionalLong.of(pid), false), Signals.KILL, Instant.now());
     }
 
     /**
@@ -109,69 +122,147 @@ public final class ProcessTree {
      * {@link ProcessHandle#children()} (a scan of every process) where the kernel keeps no such lists.
      */
     static List<Long> children(long pid) {
+        if (!ChildLists.KEPT) {
+            return ProcessHandle.of(pid).map(process -> process.children().map(ProcessHandle::pid).toList()).orElse(List.of());
+        }
         var children = new ArrayList<Long>();
         try (DirectoryStream<Path> threads = Files.newDirectoryStream(Path.of("/proc", Long.toString(pid), "task"))) {
             for (Path thread : threads) {
-                String list = Files.readString(thread.resolve("children"));
-                for (String child : list.trim().split(" ")) {
-                    if (!child.isEmpty()) {
-                        children.add(Long.parseLong(child));
-                    }
+                parsePids(Files.readString(thread.resolve("children")), children);
+            }
+        } catch (IOException | RuntimeException e) {
+            // Gone meanwhile (or a thread of it): what was read is what there is.
+        }
+        return children;
+    }
+
+    /** Adds the numbers of a kernel child list ("12 34 ") to {@code into}. */
+    static void parsePids(String list, List<Long> into) {
+        int at = 0;
+        while (at < list.length()) {
+            int end = list.indexOf(' ', at);
+            if (end < 0) {
+                end = list.length();
+            }
+            String number = list.substring(at, end).trim();
+            if (!number.isEmpty()) {
+                into.add(Long.parseLong(number));
+            }
+            at = end + 1;
+        }
+    }
+
+    /** The orphans the core adopted: the children of the thread the kernel hands them to, when it hands them to the core at all. */
+    private static List<Long> adopted() {
+        return Reaper.adopting() ? Reaper.adoptingThreadChildren() : List.of();
+    }
+
+    /** Whether the kernel keeps per-thread child lists ({@code CONFIG_PROC_CHILDREN}, on in every common distribution's kernel). */
+    private static final class ChildLists {
+        static final boolean KEPT = Files.exists(Path.of("/proc/thread-self/children"));
+    }
+
+    /**
+     * Every process's parent, from one scan of {@code /proc/PID/stat}: where the kernel keeps no
+     * child lists, one scan per look at a tree, rather than one per member.
+     */
+    private static Map<Long, List<Long>> parentLinks() {
+        var childrenOf = new HashMap<Long, List<Long>>();
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(Path.of("/proc"))) {
+            for (Path entry : entries) {
+                String name = entry.getFileName().toString();
+                if (name.isEmpty() || !Character.isDigit(name.charAt(0))) {
+                    continue;
+                }
+                try {
+                    String stat = Files.readString(entry.resolve("stat"));
+                    String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ", 3);
+                    childrenOf.computeIfAbsent(Long.parseLong(fields[1]), parent -> new ArrayList<>()).add(Long.parseLong(name));
+                } catch (IOException | RuntimeException e) {
+                    // Ended while we looked.
                 }
             }
-            return children;
-        } catch (java.nio.file.NoSuchFileException e) {
-            return ProcessHandle.of(pid).map(process -> process.children().map(ProcessHandle::pid).toList()).orElse(List.of());
-        } catch (IOException | RuntimeException e) {
-            return children;
+        } catch (IOException e) {
+            // No /proc: nothing to find.
         }
+        return childrenOf;
     }
 
     /**
      * The processes of one tree, each held by a pidfd while the kernel offers them. A member
-     * that has ended stays in the map with no descriptor, so that it is not added again.
+     * that has ended stays in the map with no descriptor; should its number come back in a child
+     * list (a zombie not yet collected, or the number reused), it is opened and looked at again.
      */
     private static final class Members implements AutoCloseable {
         private static final int ENDED = -1;
         private static final int NO_PIDFD = -2;
 
+        private final WorkloadTree tree;
         private final Map<Long, Integer> pidfds = new LinkedHashMap<>();
         private boolean pidfdsWork = true;
+        // Only where the kernel keeps no child lists: the parent links of the current look.
+        private Map<Long, List<Long>> childrenOf;
 
-        boolean isEmpty() {
-            return pidfds.values().stream().allMatch(fd -> fd == ENDED);
+        Members(WorkloadTree tree) {
+            this.tree = tree;
         }
 
         /**
-         * Adds the tree's members not yet known: the main process and its descendants, and the
-         * core's adopted children that started no earlier than the workload, with their
-         * descendants (what a workload left behind when it double-forked away and was
-         * re-parented to the core). Returns whether any member is still running.
+         * Looks at the tree once: the main process and its descendants, the adopted orphans and
+         * theirs, and the new children of members already known. Each new member that runs gets
+         * {@code onSight} ({@link #NO_SIGNAL}: none) the moment it is found, before it can fork
+         * again. Returns how many changes it saw: numbers not seen before (whether or not their
+         * process has ended meanwhile: it may have forked first), numbers seen before whose process
+         * runs again, and members that ended during the look. A look that sees none has seen the
+         * whole tree, and a frozen tree stays as it was seen.
          */
-        boolean collect(WorkloadTree tree) {
-            tree.pid().ifPresent(this::addWithDescendants);
-            for (long member : List.copyOf(pidfds.keySet())) {
-                if (pidfds.get(member) != ENDED) {
-                    children(member).forEach(this::addWithDescendants);
-                }
+        int collect(int onSight) {
+            synchronized (Reaper.ADOPTED_LIST) {
+                return collectSteadily(onSight);
             }
-            if (tree.startTicks().isPresent() && Reaper.procMatchesThisProcess()) {
-                long since = tree.startTicks().getAsLong();
-                // Orphans come to the one thread the kernel hands them to: one child list to read, not one per thread of the core.
-                for (long child : Reaper.adoptingThreadChildren()) {
-                    if (!pidfds.containsKey(child) && startTicks(child).orElse(-1) >= since) {
-                        addWithDescendants(child);
-                    }
-                }
-            }
-            return pidfds.keySet().stream().anyMatch(this::running);
         }
 
-        private void addWithDescendants(long pid) {
-            if (pidfds.containsKey(pid) || !add(pid)) {
-                return;
+        private int collectSteadily(int onSight) {
+            childrenOf = ChildLists.KEPT ? null : parentLinks();
+            var toVisit = new ArrayDeque<Long>();
+            tree.pid().ifPresent(toVisit::add);
+            toVisit.addAll(adopted());
+            pidfds.forEach((pid, pidfd) -> {
+                if (pidfd != ENDED) {
+                    toVisit.add(pid);
+                }
+            });
+            var visited = new HashSet<Long>();
+            int found = 0;
+            while (!toVisit.isEmpty()) {
+                long pid = toVisit.poll();
+                if (!visited.add(pid)) {
+                    continue;
+                }
+                Integer known = pidfds.get(pid);
+                boolean fresh = known == null || known == ENDED;
+                if (fresh) {
+                    boolean running = add(pid) && running(pid);
+                    // A number not seen before counts even when its process has just ended: it may have forked first.
+                    if (known == null || running) {
+                        found++;
+                    }
+                    if (!running) {
+                        continue;
+                    }
+                    if (onSight != NO_SIGNAL) {
+                        sendTo(pid, onSight);
+                    }
+                }
+                toVisit.addAll(childrenOf == null ? children(pid) : childrenOf.getOrDefault(pid, List.of()));
+                // Looked at after its children: one that ended meanwhile handed them to the core after the adopted list
+                // was read, so they are in neither list; the change makes the caller look again.
+                if (!fresh && !running(pid)) {
+                    found++;
+                }
             }
-            children(pid).forEach(this::addWithDescendants);
+            childrenOf = null;
+            return found;
         }
 
         private boolean add(long pid) {
@@ -180,13 +271,18 @@ public final class ProcessTree {
                 return false;
             }
             if (pidfd < 0) {
-                // The kernel or a seccomp filter refuses pidfds: poll from now on.
+                // The kernel or a seccomp filter refuses pidfds: poll from now on. Out of descriptors: poll this one.
                 pidfdsWork &= pidfd != -Native.ENOSYS && pidfd != -Native.EPERM;
                 pidfds.put(pid, NO_PIDFD);
             } else {
                 pidfds.put(pid, pidfd);
             }
             return true;
+        }
+
+        /** Whether any member known has not ended. */
+        boolean anyRunning() {
+            return List.copyOf(pidfds.keySet()).stream().anyMatch(this::running);
         }
 
         /** Whether {@code pid} is a member that has not ended; a zombie has ended. */
@@ -202,35 +298,83 @@ public final class ProcessTree {
             return !ended;
         }
 
-        void send(WorkloadTree tree, int signal) {
+        /** {@code signal} to the main process's group, when it leads one, and to every member that has not ended. */
+        void send(int signal) {
             if (tree.ownProcessGroup() && tree.pid().isPresent()) {
                 Native.kill(-tree.pid().getAsLong(), signal);
             }
-            pidfds.forEach((pid, pidfd) -> {
-                if (pidfd >= 0) {
-                    Native.pidfdSendSignal(pidfd, signal);
-                } else if (pidfd == NO_PIDFD && alive(pid)) {
-                    Native.kill(pid, signal);
-                }
-            });
+            List.copyOf(pidfds.keySet()).forEach(pid -> sendTo(pid, signal));
         }
 
-        /** Waits until every member known has ended, or {@code deadline}; returns whether they all have. */
+        private void sendTo(long pid, int signal) {
+            int pidfd = pidfds.get(pid);
+            if (pidfd >= 0) {
+                Native.pidfdSendSignal(pidfd, signal);
+            } else if (pidfd == NO_PIDFD && alive(pid)) {
+                Native.kill(pid, signal);
+            }
+        }
+
+        /**
+         * SIGSTOP to every member, then looks again until a look finds no new member (each new one
+         * stopped as it is found), at most {@link #FREEZE_ROUNDS} times; then SIGKILL to them all.
+         * Returns whether the whole tree is gone.
+         */
+        boolean freezeAndKill() {
+            send(Signals.STOP);
+            for (int round = 0; round < FREEZE_ROUNDS && collect(Signals.STOP) > 0; round++) {
+                // Each look stops what it finds; the next finds what those forked before they stopped.
+            }
+            send(Signals.KILL);
+            awaitEnded(Instant.now().plus(AFTER_KILL));
+            // A member found only now outran every look: it is killed as it is found.
+            if (collect(Signals.KILL) > 0) {
+                awaitEnded(Instant.now().plus(AFTER_KILL));
+            }
+            return collect(Signals.KILL) == 0 && !anyRunning();
+        }
+
+        /**
+         * Waits until every member known has ended, or {@code deadline}; returns whether they all
+         * have. Each wake costs one {@code poll(2)} on the members still running, not one per member.
+         */
         boolean awaitEnded(Instant deadline) {
             while (true) {
-                List<Long> running = pidfds.keySet().stream().filter(this::running).toList();
-                if (running.isEmpty()) {
+                var running = new ArrayList<Long>();
+                var descriptors = new ArrayList<Integer>();
+                boolean polled = false;
+                for (var entry : pidfds.entrySet()) {
+                    int pidfd = entry.getValue();
+                    if (pidfd >= 0) {
+                        running.add(entry.getKey());
+                        descriptors.add(pidfd);
+                    } else if (pidfd == NO_PIDFD) {
+                        polled = true;
+                    }
+                }
+                if (polled) {
+                    List.copyOf(pidfds.keySet()).forEach(this::running);
+                    polled = pidfds.containsValue(NO_PIDFD);
+                }
+                if (running.isEmpty() && !polled) {
                     return true;
                 }
                 long left = Duration.between(Instant.now(), deadline).toMillis();
                 if (left <= 0 || Thread.currentThread().isInterrupted()) {
                     return false;
                 }
-                int[] descriptors = running.stream().mapToInt(pidfds::get).filter(fd -> fd >= 0).toArray();
-                if (descriptors.length < running.size()) {
-                    sleep(Math.min(left, POLL.toMillis()));
-                } else {
-                    Native.pollReadable(descriptors, new boolean[descriptors.length], (int) Math.min(left, Integer.MAX_VALUE));
+                int timeout = (int) Math.min(left, polled ? POLL.toMillis() : Integer.MAX_VALUE);
+                if (running.isEmpty()) {
+                    sleep(timeout);
+                    continue;
+                }
+                int[] fds = descriptors.stream().mapToInt(Integer::intValue).toArray();
+                boolean[] ready = new boolean[fds.length];
+                Native.pollReadable(fds, ready, timeout);
+                for (int i = 0; i < fds.length; i++) {
+                    if (ready[i]) {
+                        close(running.get(i));
+                    }
                 }
             }
         }

@@ -22,20 +22,17 @@ import java.util.List;
  * <p><b>Whose zombie it is.</b> The JDK owns every process it started (the core's workloads,
  * privileged commands, and the processes adapters start with their own {@code ProcessBuilder},
  * which the core never hears of): its reaper thread waits for each by pid and takes its exit
- * status. Reaping one of those would steal that status (the JDK would report 0, late). So a
- * zombie is reaped here only when both hold:
- * <ol>
- * <li>it is a child of the thread the kernel gives orphans to: the first live thread of the
- *     process, the launcher's main thread, which waits for the JVM and never forks. A process the
- *     JDK started is a child of the thread that forked it, and comes to that thread only once the
- *     forking thread has ended, which is after the JDK registered its wait for it (below);</li>
- * <li>the JDK holds no wait for it: {@link ProcessHandle#onExit()} joins the JDK's own wait when
- *     there is one, which completes only once the JDK has reaped the child; for a process the
- *     JDK did not start it completes while the child is still a zombie. So a child still an
- *     unreaped zombie after {@code onExit()} completed is one the JDK will never reap.</li>
- * </ol>
- * A zombie that fails either test belongs to whoever forked it; the thread waits for its owner
- * to reap it (the JDK does at once) before it looks again.
+ * status. Reaping one of those would steal that status (the JDK would report 0, late). Each wake
+ * therefore reaps the exited children of the thread the kernel gives orphans to (the first live
+ * thread of the process, the launcher's main thread, which waits for the JVM and never forks),
+ * all of them in one pass over that thread's child list, so that a wake costs in proportion to
+ * what was adopted and not to how many zombies wait, and zombies never pile up behind each other.
+ * A process the JDK started comes to that thread only once its forking thread has ended, which is
+ * after the JDK registered its wait for it; so an exited entry is reaped only when the JDK holds
+ * no wait for it: {@link ProcessHandle#onExit()} joins the JDK's own wait when there is one,
+ * which completes only once the JDK has reaped the child; for a process the JDK did not start it
+ * completes while the child is still a zombie. A zombie of another thread's child belongs to
+ * whoever forked it; the thread waits for its owner to reap it (the JDK does at once).
  */
 public final class Reaper {
 
@@ -45,6 +42,15 @@ public final class Reaper {
     // How long an owner's reaping is waited for before the zombie is looked at again.
     private static final Duration OWNER_REAPS_WITHIN = Duration.ofSeconds(2);
     private static final Duration OTHERS_ZOMBIE_BACKOFF = Duration.ofMillis(50);
+
+    /**
+     * Held while an orphan is reaped, and by {@link ProcessTree} while it reads the child lists:
+     * the kernel produces a child list one entry at a time, resuming after the entry it gave
+     * last, or at the same position when that one has gone; a child reaped during the read
+     * shifts the rest, and the entry after it is skipped. Without reaping the adopting thread's
+     * list only grows during a read, so nothing in it is missed.
+     */
+    static final Object ADOPTED_LIST = new Object();
 
     private static final java.util.concurrent.Semaphore LAUNCHES = new java.util.concurrent.Semaphore(0);
 
@@ -67,6 +73,11 @@ public final class Reaper {
     }
 
     private static java.util.concurrent.CompletableFuture<Boolean> started;
+
+    /** Whether orphans come to the core (as PID 1 or a child subreaper) and the reaper runs. */
+    public static synchronized boolean adopting() {
+        return started != null && started.getNow(false);
+    }
 
     /** Tells the reaper that the core has started a child, so that it waits for children again. */
     public static void childStarted() {
@@ -99,7 +110,10 @@ public final class Reaper {
         }
     }
 
-    /** Waits for one child's exit and reaps it if it is an adopted orphan; see the class description. */
+    /**
+     * Waits for one child's exit, then reaps every adopted orphan that has exited by now, not
+     * only that one; see the class description.
+     */
     void awaitExit() throws InterruptedException {
         LAUNCHES.drainPermits();
         int pid = Native.waitid(Native.P_ALL, 0, Native.WNOWAIT);
@@ -113,17 +127,40 @@ public final class Reaper {
         if (pid <= 0) {
             throw new IllegalStateException("waitid(2) failed: " + Native.describeErrno(-pid));
         }
-        boolean orphan = childOfAdoptingThread(pid);
-        awaitTheJdksWait(pid);
-        if (!unreapedChild(pid)) {
-            return;
+        int reaped = reapExitedOrphans();
+        if (reaped > 0) {
+            LOG.debug("reaped orphans", "count", reaped);
         }
-        if (orphan && Native.waitid(Native.P_PID, pid, Native.WNOHANG) == pid) {
-            LOG.debug("reaped an orphan", "pid", pid);
-        } else {
-            // Forked by a thread of the core that is still running, and not yet reaped by it.
-            Thread.sleep(OTHERS_ZOMBIE_BACKOFF);
+        if (unreapedChild(pid)) {
+            // Forked by a thread of the core that is still running: its owner reaps it, and waitid(2) finds it until then.
+            awaitTheJdksWait(pid);
+            if (unreapedChild(pid)) {
+                Thread.sleep(OTHERS_ZOMBIE_BACKOFF);
+            }
         }
+    }
+
+    /**
+     * Reaps every child of the adopting thread that has exited and that the JDK does not wait
+     * for: one read of that thread's child list, which holds only the live orphans and the
+     * exited ones, then a look at each. A wake costs in proportion to what was adopted, and
+     * every zombie there is reaped in the same wake, so zombies cannot pile up behind each other
+     * however fast orphans appear.
+     */
+    static int reapExitedOrphans() throws InterruptedException {
+        int reaped = 0;
+        for (long child : adoptingThreadChildren()) {
+            if (!unreapedChild(child)) {
+                continue;
+            }
+            awaitTheJdksWait(child);
+            synchronized (ADOPTED_LIST) {
+                if (Native.waitid(Native.P_PID, child, Native.WNOHANG) == child) {
+                    reaped++;
+                }
+            }
+        }
+        return reaped;
     }
 
     /** Waits until {@link ProcessHandle#onExit()} of {@code pid} completes: at once, or once the JDK has reaped it. */

@@ -14,13 +14,13 @@ public final class SystemProcessControl implements ProcessControl {
     }
 
     @Override
-    public OptionalLong startTicks(long pid) {
-        return ProcessTree.startTicks(pid);
+    public boolean endTree(WorkloadTree tree, int signal, Instant deadline) {
+        return ProcessTree.end(tree, signal, deadline);
     }
 
     @Override
-    public boolean endTree(WorkloadTree tree, int signal, Instant deadline) {
-        return ProcessTree.end(tree, signal, deadline);
+    public boolean sweepOrphans() {
+        return ProcessTree.sweepOrphans();
     }
 
     @Override

@@ -4,15 +4,14 @@ import java.util.OptionalLong;
 
 /**
  * What belongs to one workload, for ending it whole: its main process, that process's group when
- * it leads one, its descendants, and the core's adopted children that started no earlier than it
- * (orphans it left behind, re-parented to the core as child subreaper).
+ * it leads one, its descendants, and every orphan the core adopted, with theirs (what it left
+ * behind, re-parented to the core as child subreaper); see {@link ProcessTree}.
  *
  * @param pid the main process, when the workload is a process
  * @param ownProcessGroup whether the main process leads a process group of its own
- * @param startTicks when the main process started, in clock ticks since boot ({@link ProcessTree#startTicks})
  */
-public record WorkloadTree(OptionalLong pid, boolean ownProcessGroup, OptionalLong startTicks) {
+public record WorkloadTree(OptionalLong pid, boolean ownProcessGroup) {
 
     /** A workload with no process of its own (threads inside an adapter, say). */
-    public static final WorkloadTree NONE = new WorkloadTree(OptionalLong.empty(), false, OptionalLong.empty());
+    public static final WorkloadTree NONE = new WorkloadTree(OptionalLong.empty(), false);
 }

@@ -145,6 +145,38 @@ class LifecycleStateMachineTest {
     }
 
     @Test
+    void aVirtualMachineErrorWhileWatchingTheWorkloadReachesTheFatalErrorHandler() throws Exception {
+        lifecycle("");
+        lifecycle.start(plan("a"));
+        settled();
+        // In the core the default handler is FatalErrors', which kills the workload and halts with 70; here it only catches.
+        var uncaught = new java.util.concurrent.CompletableFuture<Throwable>();
+        Thread.UncaughtExceptionHandler previous = Thread.getDefaultUncaughtExceptionHandler();
+        Thread.setDefaultUncaughtExceptionHandler((thread, error) -> uncaught.complete(error));
+        try {
+            // As the JDK reports it when it cannot start the thread that waits for the process, wrapped by the exit's stage.
+            adapter.started.getFirst().exit.completeExceptionally(
+                    new java.util.concurrent.CompletionException(new OutOfMemoryError("unable to create native thread")));
+            Throwable seen = uncaught.get(5, java.util.concurrent.TimeUnit.SECONDS);
+            assertTrue(seen instanceof OutOfMemoryError, "the handler got " + seen);
+            assertTrue(lifecycle.snapshot().failures().isEmpty(), "recorded as a failure: " + lifecycle.snapshot().failures());
+        } finally {
+            Thread.setDefaultUncaughtExceptionHandler(previous);
+        }
+    }
+
+    @Test
+    void anOrdinaryExceptionWhileWatchingTheWorkloadIsItsFailure() throws Exception {
+        lifecycle("");
+        lifecycle.start(plan("a"));
+        settled();
+        adapter.started.getFirst().exit.completeExceptionally(new IllegalStateException("liveness check broke"));
+        Snapshot failed = settled();
+        assertEquals(Phase.FAILED, failed.phase());
+        assertTrue(failed.failures().getFirst().message().startsWith("workload watch failed: "), failed.failures().toString());
+    }
+
+    @Test
     void aQueuedStartShowsAsStartingBeforeItBegins() throws Exception {
         lifecycle("");
         adapter.blockStarts();
@@ -598,6 +630,7 @@ class LifecycleStateMachineTest {
         final List<String> signals = new CopyOnWriteArrayList<>();
         final Map<Long, FakeWorkload> alive = new ConcurrentHashMap<>();
         final AtomicLong nextPid = new AtomicLong(1000);
+        final java.util.concurrent.atomic.AtomicInteger sweeps = new java.util.concurrent.atomic.AtomicInteger();
 
         FakeWorkload spawn(String name) {
             var workload = new FakeWorkload(name, nextPid.incrementAndGet());
@@ -622,11 +655,6 @@ class LifecycleStateMachineTest {
         }
 
         @Override
-        public OptionalLong startTicks(long pid) {
-            return OptionalLong.of(pid);
-        }
-
-        @Override
         public boolean endTree(WorkloadTree tree, int signal, Instant deadline) {
             ends.add(new End(tree, signal, deadline));
             tree.pid().ifPresent(pid -> {
@@ -635,6 +663,12 @@ class LifecycleStateMachineTest {
                     workload.exit.complete(128 + signal);
                 }
             });
+            return true;
+        }
+
+        @Override
+        public boolean sweepOrphans() {
+            sweeps.incrementAndGet();
             return true;
         }
 

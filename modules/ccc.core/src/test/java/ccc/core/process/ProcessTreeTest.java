@@ -49,7 +49,7 @@ class ProcessTreeTest {
     }
 
     private static WorkloadTree treeOf(Process process) {
-        return new WorkloadTree(OptionalLong.of(process.pid()), false, OptionalLong.empty());
+        return new WorkloadTree(OptionalLong.of(process.pid()), false);
     }
 
     @Test

@@ -26,8 +26,10 @@ class WorkloadEscapeTest {
     // A stop of a tree of any size ends within its stop timeout and the freeze before the kill; this is generous.
     private static final Duration STOP_BOUND = STOP_TIMEOUT.plusSeconds(10);
     private static final int SLEEPERS = 1000;
-    // Zombies of the core at any moment while hoppers exit hundreds of times a second: a handful, never a pile.
-    private static final int ZOMBIES_AT_MOST = 64;
+    // Zombies of the core on average while hoppers exit hundreds of times a second: a handful, never a pile (a
+    // reaper that took one zombie per wake left over a hundred on average and hundreds at peaks). The average, not the
+    // peak, since a loaded machine can hold the reaper off the processor for a moment.
+    private static final double ZOMBIES_ON_AVERAGE_AT_MOST = 32;
 
     /**
      * A pid-hopper: ignores SIGTERM and SIGHUP, and forever forks, lets the parent exit at once,
@@ -176,9 +178,10 @@ class WorkloadEscapeTest {
             most = Math.max(most, zombies);
             TestCore.sleep(10);
         }
+        double mean = samples.stream().mapToInt(Integer::intValue).average().orElse(0);
         System.out.printf("zombie children of the core over 3 s of three pid-hoppers: at most %d, mean %.1f, %d samples%n", most,
-                samples.stream().mapToInt(Integer::intValue).average().orElse(0), samples.size());
-        assertTrue(most <= ZOMBIES_AT_MOST, "zombies piled up: at most " + most);
+                mean, samples.size());
+        assertTrue(mean <= ZOMBIES_ON_AVERAGE_AT_MOST, "zombies piled up: " + mean + " on average, at most " + most);
         core.post("/api/stop", "{}");
         core.awaitStatus(status -> "stopped".equals(status.get("phase")), STOP_BOUND);
         assertNoneSurvives("after /api/stop");

@@ -65,6 +65,45 @@ class HostileInputTest {
         return lines.stream().map(line -> (String) line.get("line")).toList();
     }
 
+    /**
+     * The JDK's HTTP server, told a length for an answer to HEAD, warns through its logger on
+     * every such request; anyone can send them. 500 pipelined HEAD requests, to routes, streams
+     * and nowhere, make it log nothing, and nothing reaches the console. What the JDK's loggers
+     * do log goes through the core's log (CoreLoggerFinder, which the module provides).
+     */
+    @Test
+    void headRequestsMakeTheJdksServerLogNothingAndItsLoggersWriteThroughTheCoresLog() throws Exception {
+        Log.redirect(new PrintStream(logged, true, StandardCharsets.UTF_8));
+        core = TestCore.start(new SleepAdapter(), "");
+        var console = new ByteArrayOutputStream();
+        PrintStream out = System.out;
+        PrintStream err = System.err;
+        var capture = new PrintStream(console, true, StandardCharsets.UTF_8);
+        String[] paths = {"/api/health", "/api/status", "/api/logs", "/api/logs?follow=true", "/metrics", "/nowhere"};
+        var requests = new StringBuilder();
+        for (int i = 0; i < 500; i++) {
+            requests.append("HEAD ").append(paths[i % paths.length]).append(" HTTP/1.1\r\nHost: x\r\n")
+                    .append(i == 499 ? "Connection: close\r\n" : "").append("\r\n");
+        }
+        String answers;
+        System.setOut(capture);
+        System.setErr(capture);
+        try (var socket = new Socket("127.0.0.1", core.core.port())) {
+            socket.setSoTimeout(30_000);
+            socket.getOutputStream().write(requests.toString().getBytes(StandardCharsets.US_ASCII));
+            answers = new String(socket.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+        } finally {
+            System.setOut(out);
+            System.setErr(err);
+        }
+        assertEquals(500, answers.split("HTTP/1.1 ", -1).length - 1, answers);
+        assertEquals("", console.toString(StandardCharsets.UTF_8));
+        assertFalse(log().contains("sendResponseHeaders"), log());
+        // The server's logger is the core's: a line it logs is one line in the core's format.
+        System.getLogger("com.sun.net.httpserver").log(System.Logger.Level.WARNING, "probe\nforged line");
+        assertTrue(log().lines().anyMatch(line -> line.matches("\\S+ WARNING com\\.sun\\.net\\.httpserver: probe\\\\nforged line")), log());
+    }
+
     @Test
     void inventedMethodsAreCountedAsOtherSoTheyAddNoSeries() throws Exception {
         core = TestCore.start(new SleepAdapter(), "");

@@ -77,7 +77,9 @@ public final class Streams implements AutoCloseable {
         streams.add(stream);
         try (source) {
             writer.setName(name);
-            exchange.sendResponseHeaders(200, 0);
+            if (!Router.sendHeaders(exchange, 200, 0)) {
+                return;
+            }
             OutputStream body = exchange.getResponseBody();
             // The headers go out now, not with the first event.
             stream.write(body, List.of());

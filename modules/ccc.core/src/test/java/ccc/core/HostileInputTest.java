@@ -183,6 +183,60 @@ class HostileInputTest {
         assertEquals(200, status, "slots are given back when the readers go");
     }
 
+    /**
+     * Readers that never read and never leave: each answer's write stalls, and once one has been
+     * pending for Streams.WRITE_TIMEOUT its connection is closed and its slot given back, while
+     * the readers still hold their sockets open.
+     */
+    @Test
+    void logReadersThatNeverReadAreCutOffAfterTheWriteTimeout() throws Exception {
+        startProcess(yamlList("sh", "-c", "l=$$(head -c 8000 /dev/zero | tr '\\0' x); i=0; "
+                + "while [ $$i -lt 600 ]; do echo \"$$l\"; i=$$((i+1)); done; echo done; exec sleep " + marker));
+        assertEquals(200, core.post("/api/start", "{}").status());
+        Instant deadline = Instant.now().plusSeconds(20);
+        while (!logLines("tail=1").equals(List.of("done")) && Instant.now().isBefore(deadline)) {
+            TestCore.sleep(50);
+        }
+        var readers = new ArrayList<Socket>();
+        try {
+            for (int i = 0; i < ccc.core.http.ControlApi.MAX_CONCURRENT_LOG_READS; i++) {
+                var socket = new Socket();
+                socket.setReceiveBufferSize(4096);
+                socket.connect(new java.net.InetSocketAddress("127.0.0.1", core.core.port()));
+                socket.getOutputStream().write("GET /api/logs?tail=2000 HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                readers.add(socket);
+            }
+            TestCore.sleep(500);
+            assertEquals(503, core.get("/api/logs?tail=1").status(), "the stalled answers hold every slot");
+            Instant stalled = Instant.now();
+            deadline = stalled.plus(ccc.core.http.Streams.WRITE_TIMEOUT).plusSeconds(10);
+            int status;
+            while ((status = core.get("/api/logs?tail=1").status()) != 200 && Instant.now().isBefore(deadline)) {
+                TestCore.sleep(100);
+            }
+            Duration freed = Duration.between(stalled, Instant.now());
+            assertEquals(200, status, "slots are given back while the readers still hold their sockets");
+            assertTrue(freed.compareTo(ccc.core.http.Streams.WRITE_TIMEOUT.minusSeconds(1)) >= 0, "not before the timeout: " + freed);
+            // Each reader, reading at last, finds its answer cut short: the connection ends before the answer's end.
+            for (Socket reader : readers) {
+                reader.setSoTimeout(10_000);
+                String answer;
+                try {
+                    answer = new String(reader.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+                } catch (java.net.SocketException e) {
+                    answer = "";
+                }
+                assertFalse(answer.contains("\"truncated\""), "the answer was cut off");
+            }
+            assertTrue(log().contains("closing the connection of an answer whose client reads nothing"), log());
+            System.out.println("16 /api/logs readers that never read: their slots came back after " + freed.toMillis() + " ms");
+        } finally {
+            for (Socket reader : readers) {
+                reader.close();
+            }
+        }
+    }
+
     @Test
     void aSecretAcrossTheLineLimitOfARealWorkloadNeverShows() throws Exception {
         String secret = "Zq9-secret-" + ThreadLocalRandom.current().nextInt(100_000, 999_999);

@@ -165,10 +165,6 @@ public final class Router implements HttpHandler {
             stream.serve(exchange);
             return;
         }
-        if (response.body() instanceof StreamedJson streamed) {
-            sendStreamed(exchange, response.status(), streamed);
-            return;
-        }
         byte[] body;
         try {
             body = Json.write(response.body());
@@ -178,21 +174,6 @@ public final class Router implements HttpHandler {
             body = Json.write(response.body());
         }
         send(exchange, response.status(), body);
-    }
-
-    /** Sends a body as it is written, chunked; a failure half-way can only end the answer early, and is logged. */
-    private static void sendStreamed(HttpExchange exchange, int status, StreamedJson streamed) throws IOException {
-        try (streamed) {
-            exchange.getResponseHeaders().set("Content-Type", "application/json");
-            if (!sendHeaders(exchange, status, 0)) {
-                return;
-            }
-            try (var json = Json.generator(exchange.getResponseBody())) {
-                streamed.writeTo(json);
-            }
-        } catch (RuntimeException e) {
-            LOG.error("streamed answer failed half-way", "path", exchange.getRequestURI().getPath(), "reason", Log.describe(e));
-        }
     }
 
     /** Sends a JSON body (none to HEAD). */

@@ -105,6 +105,29 @@ class HostileInputTest {
     }
 
     @Test
+    void signalNamesMustBeExact() throws Exception {
+        core = TestCore.start(new SleepAdapter(), "");
+        for (String name : List.of(" HUP", "HUP\\u0000", "HUP ", "\\tTERM", "SIG HUP")) {
+            var refused = core.post("/api/signal", "{\"signal\": \"" + name + "\"}");
+            assertEquals(400, refused.status(), name + ": " + refused.body());
+            assertTrue(refused.json().get("detail").toString().startsWith("unknown signal"), refused.body());
+        }
+        assertEquals(409, core.post("/api/signal", "{\"signal\": \"sighup\"}").status(), "a name in any case, with or without SIG, is known");
+    }
+
+    @Test
+    void aChunkSizeTheServerCannotReadIsRefusedSayingSo() throws Exception {
+        core = TestCore.start(new SleepAdapter(), "");
+        for (String size : List.of("80000000", "FFFFFFFF", "zz")) {
+            var reply = core.raw("POST /api/start HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+                    + "Connection: close\r\n\r\n" + size + "\r\n{}\r\n0\r\n\r\n");
+            assertEquals(400, reply.status(), size + ": " + reply.body());
+            assertTrue(reply.body().contains("chunk") && !reply.body().contains("null"), size + ": " + reply.body());
+        }
+        assertEquals(200, core.get("/api/health").status());
+    }
+
+    @Test
     void inventedMethodsAreCountedAsOtherSoTheyAddNoSeries() throws Exception {
         core = TestCore.start(new SleepAdapter(), "");
         for (int i = 0; i < 300; i++) {

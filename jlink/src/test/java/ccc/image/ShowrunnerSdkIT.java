@@ -114,6 +114,17 @@ class ShowrunnerSdkIT {
                 + (Files.exists(seen()) ? Files.readString(seen()) : "(nothing)") + "\n" + core.output());
     }
 
+    /** Waits (10 s at most) until the SDK's /metrics holds {@code sample}: an exposition is rendered once a second, so one may predate the change. */
+    private void awaitMetrics(String sample) throws IOException {
+        Instant deadline = Instant.now().plusSeconds(10);
+        String metrics = sdk("/metrics").body();
+        while (!metrics.contains(sample) && Instant.now().isBefore(deadline)) {
+            ImageProcess.sleep(50);
+            metrics = sdk("/metrics").body();
+        }
+        assertTrue(metrics.contains(sample), sample + " in\n" + metrics);
+    }
+
     private static void send(String signal, long pid) throws Exception {
         var kill = new ProcessBuilder("kill", "-s", signal, Long.toString(pid)).inheritIO().start();
         assertEquals(0, kill.waitFor(), "kill -s " + signal);
@@ -151,7 +162,7 @@ class ShowrunnerSdkIT {
             Duration took = Duration.between(hup, Instant.now());
             assertEquals(pid, Long.parseLong(applied.group(1)), "the same workload, updated live");
             awaitOutput(core, "configuration reloaded how=\"live update\"");
-            assertTrue(sdk("/metrics").body().contains("config_reloads_total 1.0"));
+            awaitMetrics("config_reloads_total 1.0");
             System.out.println("SIGHUP to the workload's trap, update applied live: " + took.toMillis() + " ms; core: "
                     + core.output().lines().filter(line -> line.contains("configuration reloaded")).findFirst().orElseThrow());
 
@@ -160,7 +171,7 @@ class ShowrunnerSdkIT {
             String refused = awaitHealth(core, body -> body.contains("reload refused"));
             assertTrue(refused.contains("\"status\":\"running\"") && refused.contains(appJson() + " is not valid JSON at line 1"), refused);
             assertEquals(List.of(pid), ProcTable.withArgument(marker), "the running workload was left alone");
-            assertTrue(sdk("/metrics").body().contains("ccc_config_reloads_refused_total 1.0"));
+            awaitMetrics("ccc_config_reloads_refused_total 1.0");
 
             assertEndsCleanlyOnSigterm(core);
         }

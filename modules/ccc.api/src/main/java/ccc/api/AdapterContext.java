@@ -69,6 +69,7 @@ public interface AdapterContext {
      * @throws java.nio.file.NoSuchFileException when there is no such file
      * @throws java.io.IOException when it or a directory on its path is a link, it is not a
      *         regular file, or it cannot be read
+     * @since 0.1
      */
     byte[] readWorkloadFile(java.nio.file.Path file, int maxBytes) throws java.io.IOException;
 

@@ -18,6 +18,9 @@ module ccc.core {
 
     uses ccc.api.Adapter;
 
+    // The JDK's own loggers (its HTTP server's among them) write through the core's log.
+    provides java.lang.System.LoggerFinder with ccc.core.log.CoreLoggerFinder;
+
     // For the test kit only, which drives a supervisor without the HTTP API.
     exports ccc.core to ccc.testkit;
     exports ccc.core.adapters to ccc.testkit;

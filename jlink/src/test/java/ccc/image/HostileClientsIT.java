@@ -68,6 +68,49 @@ class HostileClientsIT {
         }
     }
 
+    /**
+     * Unauthenticated HEAD requests, pipelined on four connections: the JDK's server warned on the
+     * console for each (two raw lines, in no format of the core's). Now nothing is written for
+     * them, and what the JDK's loggers do write is in the core's format (JSON here).
+     */
+    @Test
+    void headRequestsWriteNothingToTheConsole() throws Exception {
+        Files.writeString(work.resolve("config.yaml"), "process_management: {enabled: true, command: [sleep, '1']}\nlog: {format: json}\n");
+        try (var core = ImageProcess.launch(work, Map.of("CCC_API_TOKEN", "head-flood-token-0123456789"))) {
+            core.awaitHealthy(Instant.now(), Duration.ofSeconds(30));
+            int before = core.output().split("\n", -1).length;
+            var requests = new StringBuilder();
+            for (int i = 0; i < 500; i++) {
+                requests.append("HEAD ").append(i % 2 == 0 ? "/api/status" : "/api/health").append(" HTTP/1.1\r\nHost: x\r\n")
+                        .append(i == 499 ? "Connection: close\r\n" : "").append("\r\n");
+            }
+            try (ExecutorService clients = Executors.newFixedThreadPool(4)) {
+                var answers = new ArrayList<Future<String>>();
+                for (int connection = 0; connection < 4; connection++) {
+                    answers.add(clients.submit(() -> {
+                        try (var socket = new Socket(core.host, core.port)) {
+                            socket.setSoTimeout(30_000);
+                            socket.getOutputStream().write(requests.toString().getBytes(StandardCharsets.US_ASCII));
+                            return new String(socket.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+                        }
+                    }));
+                }
+                for (Future<String> answer : answers) {
+                    String all = answer.get();
+                    assertEquals(500, all.split("HTTP/1.1 ", -1).length - 1, "every request answered");
+                    assertEquals(250, all.split("HTTP/1.1 401", -1).length - 1, "each HEAD /api/status answered 401");
+                }
+            }
+            assertStillHealthy(core);
+            String output = core.output();
+            List<String> added = List.of(output.split("\n", -1)).subList(before - 1, output.split("\n", -1).length);
+            assertFalse(output.contains("sendResponseHeaders"), tail(core));
+            assertTrue(added.stream().allMatch(line -> line.isEmpty() || line.startsWith("{")), "every line is the core's JSON: " + added);
+            assertTrue(added.size() < 20, added.size() + " lines for 2,000 HEAD requests: " + added);
+            System.out.printf("HEAD flood: 2,000 pipelined HEAD requests on 4 connections; %d lines written%n", added.size() - 1);
+        }
+    }
+
     @Test
     void inventedMethodsCannotFillTheHeapWithRequestCounters() throws Exception {
         // Headers (and the request line) as large as the core once allowed by default, as in the reported attack.

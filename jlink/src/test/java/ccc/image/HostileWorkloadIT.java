@@ -1,6 +1,7 @@
 package ccc.image;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -141,6 +142,124 @@ class HostileWorkloadIT {
             assertTrue(output.contains("ERROR core: fatal error: the workload's processes were killed and the core exits"
                     + " error=\"java.lang.OutOfMemoryError: Java heap space\" exit_code=70"), output);
             System.out.printf("out of memory: the core exited %d; %d workload processes (%s) ended with it%n", exitCode, workload.size(), workload);
+        }
+    }
+
+    /**
+     * The SDK's configuration file is the workload's to replace: it swaps a FIFO and a file at its
+     * name without pause while the core is sent SIGHUP after SIGHUP, on one CPU (one carrier for
+     * the core's virtual threads). A read that opened the FIFO would wait for a writer in the
+     * kernel; the API must answer throughout.
+     */
+    @Test
+    void aFifoSwappedInForTheSdkConfigurationNeverStallsTheApiOnOneCpu() throws Exception {
+        String marker = uniqueMarker();
+        Path sdk = Files.createDirectories(work.resolve("sdk"));
+        Files.writeString(sdk.resolve("app.json"), "{}");
+        Files.writeString(work.resolve("config.yaml"), """
+                process_management:
+                  enabled: true
+                  command: [sh, -c, 'cd %s; while :; do rm -f f; mkfifo f; mv -f f app.json; echo "{}" > r; mv -f r app.json; done', "%s"]
+                """.formatted(sdk, marker));
+        int sdkPort = ImageProcess.freePort();
+        try (var core = ImageProcess.launch(work, Map.of("CCC_SHOWRUNNER_SDK", "true", "SHOWRUNNER_CONFIG_PATH", sdk.resolve("app.json").toString(),
+                "SHOWRUNNER_METRICS_PORT", Integer.toString(sdkPort), "JDK_JAVA_OPTIONS", "-XX:ActiveProcessorCount=1"))) {
+            core.awaitHealthy(Instant.now(), Duration.ofSeconds(30));
+            Instant deadline = Instant.now().plusSeconds(20);
+            while (ProcTable.withArgument(marker).isEmpty() && Instant.now().isBefore(deadline)) {
+                ImageProcess.sleep(20);
+            }
+            assertTrue(!ProcTable.withArgument(marker).isEmpty(), "the swapping workload runs: " + core.output());
+            Duration slowest = Duration.ZERO;
+            for (int hangup = 0; hangup < 40; hangup++) {
+                assertEquals(0, new ProcessBuilder("kill", "-HUP", Long.toString(core.process.pid())).start().waitFor());
+                ImageProcess.sleep(50);
+                Instant asked = Instant.now();
+                assertEquals(200, core.request("GET", "/api/health", null).status());
+                assertEquals(200, ImageProcess.request("127.0.0.1", sdkPort, "GET", "/healthz", null).status());
+                Duration took = Duration.between(asked, Instant.now());
+                slowest = took.compareTo(slowest) > 0 ? took : slowest;
+                // The bound the attack is measured against: a stalled API never answers at all.
+                assertTrue(took.toMillis() < 1000, "health answered after " + took.toMillis() + " ms\n" + core.output());
+            }
+            String output = core.output();
+            assertFalse(output.contains("could not be read within"), output);
+            long refused = output.lines().filter(line -> line.contains("is not a regular file")).count();
+            System.out.printf("SDK configuration swapped with a FIFO under 40 SIGHUPs on one CPU: slowest health answer %d ms; %d reloads refused a FIFO%n",
+                    slowest.toMillis(), refused);
+        }
+    }
+
+    /**
+     * The example adapter's stats file is the workload's: with the runner stopped, a FIFO and a
+     * file are swapped at its name without pause while /api/metrics is asked again and again, on
+     * one CPU. An adapter read that opened the FIFO would wait for a writer in the kernel; the API
+     * must answer throughout, and the figures must be figures, not a timeout.
+     */
+    @Test
+    void aFifoSwappedInForTheAdaptersStatsFileNeverStallsTheApiOnOneCpu() throws Exception {
+        Path flows = Files.writeString(work.resolve("flows-" + uniqueMarker() + ".txt"), "1 http://127.0.0.1:9/unreachable\n");
+        Files.writeString(work.resolve("config.yaml"), """
+                adapter:
+                  class: ccc.adapter.example.ExampleAdapter
+                """);
+        try (var core = ImageProcess.launch(work, Map.of("JDK_JAVA_OPTIONS", "-XX:ActiveProcessorCount=1"))) {
+            core.awaitHealthy(Instant.now(), Duration.ofSeconds(30));
+            assertEquals(200, core.request("POST", "/api/start", "{\"flowfile\": \"" + flows + "\"}").status());
+            Instant deadline = Instant.now().plusSeconds(20);
+            List<Long> runner = ProcTable.withArgument(flows.toString());
+            while (runner.isEmpty() && Instant.now().isBefore(deadline)) {
+                ImageProcess.sleep(20);
+                runner = ProcTable.withArgument(flows.toString());
+            }
+            assertEquals(1, runner.size(), "the flow runner runs: " + core.output());
+            List<String> arguments = List.of(Files.readString(Path.of("/proc/" + runner.getFirst() + "/cmdline")).split("\0"));
+            Path stats = Path.of(arguments.get(arguments.indexOf("--stats") + 1));
+            while (!Files.exists(stats) && Instant.now().isBefore(deadline)) {
+                ImageProcess.sleep(20);
+            }
+            // Stopped, the runner no longer rewrites the file: what is at its name is what the swapper put there.
+            assertEquals(0, new ProcessBuilder("kill", "-STOP", Long.toString(runner.getFirst())).start().waitFor());
+            var swapping = new java.util.concurrent.atomic.AtomicBoolean(true);
+            Path regular = stats.resolveSibling(".regular");
+            Path fifo = stats.resolveSibling(".fifo");
+            Thread swapper = Thread.ofPlatform().start(() -> {
+                try {
+                    while (swapping.get()) {
+                        Files.writeString(regular, "sent=5\n");
+                        Files.move(regular, stats, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                        if (new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor() == 0) {
+                            Files.move(fifo, stats, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                        }
+                    }
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            Duration slowest = Duration.ZERO;
+            int fromTheFile = 0;
+            try {
+                for (int round = 0; round < 40; round++) {
+                    Instant asked = Instant.now();
+                    String metrics = core.request("GET", "/api/metrics", null).body();
+                    assertEquals(200, core.request("GET", "/api/health", null).status());
+                    Duration took = Duration.between(asked, Instant.now());
+                    slowest = took.compareTo(slowest) > 0 ? took : slowest;
+                    assertFalse(metrics.contains("timed out") || metrics.contains("still running"), metrics);
+                    fromTheFile += metrics.contains("\"requests_sent\":5") ? 1 : 0;
+                    // The bound the attack is measured against: a stalled API never answers at all.
+                    assertTrue(took.toMillis() < 1000, "metrics and health answered after " + took.toMillis() + " ms");
+                    // A new reading each round: the figures are kept for a second.
+                    ImageProcess.sleep(1000);
+                }
+            } finally {
+                swapping.set(false);
+                swapper.join();
+                new ProcessBuilder("kill", "-CONT", Long.toString(runner.getFirst())).start().waitFor();
+            }
+            assertTrue(fromTheFile > 0, "the file was read between swaps");
+            System.out.printf("stats file swapped with a FIFO, 40 metrics readings on one CPU: slowest metrics and health %d ms; %d readings from the file%n",
+                    slowest.toMillis(), fromTheFile);
         }
     }
 }

@@ -52,13 +52,26 @@ public interface AdapterContext {
      * A directory for files the workload and the adapter share, such as a stats file: created
      * on first use, the same for the core's lifetime, owned by the workload's user and mode 0700,
      * so that no other user can reach it. The workload can put anything in it (links, huge
-     * files, FIFOs): read its files as untrusted, without following links, only regular files,
-     * with a size limit, as the example adapter does.
+     * files, FIFOs): read its files as untrusted, with {@link #readWorkloadFile}.
      *
      * @throws java.io.IOException if it cannot be created
      * @since 0.1
      */
     java.nio.file.Path workloadDirectory() throws java.io.IOException;
+
+    /**
+     * Reads at most {@code maxBytes} of a file the workload can write or replace, as the core
+     * reads such files: following no symbolic link anywhere on its path, and reading only a
+     * regular file, opened without waiting for a writer, so a FIFO the workload swapped in is
+     * refused at once instead of blocking the reader in the kernel, where no interrupt reaches.
+     *
+     * @return the file's first {@code maxBytes} bytes (all of it when it is no longer)
+     * @throws java.nio.file.NoSuchFileException when there is no such file
+     * @throws java.io.IOException when it or a directory on its path is a link, it is not a
+     *         regular file, or it cannot be read
+     * @since 0.1
+     */
+    byte[] readWorkloadFile(java.nio.file.Path file, int maxBytes) throws java.io.IOException;
 
     /** The core's traffic-control service, on the interface {@code traffic_control.interface} names. */
     TrafficControl trafficControl();

@@ -6,6 +6,7 @@ import ccc.api.Launch;
 import ccc.api.TrafficControl;
 import ccc.api.WorkloadProcess;
 import ccc.core.log.SystemLoggerAdapter;
+import ccc.core.process.NoFollowFiles;
 import ccc.core.process.PrivilegeDrop;
 import ccc.core.process.ProcessLauncher;
 import java.io.IOException;
@@ -48,6 +49,11 @@ final class CoreAdapterContext implements AdapterContext {
     @Override
     public Path workloadDirectory() throws IOException {
         return launcher.workloadDirectory();
+    }
+
+    @Override
+    public byte[] readWorkloadFile(Path file, int maxBytes) throws IOException {
+        return NoFollowFiles.read(file, maxBytes);
     }
 
     @Override

@@ -65,6 +65,68 @@ class HostileInputTest {
         return lines.stream().map(line -> (String) line.get("line")).toList();
     }
 
+    /**
+     * The JDK's HTTP server, told a length for an answer to HEAD, warns through its logger on
+     * every such request; anyone can send them. 500 pipelined HEAD requests, to routes, streams
+     * and nowhere, make it log nothing, and nothing reaches the console. What the JDK's loggers
+     * do log goes through the core's log (CoreLoggerFinder, which the module provides).
+     */
+    @Test
+    void headRequestsMakeTheJdksServerLogNothingAndItsLoggersWriteThroughTheCoresLog() throws Exception {
+        Log.redirect(new PrintStream(logged, true, StandardCharsets.UTF_8));
+        core = TestCore.start(new SleepAdapter(), "");
+        var console = new ByteArrayOutputStream();
+        PrintStream out = System.out;
+        PrintStream err = System.err;
+        var capture = new PrintStream(console, true, StandardCharsets.UTF_8);
+        String[] paths = {"/api/health", "/api/status", "/api/logs", "/api/logs?follow=true", "/metrics", "/nowhere"};
+        var requests = new StringBuilder();
+        for (int i = 0; i < 500; i++) {
+            requests.append("HEAD ").append(paths[i % paths.length]).append(" HTTP/1.1\r\nHost: x\r\n")
+                    .append(i == 499 ? "Connection: close\r\n" : "").append("\r\n");
+        }
+        String answers;
+        System.setOut(capture);
+        System.setErr(capture);
+        try (var socket = new Socket("127.0.0.1", core.core.port())) {
+            socket.setSoTimeout(30_000);
+            socket.getOutputStream().write(requests.toString().getBytes(StandardCharsets.US_ASCII));
+            answers = new String(socket.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+        } finally {
+            System.setOut(out);
+            System.setErr(err);
+        }
+        assertEquals(500, answers.split("HTTP/1.1 ", -1).length - 1, answers);
+        assertEquals("", console.toString(StandardCharsets.UTF_8));
+        assertFalse(log().contains("sendResponseHeaders"), log());
+        // The server's logger is the core's: a line it logs is one line in the core's format.
+        System.getLogger("com.sun.net.httpserver").log(System.Logger.Level.WARNING, "probe\nforged line");
+        assertTrue(log().lines().anyMatch(line -> line.matches("\\S+ WARNING com\\.sun\\.net\\.httpserver: probe\\\\nforged line")), log());
+    }
+
+    @Test
+    void signalNamesMustBeExact() throws Exception {
+        core = TestCore.start(new SleepAdapter(), "");
+        for (String name : List.of(" HUP", "HUP\\u0000", "HUP ", "\\tTERM", "SIG HUP")) {
+            var refused = core.post("/api/signal", "{\"signal\": \"" + name + "\"}");
+            assertEquals(400, refused.status(), name + ": " + refused.body());
+            assertTrue(refused.json().get("detail").toString().startsWith("unknown signal"), refused.body());
+        }
+        assertEquals(409, core.post("/api/signal", "{\"signal\": \"sighup\"}").status(), "a name in any case, with or without SIG, is known");
+    }
+
+    @Test
+    void aChunkSizeTheServerCannotReadIsRefusedSayingSo() throws Exception {
+        core = TestCore.start(new SleepAdapter(), "");
+        for (String size : List.of("80000000", "FFFFFFFF", "zz")) {
+            var reply = core.raw("POST /api/start HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+                    + "Connection: close\r\n\r\n" + size + "\r\n{}\r\n0\r\n\r\n");
+            assertEquals(400, reply.status(), size + ": " + reply.body());
+            assertTrue(reply.body().contains("chunk") && !reply.body().contains("null"), size + ": " + reply.body());
+        }
+        assertEquals(200, core.get("/api/health").status());
+    }
+
     @Test
     void inventedMethodsAreCountedAsOtherSoTheyAddNoSeries() throws Exception {
         core = TestCore.start(new SleepAdapter(), "");
@@ -142,6 +204,60 @@ class HostileInputTest {
             TestCore.sleep(50);
         }
         assertEquals(200, status, "slots are given back when the readers go");
+    }
+
+    /**
+     * Readers that never read and never leave: each answer's write stalls, and once one has been
+     * pending for Streams.WRITE_TIMEOUT its connection is closed and its slot given back, while
+     * the readers still hold their sockets open.
+     */
+    @Test
+    void logReadersThatNeverReadAreCutOffAfterTheWriteTimeout() throws Exception {
+        startProcess(yamlList("sh", "-c", "l=$$(head -c 8000 /dev/zero | tr '\\0' x); i=0; "
+                + "while [ $$i -lt 600 ]; do echo \"$$l\"; i=$$((i+1)); done; echo done; exec sleep " + marker));
+        assertEquals(200, core.post("/api/start", "{}").status());
+        Instant deadline = Instant.now().plusSeconds(20);
+        while (!logLines("tail=1").equals(List.of("done")) && Instant.now().isBefore(deadline)) {
+            TestCore.sleep(50);
+        }
+        var readers = new ArrayList<Socket>();
+        try {
+            for (int i = 0; i < ccc.core.http.ControlApi.MAX_CONCURRENT_LOG_READS; i++) {
+                var socket = new Socket();
+                socket.setReceiveBufferSize(4096);
+                socket.connect(new java.net.InetSocketAddress("127.0.0.1", core.core.port()));
+                socket.getOutputStream().write("GET /api/logs?tail=2000 HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                readers.add(socket);
+            }
+            TestCore.sleep(500);
+            assertEquals(503, core.get("/api/logs?tail=1").status(), "the stalled answers hold every slot");
+            Instant stalled = Instant.now();
+            deadline = stalled.plus(ccc.core.http.Streams.WRITE_TIMEOUT).plusSeconds(10);
+            int status;
+            while ((status = core.get("/api/logs?tail=1").status()) != 200 && Instant.now().isBefore(deadline)) {
+                TestCore.sleep(100);
+            }
+            Duration freed = Duration.between(stalled, Instant.now());
+            assertEquals(200, status, "slots are given back while the readers still hold their sockets");
+            assertTrue(freed.compareTo(ccc.core.http.Streams.WRITE_TIMEOUT.minusSeconds(1)) >= 0, "not before the timeout: " + freed);
+            // Each reader, reading at last, finds its answer cut short: the connection ends before the answer's end.
+            for (Socket reader : readers) {
+                reader.setSoTimeout(10_000);
+                String answer;
+                try {
+                    answer = new String(reader.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+                } catch (java.net.SocketException e) {
+                    answer = "";
+                }
+                assertFalse(answer.contains("\"truncated\""), "the answer was cut off");
+            }
+            assertTrue(log().contains("closing the connection of an answer whose client reads nothing"), log());
+            System.out.println("16 /api/logs readers that never read: their slots came back after " + freed.toMillis() + " ms");
+        } finally {
+            for (Socket reader : readers) {
+                reader.close();
+            }
+        }
     }
 
     @Test

@@ -1,5 +1,6 @@
 package ccc.core;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -12,14 +13,17 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Writing without following links: what is written, where, and what is refused. */
+/** Writing and reading without following links: what is written, where, what is read, and what is refused. */
 class NoFollowFilesTest {
 
     private static final byte[] CONTENT = "{\"a\": 1}".getBytes(StandardCharsets.UTF_8);
@@ -126,5 +130,44 @@ class NoFollowFilesTest {
         var under = assertThrows(IOException.class, () -> NoFollowFiles.createPrivateDirectory(link.resolve("private"), owner));
         assertTrue(under.getMessage().contains("is a symbolic link"), under.getMessage());
         assertEquals(List.of(), names(dir.resolve("elsewhere")));
+    }
+
+    @Test
+    void readsARegularFileUpToTheLimit() throws Exception {
+        Path file = Files.write(dir.resolve("app.json"), CONTENT);
+        assertArrayEquals(CONTENT, NoFollowFiles.read(file, 1024));
+        assertEquals("{\"a", new String(NoFollowFiles.read(file, 3), StandardCharsets.UTF_8));
+        assertArrayEquals(new byte[0], NoFollowFiles.read(Files.write(dir.resolve("empty"), new byte[0]), 10));
+    }
+
+    @Test
+    void aMissingFileOrDirectoryIsNoSuchFile() {
+        assertThrows(NoSuchFileException.class, () -> NoFollowFiles.read(dir.resolve("app.json"), 10));
+        assertThrows(NoSuchFileException.class, () -> NoFollowFiles.read(dir.resolve("gone/app.json"), 10));
+    }
+
+    @Test
+    void aReadFollowsNoLinkAtTheFileNorAnywhereOnItsPath() throws Exception {
+        Path secrets = Files.createDirectory(dir.resolve("root-only"));
+        Files.writeString(secrets.resolve("app.json"), "{\"secret\": \"root's\"}");
+        Path config = Files.createSymbolicLink(dir.resolve("config"), secrets);
+        var linkedDirectory = assertThrows(IOException.class, () -> NoFollowFiles.read(config.resolve("app.json"), 1024));
+        assertEquals("'" + config + "' is a symbolic link; the core does not follow links it reads through as root", linkedDirectory.getMessage());
+        Path linkedFile = Files.createSymbolicLink(dir.resolve("app.json"), secrets.resolve("app.json"));
+        var refused = assertThrows(IOException.class, () -> NoFollowFiles.read(linkedFile, 1024));
+        assertEquals("'" + linkedFile + "' is a symbolic link; the core does not follow links it reads through as root", refused.getMessage());
+    }
+
+    @Test
+    void aFifoIsRefusedAtOnceWithoutWaitingForAWriter() throws Exception {
+        Path fifo = dir.resolve("app.json");
+        assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+        Instant began = Instant.now();
+        var refused = assertThrows(IOException.class, () -> NoFollowFiles.read(fifo, 1024));
+        assertEquals("'" + fifo + "' is not a regular file", refused.getMessage());
+        // Generous: a blocking open would never return at all, as no writer ever comes.
+        assertTrue(Duration.between(began, Instant.now()).toSeconds() < 5);
+        var directory = assertThrows(IOException.class, () -> NoFollowFiles.read(dir, 1024));
+        assertEquals("'" + dir + "' is not a regular file", directory.getMessage());
     }
 }

@@ -127,7 +127,8 @@ class SecurityTest {
         do {
             logs = call("GET", "/api/logs", null, null).body();
             Thread.sleep(20);
-        } while (!logs.contains("bad password") && Instant.now().isBefore(deadline));
+            // Each stream has its own pump: wait for both lines, not the first to come.
+        } while (!(logs.contains("bad password") && logs.contains("connecting with")) && Instant.now().isBefore(deadline));
         assertTrue(logs.contains("connecting with --password=***"), logs);
         assertTrue(logs.contains("bad password --password=***"), logs);
         String log = logged.toString(StandardCharsets.UTF_8);

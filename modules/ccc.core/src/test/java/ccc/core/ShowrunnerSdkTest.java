@@ -215,6 +215,31 @@ class ShowrunnerSdkTest {
         assertEquals(0, adapter.starts.get());
     }
 
+    /**
+     * A payload value the core refuses may be a secret in the wrong key: the refusal says what the
+     * value is, and neither /healthz, last_error, the 400's detail nor the log shows it.
+     */
+    @Test
+    void aRefusedPayloadValueIsNeverQuoted() throws Exception {
+        var logged = new java.io.ByteArrayOutputStream();
+        ccc.core.log.Log.redirect(new java.io.PrintStream(logged, true, StandardCharsets.UTF_8));
+        try {
+            String secret = "Hunter2-Secret-Pw-55";
+            Files.writeString(file(), "{\"password\": \"" + secret + "\", \"bandwidth_limit_mbps\": \"" + secret + "\"}");
+            start("traffic_control:\n  enabled: true\n");
+            var health = awaitHealth(h -> "error".equals(h.get("status")));
+            assertEquals(file() + ": payload key 'bandwidth_limit_mbps' must be 0 (no limit) or a number from 0.1 to 100000,"
+                    + " got a string that is not a number", health.get("reason"));
+            var refused = core.post("/api/start", "{\"bandwidth_limit_mbps\": {\"password\": \"Nested-Secret-Pw-77\"}}");
+            assertEquals(400, refused.status(), refused.body());
+            assertTrue(refused.body().endsWith("got an object\"}"), refused.body());
+            String shown = health + " " + core.status() + " " + refused.body() + " " + logged.toString(StandardCharsets.UTF_8);
+            assertFalse(shown.contains(secret) || shown.contains("Nested-Secret-Pw-77"), shown);
+        } finally {
+            ccc.core.log.Log.redirect(System.out);
+        }
+    }
+
     @Test
     void aMissingFileIsAnEmptyPayload() throws Exception {
         start("");

@@ -10,13 +10,11 @@ import ccc.api.Workload;
 import ccc.api.WorkloadProcess;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
+import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 
 /** The seed's {@code my_adapter.py} in Java: runs the {@link FlowRunner} on the flows the payload names. */
@@ -27,7 +25,7 @@ public final class ExampleAdapter implements Adapter {
 
     // Written by start on the lifecycle's thread, read by metrics on others: volatile publishes them.
     private volatile WorkloadProcess process;
-    private volatile Path stats;
+    private volatile Callable<byte[]> stats = () -> new byte[0];
 
     @Override
     public void preStart(Payload payload, AdapterContext context) {
@@ -38,8 +36,9 @@ public final class ExampleAdapter implements Adapter {
     @Override
     public Workload start(Payload payload, AdapterContext context) throws IOException {
         // In a directory only the workload's user and root can reach, a fresh file for each run.
-        stats = context.workloadDirectory().resolve("flow-stats-" + UUID.randomUUID() + ".properties");
-        process = context.launch(Launch.of(JavaCommand.of(FlowRunner.class, "--flows", payload.require("flowfile"), "--stats", stats.toString())));
+        Path file = context.workloadDirectory().resolve("flow-stats-" + UUID.randomUUID() + ".properties");
+        stats = () -> context.readWorkloadFile(file, MAX_STATS_BYTES);
+        process = context.launch(Launch.of(JavaCommand.of(FlowRunner.class, "--flows", payload.require("flowfile"), "--stats", file.toString())));
         return process;
     }
 
@@ -60,15 +59,15 @@ public final class ExampleAdapter implements Adapter {
 
     @Override
     public Map<String, Object> metrics() {
-        Path file = stats;
         boolean running = process != null && process.isAlive();
         var figures = new Properties();
-        // The workload writes this file, so the adapter (root, maybe) reads it as untrusted: only a regular file
-        // (a link could lead to root's files, a FIFO would block), without following links, and only so much of it.
-        try (InputStream in = file != null && Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)
-                ? Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS) : InputStream.nullInputStream()) {
-            figures.load(new ByteArrayInputStream(in.readNBytes(MAX_STATS_BYTES)));
-        } catch (IOException | RuntimeException e) {
+        // The workload writes this file, so the adapter (root, maybe) reads it as untrusted, as the core reads such files:
+        // only a regular file (a link could lead to root's files, a FIFO would block), and only so much of it.
+        try {
+            figures.load(new ByteArrayInputStream(stats.call()));
+        } catch (IOException e) {
+            // Not written yet, or not a regular file: no figures, as from a runner that has sent nothing.
+        } catch (Exception e) {
             return Map.of("running", running);
         }
         return Map.of("running", running, "requests_sent", Long.parseLong(figures.getProperty("sent", "0")),

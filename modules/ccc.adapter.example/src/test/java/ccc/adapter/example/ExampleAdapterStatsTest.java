@@ -2,6 +2,7 @@ package ccc.adapter.example;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ccc.testkit.AdapterHarness;
 import java.io.RandomAccessFile;
@@ -98,5 +99,42 @@ class ExampleAdapterStatsTest {
         assertEquals(0, new ProcessBuilder("mkfifo", stats.toString()).start().waitFor());
         Map<String, Object> metrics = harness.metrics();
         assertEquals(0L, metrics.get("requests_sent"), metrics.toString());
+    }
+
+    @Test
+    void aFifoSwappedInAndOutWhileFiguresAreReadNeverHoldsARead() throws Exception {
+        Path regular = stats.resolveSibling(".regular");
+        Path fifo = stats.resolveSibling(".fifo");
+        var swapping = new java.util.concurrent.atomic.AtomicBoolean(true);
+        var swaps = new java.util.concurrent.atomic.AtomicInteger();
+        // What a workload does between the adapter's check of the file and its open, had it one.
+        Thread swapper = Thread.ofPlatform().start(() -> {
+            try {
+                while (swapping.get()) {
+                    Files.writeString(regular, "sent=5\n");
+                    Files.move(regular, stats, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                    if (new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor() == 0) {
+                        Files.move(fifo, stats, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                    }
+                    swaps.incrementAndGet();
+                }
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        var seen = new java.util.HashSet<Object>();
+        try {
+            long end = System.nanoTime() + java.time.Duration.ofSeconds(3).toNanos();
+            while (System.nanoTime() < end || swaps.get() < 20) {
+                // A read blocked on the FIFO would never return (the class's timeout ends the test).
+                Map<String, Object> metrics = harness.metrics();
+                assertFalse(metrics.containsKey("error"), metrics.toString());
+                seen.add(metrics.get("requests_sent"));
+            }
+        } finally {
+            swapping.set(false);
+            swapper.join();
+        }
+        assertTrue(seen.contains(5L), "figures read between swaps: " + seen);
     }
 }

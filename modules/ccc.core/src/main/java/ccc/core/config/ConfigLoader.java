@@ -7,12 +7,15 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.constructor.SafeConstructor;
@@ -89,7 +92,7 @@ public final class ConfigLoader {
     private CoreConfig read(Section root, String source) throws ConfigException {
         var processManagement = processManagement(root.section("process_management"));
         var adapter = adapter(root.section("adapter"), processManagement.enabled());
-        var server = server(root.section("server"));
+        var server = server(root.section("server"), source);
         var config = new CoreConfig(
                 source,
                 server,
@@ -114,7 +117,7 @@ public final class ConfigLoader {
         return config;
     }
 
-    private CoreConfig.ServerSection server(Section server) throws ConfigException {
+    private CoreConfig.ServerSection server(Section server, String source) throws ConfigException {
         String host = environment.getOrDefault("CCC_HOST", server.string("host", "0.0.0.0"));
         int port = (int) server.integer("port", 8080, 0, 65535);
         if (environment.get("CCC_PORT") != null) {
@@ -122,7 +125,7 @@ public final class ConfigLoader {
         }
         long maxBody = server.integer("max_body_bytes", 1 << 20, 1, 64L << 20);
         return new CoreConfig.ServerSection(host, port, maxBody,
-                authToken(server),
+                authToken(server, source),
                 server.bool("auth_metrics", false),
                 (int) server.integer("max_headers", 100, 8, 10_000),
                 (int) server.integer("max_header_bytes", CoreConfig.ServerSection.DEFAULT_MAX_HEADER_BYTES, 1024, 1 << 20),
@@ -132,7 +135,7 @@ public final class ConfigLoader {
     }
 
     /** The API token: env {@code CCC_API_TOKEN}, else {@code server.auth_token}, else the file {@code server.auth_token_file}. */
-    private Optional<Secret> authToken(Section server) throws ConfigException {
+    private Optional<Secret> authToken(Section server, String source) throws ConfigException {
         server.accept("auth_token", "auth_token_file");
         String fromEnvironment = environment.get("CCC_API_TOKEN");
         if (fromEnvironment != null && !fromEnvironment.isBlank()) {
@@ -140,6 +143,7 @@ public final class ConfigLoader {
         }
         Optional<String> inline = server.string("auth_token");
         if (inline.isPresent()) {
+            fileNamed(source).ifPresent(configFile -> warnIfOthersMayRead(configFile, server.pathOf("auth_token")));
             return Optional.of(Secret.of(inline.get()));
         }
         Optional<String> file = server.string("auth_token_file");
@@ -147,6 +151,7 @@ public final class ConfigLoader {
             return Optional.empty();
         }
         try {
+            warnIfOthersMayRead(Path.of(file.get()), server.pathOf("auth_token_file"));
             String token = Files.readString(Path.of(file.get())).strip();
             if (token.isEmpty()) {
                 throw ConfigException.at(server.pathOf("auth_token_file"), file.get() + " is empty");
@@ -154,6 +159,33 @@ public final class ConfigLoader {
             return Optional.of(Secret.of(token));
         } catch (IOException e) {
             throw ConfigException.at(server.pathOf("auth_token_file"), "cannot read " + file.get() + ": " + e.getClass().getSimpleName());
+        }
+    }
+
+    /** The regular file {@code source} names, if it names one (it may name a stream). */
+    private static Optional<Path> fileNamed(String source) {
+        try {
+            Path path = Path.of(source);
+            return Files.isRegularFile(path) ? Optional.of(path) : Optional.empty();
+        } catch (java.nio.file.InvalidPathException e) {
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * Warns when {@code file}, which holds the API token, may be read by its group or by others:
+     * any user of the machine who can read it can call the API. The core still starts, as the
+     * file may be meant so (a volume whose modes the deployment does not control).
+     */
+    private static void warnIfOthersMayRead(Path file, String key) {
+        try {
+            Set<PosixFilePermission> permissions = Files.getPosixFilePermissions(file);
+            if (permissions.contains(PosixFilePermission.GROUP_READ) || permissions.contains(PosixFilePermission.OTHERS_READ)) {
+                LOG.warn("the API token is in a file its group or others may read; make it readable by its owner alone (chmod 600)",
+                        "key", key, "file", file, "mode", PosixFilePermissions.toString(permissions));
+            }
+        } catch (IOException | UnsupportedOperationException e) {
+            // Not a file whose mode can be told; reading it says the rest.
         }
     }
 

@@ -188,7 +188,7 @@ public final class ControlApi {
         if (!logReads.tryAcquire()) {
             throw new HttpError(503, "too many /api/logs answers in progress (at most " + MAX_CONCURRENT_LOG_READS + "); try again shortly");
         }
-        return Response.streamed(new LogLines(output.cursor(tail, only)));
+        return new Response(200, streams.json(new LogLines(output.cursor(tail, only))));
     }
 
     /**

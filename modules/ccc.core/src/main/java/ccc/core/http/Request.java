@@ -84,9 +84,15 @@ public final class Request {
                 throw tooLarge();
             }
             return body;
-        } catch (IOException | RuntimeException e) {
-            // The JDK's chunked decoder reports malformed chunks as either.
-            throw new HttpError(400, "body could not be read: " + e.getMessage());
+        } catch (IOException e) {
+            throw new HttpError(400, "body could not be read: " + (e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName()));
+        } catch (RuntimeException e) {
+            // The JDK's chunked decoder reads a chunk size of 2^31 or more as a negative length, and
+            // fails on it with a bare runtime exception, most often without a message.
+            boolean chunked = "chunked".equalsIgnoreCase(String.valueOf(exchange.getRequestHeaders().getFirst("Transfer-Encoding")).strip());
+            throw new HttpError(400, "body could not be read: " + (chunked
+                    ? "a chunk size of the chunked body is malformed or larger than a chunk may be (2^31 - 1 bytes)"
+                    : "the body is malformed") + " (" + e.getClass().getSimpleName() + ")");
         }
     }
 

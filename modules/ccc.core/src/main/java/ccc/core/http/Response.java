@@ -11,11 +11,6 @@ public record Response(int status, Object body) {
         return new Response(200, body);
     }
 
-    /** 200 with a body written as it is produced. */
-    public static Response streamed(StreamedJson body) {
-        return new Response(200, body);
-    }
-
     /** 200 with {@code {"message": text}}, as the Python core answers control calls. */
     public static Response message(String text) {
         return new Response(200, Map.of("message", text));

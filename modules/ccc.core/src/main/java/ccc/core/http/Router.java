@@ -165,10 +165,6 @@ public final class Router implements HttpHandler {
             stream.serve(exchange);
             return;
         }
-        if (response.body() instanceof StreamedJson streamed) {
-            sendStreamed(exchange, response.status(), streamed);
-            return;
-        }
         byte[] body;
         try {
             body = Json.write(response.body());
@@ -180,27 +176,27 @@ public final class Router implements HttpHandler {
         send(exchange, response.status(), body);
     }
 
-    /** Sends a body as it is written, chunked; a failure half-way can only end the answer early, and is logged. */
-    private static void sendStreamed(HttpExchange exchange, int status, StreamedJson streamed) throws IOException {
-        try (streamed) {
-            exchange.getResponseHeaders().set("Content-Type", "application/json");
-            exchange.sendResponseHeaders(status, 0);
-            try (var json = Json.generator(exchange.getResponseBody())) {
-                streamed.writeTo(json);
-            }
-        } catch (RuntimeException e) {
-            LOG.error("streamed answer failed half-way", "path", exchange.getRequestURI().getPath(), "reason", Log.describe(e));
-        }
-    }
-
-    /** Sends a JSON body. */
+    /** Sends a JSON body (none to HEAD). */
     public static void send(HttpExchange exchange, int status, byte[] body) throws IOException {
         exchange.getResponseHeaders().set("Content-Type", "application/json");
-        exchange.sendResponseHeaders(status, body.length == 0 ? -1 : body.length);
-        if (body.length > 0) {
+        if (sendHeaders(exchange, status, body.length == 0 ? -1 : body.length)) {
             try (OutputStream out = exchange.getResponseBody()) {
                 out.write(body);
             }
         }
+    }
+
+    /**
+     * Sends the status and headers of every answer the core writes; {@code length} as
+     * {@link HttpExchange#sendResponseHeaders} takes it (0: chunked, -1: no body). An answer to
+     * HEAD has no body, and the JDK's server must be told so with -1: given a length, it warns
+     * through its logger on every such request, which anyone can send.
+     *
+     * @return whether a body is to be written
+     */
+    public static boolean sendHeaders(HttpExchange exchange, int status, long length) throws IOException {
+        boolean head = exchange.getRequestMethod().equals("HEAD");
+        exchange.sendResponseHeaders(status, head ? -1 : length);
+        return !head && length != -1;
     }
 }

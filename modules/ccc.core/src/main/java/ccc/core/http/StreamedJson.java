@@ -5,7 +5,7 @@ import java.io.IOException;
 
 /**
  * A JSON body written as it is produced, chunked, for an answer that should not be built whole
- * in memory. The router closes it once the answer is written or has failed, so it may hold a
+ * in memory ({@link Streams#json}). It is closed once the answer is written or has failed, so it may hold a
  * resource for the time of the answer.
  */
 public interface StreamedJson extends AutoCloseable {

@@ -2,9 +2,11 @@ package ccc.core.http;
 
 import ccc.core.events.FrameSource;
 import ccc.core.events.Frames;
+import ccc.core.json.Json;
 import ccc.core.log.BackgroundLoop;
 import ccc.core.log.Log;
 import com.sun.net.httpserver.HttpExchange;
+import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.time.Duration;
@@ -14,8 +16,10 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Answers that go on for as long as the client stays ({@code /api/events},
- * {@code /api/logs?follow=true}). Each is written by its request's own virtual thread from a
- * {@link FrameSource}, which nothing waits for; so a slow client slows only its own answer.
+ * {@code /api/logs?follow=true}), and long answers written as they are produced
+ * ({@code /api/logs}). Each is written by its request's own virtual thread, from a
+ * {@link FrameSource} or a {@link StreamedJson}, which nothing waits for; so a slow client slows
+ * only its own answer.
  *
  * <p>The JDK's server tells a handler nothing when a client goes away; a write to the
  * connection fails only once the client's kernel has refused an earlier one. So a stream on which
@@ -27,6 +31,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * reads on. One that reads nothing at all would hold its thread in a write for ever: a watchdog
  * closes its connection once it has been behind for {@link #DROP_GRACE} with a write still
  * pending, by interrupting its thread (which closes the channel the thread is blocked on).
+ * The same watchdog closes the connection of a long answer one of whose writes has been pending
+ * for {@link #WRITE_TIMEOUT}: its client has stopped reading, and would otherwise hold the
+ * answer's thread and its place among the answers allowed at once for as long as it liked.
  */
 public final class Streams implements AutoCloseable {
 
@@ -34,6 +41,8 @@ public final class Streams implements AutoCloseable {
     public static final Duration HEARTBEAT_EVERY = Duration.ofSeconds(1);
     /** How long a client that has fallen behind may leave a write pending before its connection is closed. */
     public static final Duration DROP_GRACE = Duration.ofSeconds(5);
+    /** How long one write of a long answer may stay pending (its client reading nothing) before its connection is closed. */
+    public static final Duration WRITE_TIMEOUT = Duration.ofSeconds(10);
     /** How long a shutdown waits for streams to send what they hold and end. */
     public static final Duration END_WAIT = Duration.ofSeconds(2);
 
@@ -41,6 +50,7 @@ public final class Streams implements AutoCloseable {
     private static final Duration WATCH_EVERY = Duration.ofSeconds(1);
 
     private final Set<Stream> streams = ConcurrentHashMap.newKeySet();
+    private final Set<WatchedWrites> answers = ConcurrentHashMap.newKeySet();
     private final Thread watchdog;
 
     public Streams() {
@@ -54,6 +64,40 @@ public final class Streams implements AutoCloseable {
      */
     public StreamedAnswer answer(String name, String contentType, byte[] heartbeat, FrameSource source) {
         return exchange -> serve(exchange, name, contentType, heartbeat, source);
+    }
+
+    /**
+     * An answer that writes {@code body} as JSON, chunked, as it is produced; {@code body} is
+     * closed once the answer has ended, been cut off, or failed. A client that stops reading has
+     * its connection closed once a write has been pending for {@link #WRITE_TIMEOUT}.
+     */
+    public StreamedAnswer json(StreamedJson body) {
+        return exchange -> serveJson(exchange, body);
+    }
+
+    private void serveJson(HttpExchange exchange, StreamedJson body) throws IOException {
+        try (body) {
+            exchange.getResponseHeaders().set("Content-Type", "application/json");
+            // As for streams: a kept-alive connection closed during its answer would count toward server.max_connections for ever.
+            exchange.getResponseHeaders().set("Connection", "close");
+            if (!Router.sendHeaders(exchange, 200, 0)) {
+                return;
+            }
+            var writes = new WatchedWrites(Thread.currentThread(), exchange.getResponseBody());
+            answers.add(writes);
+            try (var json = Json.generator(writes)) {
+                body.writeTo(json);
+            } catch (IOException e) {
+                // The client went away, or was cut off: nothing more to send.
+            } catch (RuntimeException e) {
+                LOG.error("streamed answer failed half-way", "path", exchange.getRequestURI().getPath(), "reason", Log.describe(e));
+            } finally {
+                answers.remove(writes);
+                writes.finish();
+                // An interruption by the watchdog is spent; the router goes on to close the exchange.
+                Thread.interrupted();
+            }
+        }
     }
 
     /** How many streams are being written now. */
@@ -77,7 +121,9 @@ public final class Streams implements AutoCloseable {
         streams.add(stream);
         try (source) {
             writer.setName(name);
-            exchange.sendResponseHeaders(200, 0);
+            if (!Router.sendHeaders(exchange, 200, 0)) {
+                return;
+            }
             OutputStream body = exchange.getResponseBody();
             // The headers go out now, not with the first event.
             stream.write(body, List.of());
@@ -108,6 +154,9 @@ public final class Streams implements AutoCloseable {
         long now = System.nanoTime();
         for (Stream stream : streams) {
             stream.check(now);
+        }
+        for (WatchedWrites writes : answers) {
+            writes.check(now);
         }
     }
 
@@ -172,6 +221,65 @@ public final class Streams implements AutoCloseable {
             } else if (writingSince != 0 && now - behindSince >= DROP_GRACE.toNanos()) {
                 LOG.info("closing the connection of a stream whose client fell behind and reads nothing",
                         "stream", writer.getName(), "reason", source.fellBehind().orElse(""));
+                finished = true;
+                writer.interrupt();
+            }
+        }
+
+        synchronized void finish() {
+            finished = true;
+        }
+    }
+
+    /** The body of a long answer, each write timed, so that the watchdog can see one that has been pending too long. */
+    private static final class WatchedWrites extends FilterOutputStream {
+        private final Thread writer;
+        // Guarded by this: when the pending write began (0: none), and whether the answer has ended.
+        private long writingSince;
+        private boolean finished;
+
+        WatchedWrites(Thread writer, OutputStream body) {
+            super(body);
+            this.writer = writer;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] bytes, int offset, int length) throws IOException {
+            began();
+            try {
+                out.write(bytes, offset, length);
+            } finally {
+                ended();
+            }
+        }
+
+        @Override
+        public void flush() throws IOException {
+            began();
+            try {
+                out.flush();
+            } finally {
+                ended();
+            }
+        }
+
+        private synchronized void began() {
+            writingSince = System.nanoTime();
+        }
+
+        private synchronized void ended() {
+            writingSince = 0;
+        }
+
+        synchronized void check(long now) {
+            if (!finished && writingSince != 0 && now - writingSince >= WRITE_TIMEOUT.toNanos()) {
+                LOG.info("closing the connection of an answer whose client reads nothing", "stream", writer.getName(),
+                        "write_timeout_s", WRITE_TIMEOUT.toSeconds());
                 finished = true;
                 writer.interrupt();
             }

@@ -126,9 +126,16 @@ public final class Json {
         }
     }
 
-    private static String kind(Object value) {
+    /**
+     * What a decoded JSON value is ("a string", "an object", ...), never what it holds: messages
+     * about a request's or a payload's values say this, as a value may be a secret.
+     */
+    public static String kind(Object value) {
         if (value == null) {
             return "null";
+        }
+        if (value instanceof Map<?, ?>) {
+            return "an object";
         }
         if (value instanceof List<?>) {
             return "an array";

@@ -1,5 +1,6 @@
 package ccc.core.lifecycle;
 
+import ccc.core.adapters.AdapterThreads;
 import ccc.core.log.FatalErrors;
 import ccc.core.log.Log;
 import java.time.Duration;
@@ -11,10 +12,22 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 
 /**
- * Runs adapter code on its own virtual thread, bounded by a timeout, so that an adapter that
- * hangs or throws ends in a clear error instead of taking the lifecycle with it.
+ * Runs adapter code on a platform thread of its own, bounded by a timeout, so that an adapter
+ * that hangs or throws ends in a clear error instead of taking the lifecycle with it. Never a
+ * virtual thread: adapter code may block where an interrupt does not reach (a FIFO's open, a
+ * native call) and would hold its carrier ({@link AdapterThreads}). A call given up at its
+ * timeout keeps its thread until it returns; at most {@link #MAX_RUNNING_CALLS} run at once.
  */
 final class AdapterCalls {
+
+    /**
+     * Lifecycle calls into the adapter running at once, those given up at their timeouts
+     * included. The lifecycle makes one call at a time, so more can only be calls that never
+     * returned; beyond this bound the next call fails at once rather than start another thread.
+     */
+    static final int MAX_RUNNING_CALLS = 8;
+
+    private static final AdapterThreads THREADS = new AdapterThreads("adapter lifecycle calls", MAX_RUNNING_CALLS);
 
     private AdapterCalls() {
     }
@@ -27,18 +40,23 @@ final class AdapterCalls {
     static <T> T call(String what, Duration timeout, Callable<T> action, Consumer<T> lateResult)
             throws AdapterCallException {
         var result = new CompletableFuture<T>();
-        Thread worker = Thread.ofVirtual().name("adapter-" + what).start(() -> {
-            try {
-                T value = action.call();
-                if (!result.complete(value) && value != null) {
-                    lateResult.accept(value);
+        Thread worker;
+        try {
+            worker = THREADS.start("adapter-" + what, () -> {
+                try {
+                    T value = action.call();
+                    if (!result.complete(value) && value != null) {
+                        lateResult.accept(value);
+                    }
+                } catch (Throwable error) {
+                    result.completeExceptionally(error);
+                    // An error of the virtual machine is no failure of the adapter's: it ends the core.
+                    FatalErrors.rethrowIfFatal(error);
                 }
-            } catch (Throwable error) {
-                result.completeExceptionally(error);
-                // An error of the virtual machine is no failure of the adapter's: it ends the core.
-                FatalErrors.rethrowIfFatal(error);
-            }
-        });
+            });
+        } catch (AdapterThreads.Saturated e) {
+            throw new AdapterCallException(Failure.Kind.ADAPTER_TIMEOUT, "adapter " + what + " not called: " + e.getMessage(), null);
+        }
         try {
             return result.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {

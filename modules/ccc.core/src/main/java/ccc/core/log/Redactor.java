@@ -7,7 +7,10 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -39,6 +42,16 @@ public final class Redactor {
 
     private static final Pattern SECRET_KEY = Pattern.compile(
             "(?i).*(pass(word|wd|phrase)?|pwd|token|secret|key|credential|auth|cookie|session|private|signature|salt).*");
+    /** Short names of secrets, which count only as whole words of a key ("db_dsn", "userPin"), not inside others ("spinner"). */
+    private static final Set<String> SECRET_KEY_WORDS = Set.of("dsn", "jwt", "otp", "pin");
+    /** Where a key's words part: at anything but a letter or digit, and where a lower-case letter or digit meets an upper-case one. */
+    private static final Pattern KEY_WORD_BOUNDARY = Pattern.compile("[^\\p{Alnum}]+|(?<=[\\p{Lower}\\p{Digit}])(?=\\p{Upper})");
+    /**
+     * The password of a URL's user information ({@code scheme://user:password@host}): masked in
+     * every text the redactor is given, learnt or not. It runs to the last {@code @} before the
+     * path, so a password with an unescaped {@code @} is masked whole.
+     */
+    private static final Pattern URL_PASSWORD = Pattern.compile("(\\b[A-Za-z][A-Za-z0-9+.-]*://[^\\s/:@]*:)([^\\s/]+)@");
 
     /**
      * What is known, replaced whole on each change so that readers never lock.
@@ -66,7 +79,23 @@ public final class Redactor {
 
     /** Whether a payload key names a secret. */
     public static boolean isSecretKey(String key) {
-        return SECRET_KEY.matcher(key).matches();
+        if (SECRET_KEY.matcher(key).matches()) {
+            return true;
+        }
+        for (String word : KEY_WORD_BOUNDARY.split(key)) {
+            if (SECRET_KEY_WORDS.contains(word.toLowerCase(Locale.ROOT))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** {@code text} with the password of every URL in it masked ({@code postgres://app:***@db/orders}). */
+    static String maskUrlPasswords(String text) {
+        if (text.indexOf("://") < 0) {
+            return text;
+        }
+        return URL_PASSWORD.matcher(text).replaceAll(match -> Matcher.quoteReplacement(match.group(1) + MASK + "@"));
     }
 
     /** Learns the secret values of a payload, keeping those learnt before (a workload may still print them). */
@@ -96,6 +125,12 @@ public final class Redactor {
             list.forEach(nested -> collect(nested, secret, found));
         } else if (secret && value != null) {
             String.valueOf(value).lines().map(String::strip).forEach(line -> pieces(line, found));
+        } else if (value instanceof String text && text.contains("://")) {
+            // A URL's password under any key: learnt, so the workload printing it alone is masked too.
+            Matcher url = URL_PASSWORD.matcher(text);
+            while (url.find()) {
+                pieces(url.group(2), found);
+            }
         }
     }
 
@@ -134,13 +169,16 @@ public final class Redactor {
         return known.longestFirst();
     }
 
-    /** {@code text} with every known secret masked. */
+    /** {@code text} with every known secret, and every URL's password, masked. */
     public String redact(String text) {
-        List<String> secrets = known.longestFirst();
-        if (text == null || secrets.isEmpty()) {
-            return text;
+        if (text == null) {
+            return null;
         }
-        String result = text;
+        List<String> secrets = known.longestFirst();
+        String result = maskUrlPasswords(text);
+        if (secrets.isEmpty()) {
+            return result;
+        }
         for (String secret : secrets) {
             if (result.contains(secret)) {
                 result = result.replace(secret, MASK);
@@ -180,7 +218,7 @@ public final class Redactor {
         return best;
     }
 
-    /** A copy of a payload for logging, with the values under secret keys masked. */
+    /** A copy of a payload for logging, with the values under secret keys, and the passwords of URLs, masked. */
     public static Map<String, Object> masked(Map<String, ?> payload) {
         var copy = new LinkedHashMap<String, Object>();
         payload.forEach((key, value) -> copy.put(key, isSecretKey(key) ? MASK : maskedValue(value)));
@@ -195,6 +233,6 @@ public final class Redactor {
         if (value instanceof List<?> list) {
             return list.stream().map(Redactor::maskedValue).toList();
         }
-        return value;
+        return value instanceof String text ? maskUrlPasswords(text) : value;
     }
 }

@@ -2,17 +2,37 @@ package ccc.core.log;
 
 import java.text.MessageFormat;
 import java.util.ResourceBundle;
+import java.util.concurrent.atomic.AtomicLong;
 
-/** A {@link System.Logger} that writes through {@link Log}, handed to adapters; their messages have secrets masked. */
+/**
+ * A {@link System.Logger} that writes through {@link Log}: handed to adapters, and to the JDK by
+ * {@link CoreLoggerFinder}; messages have secrets masked, and with a {@link RateLimit} the lines
+ * over it are left out and counted.
+ */
 public final class SystemLoggerAdapter implements System.Logger {
 
     private final String name;
     private final Log log;
+    private final Bound bound;
 
-    /** A logger named {@code name} whose messages have the secrets {@code secrets} learnt masked. */
+    /** A rate limit several loggers share, and how many of their lines it has left out since one last went. */
+    record Bound(RateLimit limit, AtomicLong leftOut) {
+    }
+
+    /** An adapter's logger, unlimited (its lines are its own), with the secrets {@code secrets} learnt masked. */
     public SystemLoggerAdapter(String name, Redactor secrets) {
+        this(Log.named(name, secrets), name, null);
+    }
+
+    /** One of the JDK's loggers, process-wide, within {@code bound}. */
+    SystemLoggerAdapter(String name, Bound bound) {
+        this(Log.named(name), name, bound);
+    }
+
+    private SystemLoggerAdapter(Log log, String name, Bound bound) {
         this.name = name;
-        this.log = Log.named(name, secrets);
+        this.log = log;
+        this.bound = bound;
     }
 
     @Override
@@ -28,7 +48,7 @@ public final class SystemLoggerAdapter implements System.Logger {
     @Override
     public void log(System.Logger.Level level, ResourceBundle bundle, String message, Throwable thrown) {
         if (isLoggable(level)) {
-            log.write(map(level), log.redact(String.valueOf(message)), thrown);
+            write(level, String.valueOf(message), thrown);
         }
     }
 
@@ -36,7 +56,22 @@ public final class SystemLoggerAdapter implements System.Logger {
     public void log(System.Logger.Level level, ResourceBundle bundle, String format, Object... params) {
         if (isLoggable(level)) {
             String message = params == null || params.length == 0 ? format : MessageFormat.format(format, params);
-            log.write(map(level), log.redact(String.valueOf(message)), null);
+            write(level, String.valueOf(message), null);
+        }
+    }
+
+    private void write(System.Logger.Level level, String message, Throwable thrown) {
+        if (bound == null) {
+            log.write(map(level), log.redact(message), thrown);
+        } else if (bound.limit().tryTake(message.length())) {
+            long before = bound.leftOut().getAndSet(0);
+            if (before == 0) {
+                log.write(map(level), log.redact(message), thrown);
+            } else {
+                log.write(map(level), log.redact(message), thrown, "left_out_before", before, "limit_lines_per_s", CoreLoggerFinder.LINES_PER_SECOND);
+            }
+        } else {
+            bound.leftOut().incrementAndGet();
         }
     }
 

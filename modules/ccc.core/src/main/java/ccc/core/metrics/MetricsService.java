@@ -34,7 +34,7 @@ public final class MetricsService {
         this.process = process;
         this.config = config;
         this.lifecycle = lifecycle;
-        this.adapterFigures = new AdapterFigures(adapter);
+        this.adapterFigures = new AdapterFigures(adapter, () -> lifecycle.get().startedAt());
     }
 
     /** The latest system reading, at most about a second old. */

@@ -24,12 +24,15 @@ public final class Signals {
     private Signals() {
     }
 
-    /** The number of a signal named {@code HUP} or {@code SIGHUP}, in any case. */
+    /**
+     * The number of a signal named {@code HUP} or {@code SIGHUP}, in any case; the name exactly,
+     * nothing around it (" HUP" and "HUP\u0000" are no signal's names).
+     */
     public static Optional<Integer> number(String name) {
         if (name == null) {
             return Optional.empty();
         }
-        String upper = name.trim().toUpperCase(Locale.ROOT);
+        String upper = name.toUpperCase(Locale.ROOT);
         if (upper.startsWith("SIG")) {
             upper = upper.substring(3);
         }

@@ -19,7 +19,7 @@ import java.lang.invoke.VarHandle;
  * The few system calls the JDK does not offer, called through the foreign function API:
  * sending any signal, becoming a child subreaper, reaping adopted children, and the
  * descriptor-relative file calls ({@code openat} and its kin) that {@link NoFollowFiles} needs
- * to write without following links. The file calls return their result, or minus the errno.
+ * to write and read without following links. The file calls return their result, or minus the errno.
  */
 public final class Native {
 
@@ -37,10 +37,12 @@ public final class Native {
     static final int S_IFMT = 0170000;
     static final int S_IFDIR = 0040000;
     static final int S_IFLNK = 0120000;
+    static final int S_IFREG = 0100000;
     static final int O_RDONLY = 0;
     static final int O_WRONLY = 1;
     static final int O_CREAT = 0100;
     static final int O_EXCL = 0200;
+    static final int O_NONBLOCK = 04000;
     static final int O_CLOEXEC = 02000000;
     static final int O_PATH = 010000000;
     private static final boolean ARM_OR_POWERPC = System.getProperty("os.arch", "").matches("aarch64|arm.*|ppc.*");
@@ -94,6 +96,10 @@ public final class Native {
 
     private static final class Write {
         static final MethodHandle HANDLE = downcall("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), Errno.CAPTURE);
+    }
+
+    private static final class Read {
+        static final MethodHandle HANDLE = downcall("read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), Errno.CAPTURE);
     }
 
     private static final class Close {
@@ -289,6 +295,16 @@ public final class Native {
             return Errno.result((long) Write.HANDLE.invokeExact(state, descriptor, buffer.asSlice(offset, length), length), state);
         } catch (Throwable e) {
             throw new IllegalStateException("write(2) failed", e);
+        }
+    }
+
+    /** {@code read(2)} of up to {@code length} bytes into {@code buffer} at {@code offset}: the bytes read (0 at the end), or minus the errno. */
+    static int read(int descriptor, MemorySegment buffer, long offset, long length) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(Errno.CALL_STATE);
+            return Errno.result((long) Read.HANDLE.invokeExact(state, descriptor, buffer.asSlice(offset, length), length), state);
+        } catch (Throwable e) {
+            throw new IllegalStateException("read(2) failed", e);
         }
     }
 

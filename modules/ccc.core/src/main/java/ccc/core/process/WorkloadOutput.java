@@ -307,9 +307,13 @@ public final class WorkloadOutput {
         }
     }
 
-    /** Starts a virtual thread that reads {@code in} to its end, line by line. */
+    /**
+     * Starts a platform thread that reads {@code in} to its end, line by line. Never a virtual
+     * thread: reading a pipe the workload holds blocks in the kernel for as long as the workload
+     * likes, and on a virtual thread that holds a carrier the HTTP server needs.
+     */
     Thread pump(InputStream in, Stream stream, long pid) {
-        return Thread.ofVirtual().name("output-" + pid + "-" + stream.wireName()).start(() -> read(in, stream, pid));
+        return Thread.ofPlatform().daemon(true).name("output-" + pid + "-" + stream.wireName()).start(() -> read(in, stream, pid));
     }
 
     private void read(InputStream in, Stream stream, long pid) {

@@ -1,15 +1,10 @@
 package ccc.core.sdk;
 
 import ccc.core.json.Json;
+import ccc.core.process.NoFollowFiles;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.channels.Channels;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
@@ -21,9 +16,11 @@ import java.util.concurrent.TimeoutException;
 /**
  * The JSON file Showrunner writes an app's configuration to, read as a start payload with the
  * limits of a request body. The core reads it as root from a volume its workload may be able to
- * write to, so it never follows a symbolic link at the file, reads only a regular file, reads
- * no more than the limit, gives up a read that hangs, and never quotes the file's content in a
- * reason (which {@code /healthz} shows to anyone).
+ * write to, so it reads through {@link NoFollowFiles}: no symbolic link anywhere on the path is
+ * followed (a directory swapped for a link to a root-only one is refused), only a regular file
+ * is read and it is opened without waiting for a writer (a FIFO swapped in is refused at once);
+ * it reads no more than the limit, on a platform thread, gives up a read that still hangs, and
+ * never quotes the file's content in a reason (which {@code /healthz} shows to anyone).
  */
 public final class SdkConfigFile {
 
@@ -70,7 +67,9 @@ public final class SdkConfigFile {
             return new Refused(path + " could not be read: an earlier read of it has not returned after " + READ_TIMEOUT.toSeconds() + " s");
         }
         var reading = new FutureTask<>(this::readNow);
-        Thread.ofVirtual().name("sdk-config-read").start(reading);
+        // A platform thread: a read that blocks in the kernel (a stalled network file system) holds
+        // only this thread, never a carrier the HTTP server's virtual threads need.
+        Thread.ofPlatform().name("sdk-config-read").daemon(true).start(reading);
         try {
             return reading.get(READ_TIMEOUT.toNanos(), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
@@ -87,31 +86,14 @@ public final class SdkConfigFile {
     }
 
     private Reading readNow() {
-        BasicFileAttributes attributes;
-        try {
-            attributes = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-        } catch (NoSuchFileException e) {
-            return new Missing();
-        } catch (IOException e) {
-            return new Refused(path + " cannot be read: " + problem(e));
-        }
-        if (attributes.isSymbolicLink()) {
-            return new Refused(path + " is a symbolic link; the core reads the configuration only from a regular file at that path");
-        }
-        if (!attributes.isRegularFile()) {
-            return new Refused(path + " is not a regular file");
-        }
-        if (attributes.size() > maxBytes) {
-            return tooLarge();
-        }
         byte[] content;
-        // NOFOLLOW_LINKS again at the open: a link swapped in since the check is refused by the kernel (ELOOP).
-        try (InputStream in = Channels.newInputStream(Files.newByteChannel(path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS))) {
-            content = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBytes + 1));
+        try {
+            content = NoFollowFiles.read(path, (int) Math.min(Integer.MAX_VALUE - 8, maxBytes + 1));
         } catch (NoSuchFileException e) {
             return new Missing();
         } catch (IOException e) {
-            return new Refused(path + " cannot be read: " + problem(e));
+            // The message names the component (a link, a FIFO, ...), never the content.
+            return new Refused(path + " cannot be read: " + e.getMessage());
         }
         if (content.length > maxBytes) {
             return tooLarge();
@@ -125,16 +107,5 @@ public final class SdkConfigFile {
 
     private Refused tooLarge() {
         return new Refused(path + " is larger than the limit of " + maxBytes + " bytes (server.max_body_bytes)");
-    }
-
-    /** An I/O failure without the path the JDK puts in its message, which the reason names already. */
-    private static String problem(IOException e) {
-        if (e instanceof java.nio.file.AccessDeniedException) {
-            return "permission denied";
-        }
-        if (e instanceof java.nio.file.FileSystemException fileSystem && fileSystem.getReason() != null) {
-            return fileSystem.getReason();
-        }
-        return e.getClass().getSimpleName();
     }
 }

@@ -3,6 +3,7 @@ package ccc.core.traffic;
 import ccc.api.Payload;
 import ccc.api.TrafficShape;
 import ccc.core.config.CoreConfig;
+import ccc.core.json.Json;
 import java.util.LinkedHashMap;
 import java.util.Optional;
 import java.util.OptionalDouble;
@@ -103,10 +104,16 @@ public final class TrafficPlan {
         return Optional.of(Double.NaN);
     }
 
+    /**
+     * The refusal says what the value is, not what it holds: a payload may carry secrets (a
+     * password in the wrong key), and the message reaches the client, last_error and the log.
+     */
     private static InvalidValue invalid(Payload payload, String key, String expected) {
         Object raw = payload.values().get(key);
-        return new InvalidValue("payload key '" + key + "' must be " + expected
-                + ", got " + (raw instanceof String ? "'" + raw + "'" : String.valueOf(raw)));
+        boolean numeric = !number(payload, key).orElseThrow().isNaN();
+        String got = raw instanceof String ? (numeric ? "a numeric string out of that range" : "a string that is not a number")
+                : raw instanceof Number ? "a number out of that range" : Json.kind(raw);
+        return new InvalidValue("payload key '" + key + "' must be " + expected + ", got " + got);
     }
 
     private static String format(double value) {

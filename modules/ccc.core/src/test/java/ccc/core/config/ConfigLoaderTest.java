@@ -244,6 +244,39 @@ class ConfigLoaderTest {
                 + " see the README's adapter guide)", error.getMessage());
     }
 
+    /** The warnings logged while loading the file {@code config}. */
+    private static String loadWarnings(Path config) throws ConfigException {
+        var captured = new ByteArrayOutputStream();
+        Log.redirect(new PrintStream(captured, true, StandardCharsets.UTF_8));
+        try {
+            new ConfigLoader(Map.of()).load(config);
+        } finally {
+            Log.redirect(System.out);
+        }
+        return captured.toString(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void aTokenInAFileOthersMayReadIsWarnedAbout(@TempDir Path dir) throws Exception {
+        String warning = "the API token is in a file its group or others may read";
+        Path inline = Files.writeString(dir.resolve("config.yaml"), "adapter: {class: a.B}\nserver: {auth_token: inline-Token-123}\n");
+        Files.setPosixFilePermissions(inline, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        String logged = loadWarnings(inline);
+        assertTrue(logged.contains(warning) && logged.contains("key=server.auth_token file=" + inline + " mode=rw-r--r--"), logged);
+        assertFalse(logged.contains("inline-Token-123"), logged);
+        Files.setPosixFilePermissions(inline, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        assertFalse(loadWarnings(inline).contains(warning));
+
+        Path token = Files.writeString(dir.resolve("token"), "file-Token-456\n");
+        Path config = Files.writeString(dir.resolve("with-file.yaml"), "adapter: {class: a.B}\nserver: {auth_token_file: " + token + "}\n");
+        Files.setPosixFilePermissions(config, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        Files.setPosixFilePermissions(token, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r-----"));
+        logged = loadWarnings(config);
+        assertTrue(logged.contains(warning) && logged.contains("key=server.auth_token_file file=" + token + " mode=rw-r-----"), logged);
+        Files.setPosixFilePermissions(token, java.nio.file.attribute.PosixFilePermissions.fromString("r--------"));
+        assertFalse(loadWarnings(config).contains(warning), "a world-readable file without a token is no concern");
+    }
+
     /** The warnings logged while loading {@code yaml}. */
     private static String warnings(String yaml, Map<String, String> environment) throws ConfigException {
         var captured = new ByteArrayOutputStream();

@@ -835,6 +835,11 @@ class LifecycleStateMachineTest {
         }
 
         @Override
+        public byte[] readWorkloadFile(java.nio.file.Path file, int maxBytes) {
+            throw new UnsupportedOperationException("no files in this test");
+        }
+
+        @Override
         public System.Logger logger() {
             return System.getLogger("test");
         }

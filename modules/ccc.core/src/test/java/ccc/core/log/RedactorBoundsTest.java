@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** What a client can make the redactor learn: bounded secrets that protect, and never a plain word. */
+/** What a client can make the redactor learn: bounded secrets that protect, and never a plain word; which keys and which parts of URLs are secret. */
 class RedactorBoundsTest {
 
     @Test
@@ -87,5 +87,38 @@ class RedactorBoundsTest {
         int start = "xx ".length();
         assertEquals(start, redactor.cutBeforeSecret(bytes, bytes.length, start + 5));
         assertEquals("pässwörd-€".getBytes(StandardCharsets.UTF_8).length, redactor.longestSecretBytes());
+    }
+
+    @Test
+    void shortSecretNamesCountAsWholeWordsOfAKeyOnly() {
+        for (String key : List.of("dsn", "DSN", "db_dsn", "DATABASE_DSN", "sentryDsn", "jwt", "userJwt", "jwt-id", "otp", "otp_code", "OTP",
+                "pin", "PIN", "userPin", "card-pin", "pin_code", "sim.pin")) {
+            assertTrue(Redactor.isSecretKey(key), key);
+        }
+        for (String key : List.of("spinner", "pinned", "PINNED", "Pinterest", "shipping", "mapping", "hotpot", "options", "jwtx", "dsnake", "flowfile")) {
+            assertFalse(Redactor.isSecretKey(key), key);
+        }
+        assertEquals(Map.of("dsn", Redactor.MASK, "userPin", Redactor.MASK, "spinner", "on"),
+                Redactor.masked(Map.of("dsn", "postgres://app:DsnPassw0rd-x@db/x", "userPin", "4711", "spinner", "on")));
+    }
+
+    @Test
+    void thePasswordOfAUrlIsMaskedInAnyText() {
+        var secrets = new Redactor();
+        assertEquals("connecting to postgres://app:***@db/x as planned", secrets.redact("connecting to postgres://app:DsnPassw0rd-x@db/x as planned"));
+        assertEquals("redis://:***@cache:6379/0", secrets.redact("redis://:p@ss@cache:6379/0"), "an unescaped @ in the password is masked too");
+        assertEquals("a=amqp://u:***@mq b=https://v:***@web/", secrets.redact("a=amqp://u:one-pw@mq b=https://v:two-pw@web/"));
+        for (String plain : List.of("https://user@host/path", "http://host:8080/path", "mailto:someone@example.com", "no url here")) {
+            assertEquals(plain, secrets.redact(plain));
+        }
+        assertEquals(Map.of("database_url", "postgres://app:***@db/orders", "nested", Map.of("url", "mysql://root:***@sql")),
+                Redactor.masked(Map.of("database_url", "postgres://app:Url-Pw-0001@db/orders", "nested", Map.of("url", "mysql://root:Url-Pw-0002@sql"))));
+    }
+
+    @Test
+    void thePasswordOfAUrlInAPayloadIsLearntSoItIsMaskedAlone() {
+        var secrets = new Redactor();
+        secrets.learn(Map.of("database_url", "postgres://app:Hunter2-Url-Pw@db/x"));
+        assertEquals("the workload printed *** on its own", secrets.redact("the workload printed Hunter2-Url-Pw on its own"));
     }
 }

@@ -249,4 +249,33 @@ class WorkloadOutputTest {
         String report = logged.toString(StandardCharsets.UTF_8).lines().filter(l -> l.contains("was not logged")).findFirst().orElseThrow();
         assertTrue(report.contains("lines=" + (20_000 - loggedLines) + " "), report + " after " + loggedLines + " logged");
     }
+
+    /**
+     * More pumps blocked reading pipes nobody writes than the virtual-thread scheduler has
+     * carriers at most (256): were they virtual threads, no other virtual thread (an HTTP request)
+     * would run until the workload wrote.
+     */
+    @Test
+    void pumpsBlockedOnSilentPipesLeaveVirtualThreadsRunning(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        var fifo = dir.resolve("stdout");
+        assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+        var output = new WorkloadOutput(100, new Redactor());
+        var pumps = new java.util.ArrayList<Thread>();
+        // The one writer, which never writes: each reader's open returns at once, and each read blocks.
+        try (var writer = new java.io.RandomAccessFile(fifo.toFile(), "rw")) {
+            for (int i = 0; i < 300; i++) {
+                Thread pump = output.pump(new java.io.FileInputStream(fifo.toFile()), WorkloadOutput.Stream.STDOUT, i);
+                assertFalse(pump.isVirtual(), pump + " is virtual");
+                pumps.add(pump);
+            }
+            var ran = new java.util.concurrent.CountDownLatch(1);
+            Thread.ofVirtual().start(ran::countDown);
+            // Generous: a virtual thread starts in microseconds; with its carriers held it would never run.
+            assertTrue(ran.await(5, java.util.concurrent.TimeUnit.SECONDS), "a virtual thread ran beside 300 blocked pumps");
+        }
+        // The writer closed: every read ends, and so does every pump.
+        for (Thread pump : pumps) {
+            assertTrue(pump.join(Duration.ofSeconds(30)), pump + " ended");
+        }
+    }
 }

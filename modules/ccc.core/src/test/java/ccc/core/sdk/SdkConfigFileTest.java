@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
@@ -66,7 +67,7 @@ class SdkConfigFileTest {
         Path secret = Files.writeString(dir.resolve("shadow"), "root:$6$very-secret-hash:19000:0:99999:7:::\n");
         Path file = Files.createSymbolicLink(dir.resolve("app.json"), secret);
         String reason = refusal(file);
-        assertEquals(file + " is a symbolic link; the core reads the configuration only from a regular file at that path", reason);
+        assertEquals(file + " cannot be read: '" + file + "' is a symbolic link; the core does not follow links it reads through as root", reason);
         assertFalse(reason.contains("very-secret"), reason);
     }
 
@@ -75,8 +76,64 @@ class SdkConfigFileTest {
         Path fifo = dir.resolve("app.json");
         assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
         Instant began = Instant.now();
-        assertEquals(fifo + " is not a regular file", refusal(fifo));
+        assertEquals(fifo + " cannot be read: '" + fifo + "' is not a regular file", refusal(fifo));
         assertTrue(Duration.between(began, Instant.now()).compareTo(SdkConfigFile.READ_TIMEOUT) < 0, "no writer was waited for");
-        assertEquals(dir + " is not a regular file", refusal(dir));
+        assertEquals(dir + " cannot be read: '" + dir + "' is not a regular file", refusal(dir));
+    }
+
+    @Test
+    void aConfigDirectorySwappedForALinkToARootOnlyDirectoryIsRefused() throws Exception {
+        Path rootOnly = Files.createDirectory(dir.resolve("root-only"), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Files.writeString(rootOnly.resolve("app.json"), "{\"db_password\": \"root-only-Secret-91\"}");
+        // What a workload user who owns the parent of the config directory does: the directory goes, a link comes.
+        Path config = Files.createSymbolicLink(dir.resolve("config"), rootOnly);
+        String reason = refusal(config.resolve("app.json"));
+        assertEquals(config.resolve("app.json") + " cannot be read: '" + config
+                + "' is a symbolic link; the core does not follow links it reads through as root", reason);
+        assertFalse(reason.contains("root-only-Secret-91"), reason);
+    }
+
+    @Test
+    void aFifoSwappedInAndOutWhileReadsHappenNeverHoldsARead() throws Exception {
+        Path file = dir.resolve("app.json");
+        Path regular = dir.resolve(".regular");
+        Path fifo = dir.resolve(".fifo");
+        var swapping = new java.util.concurrent.atomic.AtomicBoolean(true);
+        var swaps = new java.util.concurrent.atomic.AtomicInteger();
+        Thread swapper = Thread.ofPlatform().start(() -> {
+            try {
+                while (swapping.get()) {
+                    Files.writeString(regular, "{\"users\": 3}");
+                    Files.move(regular, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                    if (new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor() == 0) {
+                        Files.move(fifo, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                    }
+                    swaps.incrementAndGet();
+                }
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        var config = new SdkConfigFile(file, 1024);
+        var seen = new java.util.HashSet<Class<?>>();
+        try {
+            Instant end = Instant.now().plusSeconds(3);
+            while (Instant.now().isBefore(end) || swaps.get() < 20) {
+                Instant began = Instant.now();
+                SdkConfigFile.Reading reading = config.read();
+                // Generous: a read blocked on the FIFO would take the whole timeout and be refused for it.
+                assertTrue(Duration.between(began, Instant.now()).compareTo(Duration.ofSeconds(2)) < 0, "a read took " + Duration.between(began, Instant.now()));
+                switch (reading) {
+                    case SdkConfigFile.Found found -> assertEquals(Map.of("users", 3), found.payload());
+                    case SdkConfigFile.Refused refused -> assertEquals(file + " cannot be read: '" + file + "' is not a regular file", refused.reason());
+                    case SdkConfigFile.Missing missing -> { }
+                }
+                seen.add(reading.getClass());
+            }
+        } finally {
+            swapping.set(false);
+            swapper.join();
+        }
+        assertTrue(seen.contains(SdkConfigFile.Found.class), "reads found the file between swaps: " + seen);
     }
 }

@@ -45,18 +45,19 @@ class TrafficPlanTest {
 
     @ParameterizedTest
     @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
-            "{\"bandwidth_limit_mbps\": 0.001}|payload key 'bandwidth_limit_mbps' must be 0 (no limit) or a number from 0.1 to 100000, got 0.001",
-            "{\"bandwidth_limit_mbps\": \"0.05\"}|payload key 'bandwidth_limit_mbps' must be 0 (no limit) or a number from 0.1 to 100000, got '0.05'",
-            "{\"bandwidth_limit_mbps\": -5}|payload key 'bandwidth_limit_mbps' must be 0 (no limit) or a number from 0.1 to 100000, got -5",
-            "{\"bandwidth_limit_mbps\": 100001}|payload key 'bandwidth_limit_mbps' must be 0 (no limit) or a number from 0.1 to 100000, got 100001",
-            "{\"bandwidth_limit_mbps\": \"fast\"}|payload key 'bandwidth_limit_mbps' must be 0 (no limit) or a number from 0.1 to 100000, got 'fast'",
-            "{\"bandwidth_limit_mbps\": \"NaN\"}|payload key 'bandwidth_limit_mbps' must be 0 (no limit) or a number from 0.1 to 100000, got 'NaN'",
-            "{\"bandwidth_limit_mbps\": \"8d\"}|payload key 'bandwidth_limit_mbps' must be 0 (no limit) or a number from 0.1 to 100000, got '8d'",
-            "{\"bandwidth_limit_mbps\": \"0x1p3\"}|payload key 'bandwidth_limit_mbps' must be 0 (no limit) or a number from 0.1 to 100000, got '0x1p3'",
+            "{\"bandwidth_limit_mbps\": 0.001}|payload key 'bandwidth_limit_mbps' must be 0 (no limit) or a number from 0.1 to 100000, got a number out of that range",
+            "{\"bandwidth_limit_mbps\": \"0.05\"}|payload key 'bandwidth_limit_mbps' must be 0 (no limit) or a number from 0.1 to 100000, got a numeric string out of that range",
+            "{\"bandwidth_limit_mbps\": -5}|payload key 'bandwidth_limit_mbps' must be 0 (no limit) or a number from 0.1 to 100000, got a number out of that range",
+            "{\"bandwidth_limit_mbps\": 100001}|payload key 'bandwidth_limit_mbps' must be 0 (no limit) or a number from 0.1 to 100000, got a number out of that range",
+            "{\"bandwidth_limit_mbps\": \"fast\"}|payload key 'bandwidth_limit_mbps' must be 0 (no limit) or a number from 0.1 to 100000, got a string that is not a number",
+            "{\"bandwidth_limit_mbps\": \"NaN\"}|payload key 'bandwidth_limit_mbps' must be 0 (no limit) or a number from 0.1 to 100000, got a string that is not a number",
+            "{\"bandwidth_limit_mbps\": \"8d\"}|payload key 'bandwidth_limit_mbps' must be 0 (no limit) or a number from 0.1 to 100000, got a string that is not a number",
+            "{\"bandwidth_limit_mbps\": \"0x1p3\"}|payload key 'bandwidth_limit_mbps' must be 0 (no limit) or a number from 0.1 to 100000, got a string that is not a number",
             "{\"bandwidth_limit_mbps\": null}|payload key 'bandwidth_limit_mbps' must be 0 (no limit) or a number from 0.1 to 100000, got null",
-            "{\"latency_ms\": \"Infinity\"}|payload key 'latency_ms' must be a number from 0 to 60000, got 'Infinity'",
-            "{\"loss_percent\": 150}|payload key 'loss_percent' must be a number from 0 to 100, got 150",
-            "{\"jitter_ms\": [1]}|payload key 'jitter_ms' must be a number from 0 to 60000, got [1]",
+            "{\"latency_ms\": \"Infinity\"}|payload key 'latency_ms' must be a number from 0 to 60000, got a string that is not a number",
+            "{\"loss_percent\": 150}|payload key 'loss_percent' must be a number from 0 to 100, got a number out of that range",
+            "{\"bandwidth_limit_mbps\": {\"password\": \"Nested-Secret-Pw-77\"}}|payload key 'bandwidth_limit_mbps' must be 0 (no limit) or a number from 0.1 to 100000, got an object",
+            "{\"jitter_ms\": [1]}|payload key 'jitter_ms' must be a number from 0 to 60000, got an array",
     })
     void valuesOutOfRangeAreRefusedNamingTheKey(String json, String message) throws Exception {
         var payload = new Payload(Json.readObject(json.getBytes(StandardCharsets.UTF_8)));

@@ -76,10 +76,14 @@ class FaultsTest {
         adapter = new SleepAdapter() {
             @Override
             public Map<String, Object> metrics() {
-                try {
-                    Thread.sleep(Duration.ofHours(1));
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
+                // Hung where the core's interrupt does not reach it (as on a FIFO's open), for longer than the test.
+                long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+                while (System.nanoTime() < until) {
+                    try {
+                        Thread.sleep(Duration.ofNanos(until - System.nanoTime()));
+                    } catch (InterruptedException ignored) {
+                        // Ignored, as by code blocked in the kernel.
+                    }
                 }
                 return Map.of();
             }
@@ -98,7 +102,8 @@ class FaultsTest {
         long again = System.nanoTime();
         var second = core.get("/api/metrics");
         assertTrue((System.nanoTime() - again) / 1_000_000 < 1_000, "a second request does not wait behind the hung call");
-        assertEquals(Map.of("error", "adapter metrics still running after an earlier call timed out"), second.json().get("adapter_metrics"));
+        String error = String.valueOf(((Map<?, ?>) second.json().get("adapter_metrics")).get("error"));
+        assertTrue(error.startsWith("adapter metrics still running after an earlier call timed out"), error);
         var scrape = core.get("/metrics");
         assertEquals(200, scrape.status());
         assertTrue(scrape.body().contains("# TYPE container_cpu_percent gauge"));

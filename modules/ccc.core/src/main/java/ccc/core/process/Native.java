@@ -168,6 +168,22 @@ public final class Native {
     private Native() {
     }
 
+    /** One call into the C library, given an arena for its arguments and the state that captures its errno. */
+    @FunctionalInterface
+    private interface LibraryCall {
+        int run(Arena arena, MemorySegment state) throws Throwable;
+    }
+
+    /** Runs {@code call} in an arena of its own; a call that cannot be made at all is {@code name}'s failure, a fatal error the core's. */
+    private static int call(String name, LibraryCall call) {
+        try (Arena arena = Arena.ofConfined()) {
+            return call.run(arena, arena.allocate(Errno.CALL_STATE));
+        } catch (Throwable e) {
+            FatalErrors.rethrowIfFatal(e);
+            throw new IllegalStateException(name + " failed", e);
+        }
+    }
+
     private static MethodHandle downcall(String name, FunctionDescriptor descriptor, Linker.Option... options) {
         MemorySegment symbol = LINKER.defaultLookup().find(name)
                 .orElseThrow(() -> new UnsatisfiedLinkError("libc has no " + name));
@@ -180,14 +196,10 @@ public final class Native {
      * @return 0 on success, else the errno (3: no such process; 1: not permitted)
      */
     public static int kill(long pid, int signal) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(Errno.CALL_STATE);
+        return call("kill(2)", (arena, state) -> {
             int result = (int) Kill.HANDLE.invokeExact(state, (int) pid, signal);
             return result == 0 ? 0 : (int) Errno.ERRNO.get(state, 0L);
-        } catch (Throwable e) {
-            FatalErrors.rethrowIfFatal(e);
-            throw new IllegalStateException("kill(2) failed", e);
-        }
+        });
     }
 
     /**
@@ -216,106 +228,65 @@ public final class Native {
 
     /** {@code openat(2)}: a descriptor for {@code name} relative to {@code directory}, or minus the errno. */
     static int openat(int directory, String name, int flags, int mode) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(Errno.CALL_STATE);
-            return Errno.result((int) Openat.HANDLE.invokeExact(state, directory, arena.allocateFrom(name), flags, mode), state);
-        } catch (Throwable e) {
-            throw new IllegalStateException("openat(2) failed", e);
-        }
+        return call("openat(2)", (arena, state) ->
+                Errno.result((int) Openat.HANDLE.invokeExact(state, directory, arena.allocateFrom(name), flags, mode), state));
     }
 
     /** The file type bits ({@code S_IFMT}) of what {@code descriptor} refers to, from {@code statx(2)}; or minus the errno. */
     static int fileType(int descriptor) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(Errno.CALL_STATE);
+        return call("statx(2)", (arena, state) -> {
             MemorySegment buffer = arena.allocate(Statx.SIZE, 8);
             int result = Errno.result((int) Statx.HANDLE.invokeExact(state, descriptor, arena.allocateFrom(""), AT_EMPTY_PATH,
                     Statx.STATX_TYPE, buffer), state);
             return result < 0 ? result : Short.toUnsignedInt(buffer.get(JAVA_SHORT, Statx.MODE_OFFSET)) & S_IFMT;
-        } catch (Throwable e) {
-            throw new IllegalStateException("statx(2) failed", e);
-        }
+        });
     }
 
     /** {@code mkdirat(2)}: 0, or minus the errno. */
     static int mkdirat(int directory, String name, int mode) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(Errno.CALL_STATE);
-            return Errno.result((int) Mkdirat.HANDLE.invokeExact(state, directory, arena.allocateFrom(name), mode), state);
-        } catch (Throwable e) {
-            throw new IllegalStateException("mkdirat(2) failed", e);
-        }
+        return call("mkdirat(2)", (arena, state) ->
+                Errno.result((int) Mkdirat.HANDLE.invokeExact(state, directory, arena.allocateFrom(name), mode), state));
     }
 
     /** {@code renameat(2)}: 0, or minus the errno. A link at {@code to} is replaced, never followed. */
     static int renameat(int fromDirectory, String from, int toDirectory, String to) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(Errno.CALL_STATE);
-            return Errno.result((int) Renameat.HANDLE.invokeExact(state, fromDirectory, arena.allocateFrom(from),
-                    toDirectory, arena.allocateFrom(to)), state);
-        } catch (Throwable e) {
-            throw new IllegalStateException("renameat(2) failed", e);
-        }
+        return call("renameat(2)", (arena, state) ->
+                Errno.result((int) Renameat.HANDLE.invokeExact(state, fromDirectory, arena.allocateFrom(from),
+                toDirectory, arena.allocateFrom(to)), state));
     }
 
     /** {@code unlinkat(2)} of a file (not a directory): 0, or minus the errno. */
     static int unlinkat(int directory, String name) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(Errno.CALL_STATE);
-            return Errno.result((int) Unlinkat.HANDLE.invokeExact(state, directory, arena.allocateFrom(name), 0), state);
-        } catch (Throwable e) {
-            throw new IllegalStateException("unlinkat(2) failed", e);
-        }
+        return call("unlinkat(2)", (arena, state) ->
+                Errno.result((int) Unlinkat.HANDLE.invokeExact(state, directory, arena.allocateFrom(name), 0), state));
     }
 
     /** {@code fchown(2)}: 0, or minus the errno. */
     static int fchown(int descriptor, int uid, int gid) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(Errno.CALL_STATE);
-            return Errno.result((int) Fchown.HANDLE.invokeExact(state, descriptor, uid, gid), state);
-        } catch (Throwable e) {
-            throw new IllegalStateException("fchown(2) failed", e);
-        }
+        return call("fchown(2)", (arena, state) ->
+                Errno.result((int) Fchown.HANDLE.invokeExact(state, descriptor, uid, gid), state));
     }
 
     /** {@code fchmod(2)}: 0, or minus the errno. */
     static int fchmod(int descriptor, int mode) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(Errno.CALL_STATE);
-            return Errno.result((int) Fchmod.HANDLE.invokeExact(state, descriptor, mode), state);
-        } catch (Throwable e) {
-            throw new IllegalStateException("fchmod(2) failed", e);
-        }
+        return call("fchmod(2)", (arena, state) -> Errno.result((int) Fchmod.HANDLE.invokeExact(state, descriptor, mode), state));
     }
 
     /** {@code write(2)} of {@code length} bytes from {@code buffer} at {@code offset}: the bytes written, or minus the errno. */
     static int write(int descriptor, MemorySegment buffer, long offset, long length) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(Errno.CALL_STATE);
-            return Errno.result((long) Write.HANDLE.invokeExact(state, descriptor, buffer.asSlice(offset, length), length), state);
-        } catch (Throwable e) {
-            throw new IllegalStateException("write(2) failed", e);
-        }
+        return call("write(2)", (arena, state) ->
+                Errno.result((long) Write.HANDLE.invokeExact(state, descriptor, buffer.asSlice(offset, length), length), state));
     }
 
     /** {@code read(2)} of up to {@code length} bytes into {@code buffer} at {@code offset}: the bytes read (0 at the end), or minus the errno. */
     static int read(int descriptor, MemorySegment buffer, long offset, long length) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(Errno.CALL_STATE);
-            return Errno.result((long) Read.HANDLE.invokeExact(state, descriptor, buffer.asSlice(offset, length), length), state);
-        } catch (Throwable e) {
-            throw new IllegalStateException("read(2) failed", e);
-        }
+        return call("read(2)", (arena, state) ->
+                Errno.result((long) Read.HANDLE.invokeExact(state, descriptor, buffer.asSlice(offset, length), length), state));
     }
 
     /** {@code close(2)}: 0, or minus the errno. */
     static int close(int descriptor) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(Errno.CALL_STATE);
-            return Errno.result((int) Close.HANDLE.invokeExact(state, descriptor), state);
-        } catch (Throwable e) {
-            throw new IllegalStateException("close(2) failed", e);
-        }
+        return call("close(2)", (arena, state) -> Errno.result((int) Close.HANDLE.invokeExact(state, descriptor), state));
     }
 
     /**
@@ -324,23 +295,15 @@ public final class Native {
      * ENOSYS: a kernel before 5.3, or a seccomp filter that refuses it).
      */
     static int pidfdOpen(long pid) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(Errno.CALL_STATE);
-            return Errno.result((long) Syscall2.HANDLE.invokeExact(state, SYS_PIDFD_OPEN, (int) pid, 0), state);
-        } catch (Throwable e) {
-            throw new IllegalStateException("pidfd_open(2) failed", e);
-        }
+        return call("pidfd_open(2)", (arena, state) ->
+                Errno.result((long) Syscall2.HANDLE.invokeExact(state, SYS_PIDFD_OPEN, (int) pid, 0), state));
     }
 
     /** {@code pidfd_send_signal(2)}: {@code signal} to the process {@code pidfd} refers to; 0, or minus the errno. */
     static int pidfdSendSignal(int pidfd, int signal) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(Errno.CALL_STATE);
-            return Errno.result((long) Syscall4.HANDLE.invokeExact(state, SYS_PIDFD_SEND_SIGNAL, pidfd, signal, MemorySegment.NULL, 0),
-                    state);
-        } catch (Throwable e) {
-            throw new IllegalStateException("pidfd_send_signal(2) failed", e);
-        }
+        return call("pidfd_send_signal(2)", (arena, state) ->
+                Errno.result((long) Syscall4.HANDLE.invokeExact(state, SYS_PIDFD_SEND_SIGNAL, pidfd, signal, MemorySegment.NULL, 0),
+                state));
     }
 
     /**
@@ -349,8 +312,7 @@ public final class Native {
      * {@code ready[i]} for each descriptor that has; returns how many, or minus the errno.
      */
     static int pollReadable(int[] descriptors, boolean[] ready, int timeoutMillis) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(Errno.CALL_STATE);
+        return call("poll(2)", (arena, state) -> {
             MemorySegment fds = arena.allocate(8L * descriptors.length, 4);
             for (int i = 0; i < descriptors.length; i++) {
                 fds.set(JAVA_INT, 8L * i, descriptors[i]);
@@ -361,9 +323,7 @@ public final class Native {
                 ready[i] = result > 0 && fds.get(JAVA_SHORT, 8L * i + 6) != 0;
             }
             return result;
-        } catch (Throwable e) {
-            throw new IllegalStateException("poll(2) failed", e);
-        }
+        });
     }
 
     /**
@@ -373,14 +333,11 @@ public final class Native {
      * errno (ECHILD: no child to wait for). With {@link #WNOWAIT} the child stays a zombie.
      */
     static int waitid(int idType, long id, int options) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(Errno.CALL_STATE);
+        return call("waitid(2)", (arena, state) -> {
             MemorySegment info = arena.allocate(SIGINFO_SIZE, 8);
             int result = Errno.result((int) Waitid.HANDLE.invokeExact(state, idType, (int) id, info, options | WEXITED), state);
             return result < 0 ? result : info.get(JAVA_INT, SIGINFO_PID_OFFSET);
-        } catch (Throwable e) {
-            throw new IllegalStateException("waitid(2) failed", e);
-        }
+        });
     }
 
     /** The C library's description of {@code errno}, such as "No such file or directory". */

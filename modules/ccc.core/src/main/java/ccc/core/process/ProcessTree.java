@@ -75,7 +75,8 @@ public final class ProcessTree {
             if (signal != Signals.KILL && Instant.now().isBefore(deadline)) {
                 members.send(signal);
                 // Members that appeared while the known ones ended (a fork just before the signal) get it as they are found.
-                while (members.awaitEnded(deadline) && !Thread.currentThread().isInterrupted()) {
+                // Bounded by the deadline whatever a look finds: awaitEnded returns at once when nothing known runs.
+                while (Instant.now().isBefore(deadline) && members.awaitEnded(deadline) && !Thread.currentThread().isInterrupted()) {
                     if (members.collect(signal) == 0) {
                         return true;
                     }
@@ -268,6 +269,9 @@ public final class ProcessTree {
         private boolean add(long pid) {
             int pidfd = pidfdsWork ? Native.pidfdOpen(pid) : -Native.ENOSYS;
             if (pidfd == -Native.ESRCH) {
+                // Gone and reaped (a main process its adapter already stopped): known from now on, so the next look
+                // does not count it as new again, and again.
+                pidfds.put(pid, ENDED);
                 return false;
             }
             if (pidfd < 0) {

@@ -98,4 +98,15 @@ class ProcessTreeTest {
         assertTrue(workload.waitFor(10, TimeUnit.SECONDS));
         assertEquals(128 + Signals.TERM, workload.exitValue());
     }
+
+    @Test
+    void aMainProcessAlreadyReapedEndsTheTreeAtOnceNotAtTheGrace() throws Exception {
+        // As when an adapter's stop ended its workload and waited for it: the number names no process any more.
+        Process ended = start("exit 0");
+        assertTrue(ended.waitFor(10, TimeUnit.SECONDS));
+        Instant began = Instant.now();
+        assertTrue(ProcessTree.end(new WorkloadTree(OptionalLong.of(ended.pid()), true), Signals.TERM, began.plus(GRACE)));
+        assertTrue(Duration.between(began, Instant.now()).compareTo(GRACE.dividedBy(2)) < 0,
+                "looked for the gone main process again and again until the grace ran out");
+    }
 }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ccc.core.log.Log;
 import ccc.core.process.WorkloadOutput;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -169,8 +170,8 @@ class HostileInputTest {
         assertEquals(400, core.get("/api/logs?tail=2001").status());
     }
 
-    @Test
-    void logReadersOverTheLimitAreTurnedAwayAndTheSlotsComeBack() throws Exception {
+    /** Starts a workload that writes 600 lines of 8,000 characters, and waits until they are all in its output. */
+    private void startWithFourMegabytesOfLog() throws Exception {
         startProcess(yamlList("sh", "-c", "l=$$(head -c 8000 /dev/zero | tr '\\0' x); i=0; "
                 + "while [ $$i -lt 600 ]; do echo \"$$l\"; i=$$((i+1)); done; echo done; exec sleep " + marker));
         assertEquals(200, core.post("/api/start", "{}").status());
@@ -178,16 +179,25 @@ class HostileInputTest {
         while (!logLines("tail=1").equals(List.of("done")) && Instant.now().isBefore(deadline)) {
             TestCore.sleep(50);
         }
+    }
+
+    /** As many /api/logs readers as may read at once, which never read: each answer (4 MiB) stops in the socket buffers. */
+    private void openReadersThatNeverRead(List<Socket> readers) throws IOException {
+        for (int i = 0; i < ccc.core.http.ControlApi.MAX_CONCURRENT_LOG_READS; i++) {
+            var socket = new Socket();
+            socket.setReceiveBufferSize(4096);
+            socket.connect(new java.net.InetSocketAddress("127.0.0.1", core.core.port()));
+            socket.getOutputStream().write("GET /api/logs?tail=2000 HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            readers.add(socket);
+        }
+    }
+
+    @Test
+    void logReadersOverTheLimitAreTurnedAwayAndTheSlotsComeBack() throws Exception {
+        startWithFourMegabytesOfLog();
         var readers = new ArrayList<Socket>();
         try {
-            // Readers that never read: each answer (4 MiB) stops in the socket buffers and holds its slot.
-            for (int i = 0; i < ccc.core.http.ControlApi.MAX_CONCURRENT_LOG_READS; i++) {
-                var socket = new Socket();
-                socket.setReceiveBufferSize(4096);
-                socket.connect(new java.net.InetSocketAddress("127.0.0.1", core.core.port()));
-                socket.getOutputStream().write("GET /api/logs?tail=2000 HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-                readers.add(socket);
-            }
+            openReadersThatNeverRead(readers);
             TestCore.sleep(500);
             var refused = core.get("/api/logs?tail=1");
             assertEquals(503, refused.status(), refused.body());
@@ -198,7 +208,7 @@ class HostileInputTest {
                 reader.close();
             }
         }
-        deadline = Instant.now().plusSeconds(10);
+        Instant deadline = Instant.now().plusSeconds(10);
         int status;
         while ((status = core.get("/api/logs?tail=1").status()) != 200 && Instant.now().isBefore(deadline)) {
             TestCore.sleep(50);
@@ -213,26 +223,14 @@ class HostileInputTest {
      */
     @Test
     void logReadersThatNeverReadAreCutOffAfterTheWriteTimeout() throws Exception {
-        startProcess(yamlList("sh", "-c", "l=$$(head -c 8000 /dev/zero | tr '\\0' x); i=0; "
-                + "while [ $$i -lt 600 ]; do echo \"$$l\"; i=$$((i+1)); done; echo done; exec sleep " + marker));
-        assertEquals(200, core.post("/api/start", "{}").status());
-        Instant deadline = Instant.now().plusSeconds(20);
-        while (!logLines("tail=1").equals(List.of("done")) && Instant.now().isBefore(deadline)) {
-            TestCore.sleep(50);
-        }
+        startWithFourMegabytesOfLog();
         var readers = new ArrayList<Socket>();
         try {
-            for (int i = 0; i < ccc.core.http.ControlApi.MAX_CONCURRENT_LOG_READS; i++) {
-                var socket = new Socket();
-                socket.setReceiveBufferSize(4096);
-                socket.connect(new java.net.InetSocketAddress("127.0.0.1", core.core.port()));
-                socket.getOutputStream().write("GET /api/logs?tail=2000 HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-                readers.add(socket);
-            }
+            openReadersThatNeverRead(readers);
             TestCore.sleep(500);
             assertEquals(503, core.get("/api/logs?tail=1").status(), "the stalled answers hold every slot");
             Instant stalled = Instant.now();
-            deadline = stalled.plus(ccc.core.http.Streams.WRITE_TIMEOUT).plusSeconds(10);
+            Instant deadline = stalled.plus(ccc.core.http.Streams.WRITE_TIMEOUT).plusSeconds(10);
             int status;
             while ((status = core.get("/api/logs?tail=1").status()) != 200 && Instant.now().isBefore(deadline)) {
                 TestCore.sleep(100);

@@ -15,7 +15,7 @@ import java.util.Objects;
  * through {@link #named(String, Redactor)} with the redactor that learns its payloads' secrets, so
  * two supervisors in one virtual machine never mask with, or miss, each other's.
  */
-public final class Log {
+public record Log(String component, Redactor secrets) {
 
     /** How lines are written. */
     public enum Format { TEXT, JSON }
@@ -33,22 +33,23 @@ public final class Log {
      */
     public static final int MAX_VALUE_CHARS = 8 * 1024;
 
-    private final String component;
-    private final Redactor secrets;
-
-    private Log(String component, Redactor secrets) {
-        this.component = component;
-        this.secrets = secrets;
+    /**
+     * @param component the component's name in every line, for example {@code lifecycle}
+     * @param secrets what masks the secrets in the lines' fields
+     */
+    public Log {
+        Objects.requireNonNull(component);
+        Objects.requireNonNull(secrets);
     }
 
     /** The log of a process-wide component, for example {@code config} or {@code http}, which logs no payload's values. */
     public static Log named(String component) {
-        return new Log(Objects.requireNonNull(component), NOTHING_LEARNT);
+        return new Log(component, NOTHING_LEARNT);
     }
 
     /** The log of one of a supervisor's components, for example {@code lifecycle}: its fields have {@code secrets} masked. */
     public static Log named(String component, Redactor secrets) {
-        return new Log(Objects.requireNonNull(component), Objects.requireNonNull(secrets));
+        return new Log(component, secrets);
     }
 
     /** Sets the level and format for every component; called once by {@code main}. */

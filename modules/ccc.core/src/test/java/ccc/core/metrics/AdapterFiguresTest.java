@@ -37,7 +37,8 @@ class AdapterFiguresTest {
     private final AtomicLong now = new AtomicLong(5_000_000_000L);
     private volatile CountDownLatch release = new CountDownLatch(0);
 
-    private final Adapter adapter = new Adapter() {
+    /** An adapter that is asked only for its figures here. */
+    private abstract static class FiguresOnly implements Adapter {
         @Override
         public Workload start(Payload payload, AdapterContext context) {
             throw new UnsupportedOperationException();
@@ -46,7 +47,9 @@ class AdapterFiguresTest {
         @Override
         public void stop() {
         }
+    }
 
+    private final Adapter adapter = new FiguresOnly() {
         @Override
         public Map<String, Object> metrics() {
             try {
@@ -122,16 +125,7 @@ class AdapterFiguresTest {
 
     /** An adapter whose metrics open the FIFO {@code path} names at the time of the call, as the example adapter opens its stats file. */
     private static Adapter readingFrom(AtomicReference<Path> path, Map<Thread, Boolean> callers) {
-        return new Adapter() {
-            @Override
-            public Workload start(Payload payload, AdapterContext context) {
-                throw new UnsupportedOperationException();
-            }
-
-            @Override
-            public void stop() {
-            }
-
+        return new FiguresOnly() {
             @Override
             public Map<String, Object> metrics() {
                 callers.put(Thread.currentThread(), Boolean.TRUE);

@@ -61,14 +61,16 @@ public interface AdapterContext {
 
     /**
      * Reads at most {@code maxBytes} of a file the workload can write or replace, as the core
-     * reads such files: following no symbolic link anywhere on its path, and reading only a
-     * regular file, opened without waiting for a writer, so a FIFO the workload swapped in is
-     * refused at once instead of blocking the reader in the kernel, where no interrupt reaches.
+     * reads such files: following a symbolic link on its path only where nobody but root can
+     * have made it (a link owned by root in a directory only root may write, as in a Kubernetes
+     * ConfigMap volume; at most 16 of them), and reading only a regular file, opened without
+     * waiting for a writer, so a FIFO the workload swapped in is refused at once instead of
+     * blocking the reader in the kernel, where no interrupt reaches.
      *
      * @return the file's first {@code maxBytes} bytes (all of it when it is no longer)
      * @throws java.nio.file.NoSuchFileException when there is no such file
-     * @throws java.io.IOException when it or a directory on its path is a link, it is not a
-     *         regular file, or it cannot be read
+     * @throws java.io.IOException when it or a directory on its path is a link others than root
+     *         could have made, or one link too many, it is not a regular file, or it cannot be read
      * @since 0.1
      */
     byte[] readWorkloadFile(java.nio.file.Path file, int maxBytes) throws java.io.IOException;

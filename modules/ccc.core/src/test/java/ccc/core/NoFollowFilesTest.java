@@ -147,15 +147,120 @@ class NoFollowFilesTest {
     }
 
     @Test
-    void aReadFollowsNoLinkAtTheFileNorAnywhereOnItsPath() throws Exception {
+    void aReadFollowsNoLinkAtTheFileNorAnywhereOnItsPathInADirectoryOthersMayWrite() throws Exception {
         Path secrets = Files.createDirectory(dir.resolve("root-only"));
         Files.writeString(secrets.resolve("app.json"), "{\"secret\": \"root's\"}");
-        Path config = Files.createSymbolicLink(dir.resolve("config"), secrets);
+        Path shared = Files.setPosixFilePermissions(Files.createDirectory(dir.resolve("shared")), PosixFilePermissions.fromString("rwxrwxrwx"));
+        Path config = Files.createSymbolicLink(shared.resolve("config"), secrets);
         var linkedDirectory = assertThrows(IOException.class, () -> NoFollowFiles.read(config.resolve("app.json"), 1024));
-        assertEquals("'" + config + "' is a symbolic link; the core does not follow links it reads through as root", linkedDirectory.getMessage());
-        Path linkedFile = Files.createSymbolicLink(dir.resolve("app.json"), secrets.resolve("app.json"));
+        assertEquals("'" + config + "' is a symbolic link in a directory a user other than root can change; "
+                + "the core follows a link it reads through as root only where nobody but root can have made it", linkedDirectory.getMessage());
+        Path linkedFile = Files.createSymbolicLink(shared.resolve("app.json"), secrets.resolve("app.json"));
         var refused = assertThrows(IOException.class, () -> NoFollowFiles.read(linkedFile, 1024));
-        assertEquals("'" + linkedFile + "' is a symbolic link; the core does not follow links it reads through as root", refused.getMessage());
+        assertTrue(refused.getMessage().startsWith("'" + linkedFile + "' is a symbolic link in a directory a user other than root"),
+                refused.getMessage());
+    }
+
+    /** A directory laid out as Kubernetes lays out a ConfigMap volume: each file a link through {@code ..data} to a dated directory. */
+    private static Path configMapVolume(Path volume) throws IOException {
+        Files.setPosixFilePermissions(Files.createDirectory(volume), PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path dated = Files.createDirectory(volume.resolve("..2026_11_29_09_00_00.123456789"));
+        Files.write(dated.resolve("app.json"), CONTENT);
+        Files.createSymbolicLink(volume.resolve("..data"), dated.getFileName());
+        return Files.createSymbolicLink(volume.resolve("app.json"), Path.of("..data/app.json"));
+    }
+
+    private static void requireRoot() {
+        Requirements.require(PrivilegeDrop.currentUid() == 0, "links only root can have made need root to make them");
+    }
+
+    @Test
+    void aConfigMapVolumeOnlyRootCanWriteIsReadThroughItsLinks() throws Exception {
+        requireRoot();
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path file = configMapVolume(dir.resolve("config"));
+        assertArrayEquals(CONTENT, NoFollowFiles.read(file, 1024));
+        // An absolute target starts again from /, and a link to the volume's directory is followed on the way.
+        Path absolute = Files.createSymbolicLink(dir.resolve("absolute.json"), file);
+        assertArrayEquals(CONTENT, NoFollowFiles.read(absolute, 1024));
+        Path linkedVolume = Files.createSymbolicLink(dir.resolve("mounted"), Path.of("config/..data"));
+        assertArrayEquals(CONTENT, NoFollowFiles.read(linkedVolume.resolve("app.json"), 1024));
+        // ".." in a target is the parent of the directory the link leads into, as the kernel resolves it.
+        Files.createSymbolicLink(dir.resolve("config/..parent"), Path.of("..data/../app.json"));
+        assertArrayEquals(CONTENT, NoFollowFiles.read(dir.resolve("config/..parent"), 1024));
+        var notAFile = assertThrows(IOException.class, () -> NoFollowFiles.read(dir.resolve("config/..data"), 1024));
+        assertEquals("'" + dir.resolve("config/..data") + "' is not a regular file", notAFile.getMessage());
+        var missing = assertThrows(NoSuchFileException.class, () -> NoFollowFiles.read(linkedVolume.resolve("gone.json"), 1024));
+        assertEquals(linkedVolume.resolve("gone.json").toString(), missing.getMessage());
+    }
+
+    @Test
+    void theSameLinksWhereAnotherUserOrEveryoneMayWriteAreRefused() throws Exception {
+        requireRoot();
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path owned = configMapVolume(dir.resolve("owned"));
+        Files.setAttribute(owned.getParent(), "unix:uid", SOMEONE.uid());
+        Path open = configMapVolume(dir.resolve("open"));
+        Files.setPosixFilePermissions(open.getParent(), PosixFilePermissions.fromString("rwxrwxrwx"));
+        Path sticky = configMapVolume(dir.resolve("sticky"));
+        Files.setAttribute(sticky.getParent(), "unix:mode", 01777);
+        Path groupWritable = configMapVolume(dir.resolve("group"));
+        Files.setPosixFilePermissions(groupWritable.getParent(), PosixFilePermissions.fromString("rwxrwxr-x"));
+        for (Path file : List.of(owned, open, sticky, groupWritable)) {
+            var refused = assertThrows(IOException.class, () -> NoFollowFiles.read(file, 1024));
+            assertEquals("'" + file + "' is a symbolic link in a directory a user other than root can change; "
+                    + "the core follows a link it reads through as root only where nobody but root can have made it", refused.getMessage());
+        }
+        assertEquals(01777, (Integer) Files.getAttribute(sticky.getParent(), "unix:mode") & 07777, "the sticky bit was set");
+    }
+
+    @Test
+    void aLinkAnotherUserOwnsInARootOnlyDirectoryIsRefused() throws Exception {
+        requireRoot();
+        Path file = configMapVolume(dir.resolve("config"));
+        Files.setAttribute(file.resolveSibling("..data"), "unix:uid", SOMEONE.uid(), LinkOption.NOFOLLOW_LINKS);
+        var refused = assertThrows(IOException.class, () -> NoFollowFiles.read(file, 1024));
+        assertEquals("'" + file.resolveSibling("..data") + "' is a symbolic link owned by uid " + SOMEONE.uid()
+                + "; the core follows a link it reads through as root only where nobody but root can have made it", refused.getMessage());
+    }
+
+    @Test
+    void atMostMaxLinksFollowedLinksAreFollowedSoALoopEnds() throws Exception {
+        requireRoot();
+        Path real = Files.write(dir.resolve("app.json"), CONTENT);
+        Path chain = real;
+        for (int link = 1; link <= NoFollowFiles.MAX_LINKS_FOLLOWED; link++) {
+            chain = Files.createSymbolicLink(dir.resolve("link" + link), chain.getFileName());
+        }
+        assertArrayEquals(CONTENT, NoFollowFiles.read(chain, 1024), "a chain of exactly the bound is read");
+        Path oneTooMany = Files.createSymbolicLink(dir.resolve("link0"), chain.getFileName());
+        var tooMany = assertThrows(IOException.class, () -> NoFollowFiles.read(oneTooMany, 1024));
+        // The 17th link on the way is the chain's last, link1.
+        assertEquals("'" + dir.resolve("link1") + "' is a symbolic link past the 16 (MAX_LINKS_FOLLOWED) the core follows in one path it reads as root; "
+                + "links in a loop never end", tooMany.getMessage());
+        Files.createSymbolicLink(dir.resolve("loop-a"), Path.of("loop-b"));
+        Files.createSymbolicLink(dir.resolve("loop-b"), Path.of("loop-a"));
+        var loop = assertThrows(IOException.class, () -> NoFollowFiles.read(dir.resolve("loop-a/app.json"), 1024));
+        assertTrue(loop.getMessage().contains("is a symbolic link past the 16 (MAX_LINKS_FOLLOWED)"), loop.getMessage());
+    }
+
+    @Test
+    void aWorkloadSwappingItsConfigDirectoryForALinkToARootOnlyOneIsRefused() throws Exception {
+        try (TestUser user = TestUser.create()) {
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+            Path rootOnly = Files.createDirectory(dir.resolve("root-only"), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            Files.writeString(rootOnly.resolve("app.json"), "{\"db_password\": \"root-only-Secret-91\"}");
+            Path app = Files.createDirectory(dir.resolve("app"));
+            user.own(app);
+            Path config = app.resolve("config");
+            user.run(List.of("sh", "-c", "mkdir " + config + " && printf '{}' > " + config.resolve("app.json")));
+            assertEquals("{}", new String(NoFollowFiles.read(config.resolve("app.json"), 1024), StandardCharsets.UTF_8));
+
+            user.run(List.of("sh", "-c", "cd " + app + " && rm -rf config && ln -s " + rootOnly + " config"));
+            var refused = assertThrows(IOException.class, () -> NoFollowFiles.read(config.resolve("app.json"), 1024));
+            assertEquals("'" + config + "' is a symbolic link in a directory a user other than root can change; "
+                    + "the core follows a link it reads through as root only where nobody but root can have made it", refused.getMessage());
+        }
     }
 
     @Test

@@ -107,11 +107,19 @@ public final class Native {
     }
 
     private static final class Statx {
-        // struct statx has the same layout on every architecture: stx_mode is the u16 at byte 28.
+        // struct statx has the same layout on every architecture: stx_uid is the u32 at byte 20, stx_mode the u16 at byte 28.
         static final long SIZE = 256;
+        static final long UID_OFFSET = 20;
         static final long MODE_OFFSET = 28;
         static final int STATX_TYPE = 1;
+        static final int STATX_MODE = 2;
+        static final int STATX_UID = 8;
         static final MethodHandle HANDLE = downcall("statx", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS),
+                Errno.CAPTURE);
+    }
+
+    private static final class Readlinkat {
+        static final MethodHandle HANDLE = downcall("readlinkat", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG),
                 Errno.CAPTURE);
     }
 
@@ -234,12 +242,42 @@ public final class Native {
 
     /** The file type bits ({@code S_IFMT}) of what {@code descriptor} refers to, from {@code statx(2)}; or minus the errno. */
     static int fileType(int descriptor) {
-        return call("statx(2)", (arena, state) -> {
+        FileStatus status = status(descriptor);
+        return status.result() < 0 ? status.result() : status.mode() & S_IFMT;
+    }
+
+    /**
+     * The owner and mode of a file, as {@code statx(2)} gave them; {@code result} is 0, or minus
+     * the errno (and then the rest is 0).
+     */
+    record FileStatus(int result, int mode, long uid) {
+    }
+
+    /**
+     * {@code statx(2)} of what {@code descriptor} itself refers to ({@code AT_EMPTY_PATH}): of a
+     * link opened with {@code O_PATH|O_NOFOLLOW}, the link, as {@code fstatat} with
+     * {@code AT_SYMLINK_NOFOLLOW} would give it, but of the very link that was opened.
+     */
+    static FileStatus status(int descriptor) {
+        try (Arena arena = Arena.ofConfined()) {
             MemorySegment buffer = arena.allocate(Statx.SIZE, 8);
-            int result = Errno.result((int) Statx.HANDLE.invokeExact(state, descriptor, arena.allocateFrom(""), AT_EMPTY_PATH,
-                    Statx.STATX_TYPE, buffer), state);
-            return result < 0 ? result : Short.toUnsignedInt(buffer.get(JAVA_SHORT, Statx.MODE_OFFSET)) & S_IFMT;
-        });
+            int result = call("statx(2)", (callArena, state) -> Errno.result((int) Statx.HANDLE.invokeExact(state, descriptor,
+                    callArena.allocateFrom(""), AT_EMPTY_PATH, Statx.STATX_TYPE | Statx.STATX_MODE | Statx.STATX_UID, buffer), state));
+            return result < 0 ? new FileStatus(result, 0, 0)
+                    : new FileStatus(0, Short.toUnsignedInt(buffer.get(JAVA_SHORT, Statx.MODE_OFFSET)),
+                    Integer.toUnsignedLong(buffer.get(JAVA_INT, Statx.UID_OFFSET)));
+        }
+    }
+
+    /**
+     * {@code readlinkat(2)} of the link {@code descriptor} itself refers to (opened with
+     * {@code O_PATH|O_NOFOLLOW}, read with an empty name): its target's bytes, at most
+     * {@code limit}, into {@code target}; the number of bytes, or minus the errno. A result of
+     * {@code limit} means the target may have been cut short.
+     */
+    static int readlink(int descriptor, MemorySegment target, long limit) {
+        return call("readlinkat(2)", (arena, state) ->
+                Errno.result((long) Readlinkat.HANDLE.invokeExact(state, descriptor, arena.allocateFrom(""), target, limit), state));
     }
 
     /** {@code mkdirat(2)}: 0, or minus the errno. */

@@ -4,20 +4,29 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.stream.Stream;
 
 /**
- * Writes and reads files as root on paths the workload may reach, without ever following a
- * symbolic link: root never follows a path the workload can change. The path is walked from {@code /} one
- * directory descriptor at a time, each component opened with {@code O_NOFOLLOW|O_DIRECTORY},
- * so a link anywhere on it ends the write with an error naming the link; what is created is
+ * Writes and reads files as root on paths the workload may reach, without following a symbolic
+ * link the workload could have made: root never follows a path the workload can change. The
+ * path is walked from {@code /} one directory descriptor at a time, each component opened with
+ * {@code O_PATH|O_NOFOLLOW}, so a link anywhere on it ends the write with an error naming the
+ * link. A read follows a link only where nobody but root can have placed or changed it: in a
+ * directory owned by root that no group or other user may write to, and owned by root itself,
+ * as a Kubernetes ConfigMap or Secret volume presents each file ({@code app.json -> ..data/app.json},
+ * {@code ..data -> ..2026_11_29_09_00_00.123456789}); at most {@link #MAX_LINKS_FOLLOWED} in one
+ * read. Every other link ends the read with an error naming it. What is created is
  * created relative to those descriptors, handed to its owner through its own descriptor, and
  * put in place with {@code renameat}, which replaces a link at the final name rather than
  * writing through it. A workload that swaps a directory for a link while this runs changes
@@ -26,6 +35,12 @@ import java.util.concurrent.ThreadLocalRandom;
  * workload swapped in is refused at once rather than blocking the reader in the kernel.
  */
 public final class NoFollowFiles {
+
+    /**
+     * How many links one read follows at most (the kernel's own bound is 40): a loop of links,
+     * even one only root could have made, ends the read rather than the walk never ending.
+     */
+    public static final int MAX_LINKS_FOLLOWED = 16;
 
     private static final int FILE_MODE = 0600;
     private static final int PRIVATE_DIRECTORY_MODE = 0700;
@@ -36,8 +51,14 @@ public final class NoFollowFiles {
     // O_NONBLOCK: opening a FIFO for reading otherwise waits for a writer, in the kernel, where no interrupt reaches.
     private static final int READ_FLAGS = Native.O_RDONLY | Native.O_NONBLOCK | Native.O_NOFOLLOW | Native.O_CLOEXEC;
     private static final int ELOOP = 40;
+    // The kernel's PATH_MAX: no link's target is longer, so a target that fills it is refused as cut short.
+    private static final int MAX_LINK_TARGET_BYTES = 4096;
+    // Group and other write bits: a directory with either may have had its entries made by a user other than root.
+    private static final int WRITABLE_BY_GROUP_OR_OTHERS = 0022;
+    private static final Path ROOT = Path.of("/");
     private static final String WRITES = "writes through";
     private static final String READS = "reads through";
+    private static final String ROOTS_LINKS_ONLY = "the core follows a link it reads through as root only where nobody but root can have made it";
 
     private NoFollowFiles() {
     }
@@ -51,9 +72,9 @@ public final class NoFollowFiles {
      *         or not a directory, or when a call fails
      */
     public static void write(Path file, byte[] content, Optional<UserAccount> owner) throws IOException {
-        List<String> names = components(file);
-        String name = names.getLast();
-        int directory = openDirectories(names.subList(0, names.size() - 1), true, WRITES);
+        Reached reached = walk(file, true, false);
+        int directory = reached.directory();
+        String name = reached.name();
         String temporary = "." + name + "." + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong()) + ".tmp";
         try {
             int descriptor = check(Native.openat(directory, temporary,
@@ -84,9 +105,9 @@ public final class NoFollowFiles {
      * @throws IOException as {@link #write}
      */
     public static void createPrivateDirectory(Path directory, Optional<UserAccount> owner) throws IOException {
-        List<String> names = components(directory);
-        String name = names.getLast();
-        int parent = openDirectories(names.subList(0, names.size() - 1), true, WRITES);
+        Reached reached = walk(directory, true, false);
+        int parent = reached.directory();
+        String name = reached.name();
         try {
             int created = Native.mkdirat(parent, name, PRIVATE_DIRECTORY_MODE);
             if (created == -Native.EEXIST) {
@@ -106,26 +127,31 @@ public final class NoFollowFiles {
     }
 
     /**
-     * Reads at most {@code limit} bytes of {@code file}, following no link on its path: the
-     * directories are walked as {@link #write} walks them (creating none), and the file is
-     * opened with {@code O_NONBLOCK|O_NOFOLLOW|O_CLOEXEC} and read only if the descriptor refers
-     * to a regular file, so a FIFO, a device or a directory at the name is refused at once.
+     * Reads at most {@code limit} bytes of {@code file}, following only the links that nobody
+     * but root can have made: the path is walked as {@link #write} walks it (creating nothing),
+     * a link on it, the file's own name included, is followed only when it is owned by root in
+     * a directory owned by root that no group or other user may write to, and at most
+     * {@link #MAX_LINKS_FOLLOWED} of them; the file is opened with
+     * {@code O_NONBLOCK|O_NOFOLLOW|O_CLOEXEC} and read only if the descriptor refers to a
+     * regular file, so a FIFO, a device or a directory at the name is refused at once.
      *
      * @return the file's first {@code limit} bytes (all of it when it is no longer)
      * @throws NoSuchFileException when the file, or a directory on its path, does not exist
-     * @throws IOException naming the component, when it is a symbolic link, a directory on the
-     *         path is not a directory, the file is not a regular file, or a call fails
+     * @throws IOException naming the component, when it is a symbolic link that is not root's
+     *         alone or one too many, a directory on the path is not a directory, the file is not
+     *         a regular file, or a call fails
      */
     public static byte[] read(Path file, int limit) throws IOException {
-        List<String> names = components(file);
-        int directory = openDirectories(names.subList(0, names.size() - 1), false, READS);
+        Reached reached = walk(file, false, true);
+        int directory = reached.directory();
         try {
-            int descriptor = Native.openat(directory, names.getLast(), READ_FLAGS, 0);
+            int descriptor = Native.openat(directory, reached.name(), READ_FLAGS, 0);
             if (descriptor == -Native.ENOENT) {
                 throw new NoSuchFileException(file.toString());
             }
             if (descriptor == -ELOOP) {
-                throw new IOException(linkRefused(file, READS));
+                // The walk found no link at this name: one was put there since, by whoever may write the directory.
+                throw new IOException(linkRefused(reached.path(), READS));
             }
             check(descriptor, "cannot open", file);
             try {
@@ -142,8 +168,8 @@ public final class NoFollowFiles {
     }
 
     /**
-     * The names from {@code /} to {@code path}'s last. {@code ..} is resolved by name, which is
-     * what the kernel would do too, since nothing on the path may be a link.
+     * The names from {@code /} to {@code path}'s last. {@code ..} in the path as configured is
+     * resolved by name; in a link's target, by the kernel, from the directory the walk is in.
      */
     private static List<String> components(Path path) throws IOException {
         var names = new ArrayList<String>();
@@ -156,17 +182,35 @@ public final class NoFollowFiles {
         return names;
     }
 
+    /** Where a walk ended: a descriptor of the directory that holds {@code name}, the last name, whose whole path is {@code path}. */
+    private record Reached(int directory, String name, Path path) {
+    }
+
     /**
-     * A descriptor of the directory {@code names} lead to from {@code /}, following no link;
-     * missing ones are created when {@code create}, else end the walk with {@link NoSuchFileException}.
+     * Walks {@code path} from {@code /} to the directory that holds its last name, following no
+     * link, except, when {@code followRootsLinks}, one that only root can have made (the last
+     * name included: a link there is followed too, and the walk ends where it leads). Missing
+     * directories are created when {@code create}, else end the walk with
+     * {@link NoSuchFileException}; a missing last name is left to the caller.
      */
-    private static int openDirectories(List<String> names, boolean create, String use) throws IOException {
-        int directory = check(Native.openat(Native.AT_FDCWD, "/", WALK_FLAGS | Native.O_DIRECTORY, 0), "cannot open", Path.of("/"));
-        Path reached = Path.of("/");
+    private static Reached walk(Path path, boolean create, boolean followRootsLinks) throws IOException {
+        String use = followRootsLinks ? READS : WRITES;
+        Deque<String> pending = new ArrayDeque<>(components(path));
+        int directory = check(Native.openat(Native.AT_FDCWD, "/", WALK_FLAGS | Native.O_DIRECTORY, 0), "cannot open", ROOT);
+        Path directoryPath = ROOT;
+        int linksFollowed = 0;
         try {
-            for (String name : names) {
-                reached = reached.resolve(name);
+            while (true) {
+                String name = pending.removeFirst();
+                Path reached = directoryPath.resolve(name).normalize();
+                boolean last = pending.isEmpty();
+                if (last && !followRootsLinks) {
+                    return new Reached(directory, name, reached);
+                }
                 int next = Native.openat(directory, name, WALK_FLAGS, 0);
+                if (next == -Native.ENOENT && last) {
+                    return new Reached(directory, name, reached);
+                }
                 if (next == -Native.ENOENT && !create) {
                     throw new NoSuchFileException(reached.toString());
                 }
@@ -179,18 +223,78 @@ public final class NoFollowFiles {
                 }
                 check(next, "cannot open", reached);
                 int type = Native.fileType(next);
-                if (type != Native.S_IFDIR) {
-                    Native.close(next);
+                if (type == Native.S_IFDIR && !last) {
+                    Native.close(directory);
+                    directory = next;
+                    directoryPath = reached;
+                    continue;
+                }
+                String target = null;
+                try {
                     check(type, "cannot examine", reached);
+                    if (type == Native.S_IFLNK && followRootsLinks) {
+                        target = rootsLinkTarget(directory, next, reached, ++linksFollowed);
+                    }
+                } finally {
+                    Native.close(next);
+                }
+                if (target == null && last) {
+                    return new Reached(directory, name, reached);
+                }
+                if (target == null) {
                     throw new IOException(type == Native.S_IFLNK ? linkRefused(reached, use) : "'" + reached + "' is not a directory");
                 }
-                Native.close(directory);
-                directory = next;
+                if (target.startsWith("/")) {
+                    Native.close(directory);
+                    directory = -1; // closed: a failure to open the root again leaves nothing to close
+                    directory = check(Native.openat(Native.AT_FDCWD, "/", WALK_FLAGS | Native.O_DIRECTORY, 0), "cannot open", ROOT);
+                    directoryPath = ROOT;
+                }
+                // The target's names come before what was left of the path; a target of "/" alone names the directory itself.
+                List<String> targetNames = Stream.of(target.split("/")).filter(targetName -> !targetName.isEmpty()).toList();
+                (targetNames.isEmpty() ? List.of(".") : targetNames).reversed().forEach(pending::addFirst);
             }
-            return directory;
         } catch (IOException | RuntimeException e) {
-            Native.close(directory);
+            if (directory >= 0) {
+                Native.close(directory);
+            }
             throw e;
+        }
+    }
+
+    /**
+     * The target of the link {@code link} (opened with {@code O_PATH|O_NOFOLLOW}) in
+     * {@code directory}, when nobody but root can have placed or changed it: the directory is
+     * root's and no group or other user may write to it (so no one else can have made, renamed
+     * or replaced an entry in it; a sticky world-writable directory such as {@code /tmp} does not
+     * qualify), and the link is root's. Both are read from the descriptors the walk holds, so
+     * nothing can be swapped between the check and the use.
+     *
+     * @throws IOException naming the link, when it is not root's alone or is one link too many
+     */
+    private static String rootsLinkTarget(int directory, int link, Path reached, int followed) throws IOException {
+        if (followed > MAX_LINKS_FOLLOWED) {
+            throw new IOException("'" + reached + "' is a symbolic link past the " + MAX_LINKS_FOLLOWED
+                    + " (MAX_LINKS_FOLLOWED) the core follows in one path it reads as root; links in a loop never end");
+        }
+        Native.FileStatus holder = Native.status(directory);
+        check(holder.result(), "cannot examine the directory of", reached);
+        if (holder.uid() != 0 || (holder.mode() & WRITABLE_BY_GROUP_OR_OTHERS) != 0) {
+            throw new IOException("'" + reached + "' is a symbolic link in a directory a user other than root can change; "
+                    + ROOTS_LINKS_ONLY);
+        }
+        Native.FileStatus status = Native.status(link);
+        check(status.result(), "cannot examine", reached);
+        if (status.uid() != 0) {
+            throw new IOException("'" + reached + "' is a symbolic link owned by uid " + status.uid() + "; " + ROOTS_LINKS_ONLY);
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buffer = arena.allocate(MAX_LINK_TARGET_BYTES);
+            int length = check(Native.readlink(link, buffer, MAX_LINK_TARGET_BYTES), "cannot read the link", reached);
+            if (length >= MAX_LINK_TARGET_BYTES) {
+                throw new IOException("'" + reached + "' is a symbolic link whose target is longer than " + MAX_LINK_TARGET_BYTES + " bytes");
+            }
+            return new String(buffer.asSlice(0, length).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8);
         }
     }
 

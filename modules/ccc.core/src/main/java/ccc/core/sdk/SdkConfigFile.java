@@ -16,8 +16,9 @@ import java.util.concurrent.TimeoutException;
 /**
  * The JSON file Showrunner writes an app's configuration to, read as a start payload with the
  * limits of a request body. The core reads it as root from a volume its workload may be able to
- * write to, so it reads through {@link NoFollowFiles}: no symbolic link anywhere on the path is
- * followed (a directory swapped for a link to a root-only one is refused), only a regular file
+ * write to, so it reads through {@link NoFollowFiles}: a symbolic link on the path is followed
+ * only where nobody but root can have made it, as in a Kubernetes ConfigMap volume (a directory
+ * the workload swapped for a link to a root-only one is refused), only a regular file
  * is read and it is opened without waiting for a writer (a FIFO swapped in is refused at once);
  * it reads no more than the limit, on a platform thread, gives up a read that still hangs, and
  * never quotes the file's content in a reason (which {@code /healthz} shows to anyone).

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
@@ -16,6 +17,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Reading the SDK's configuration file, and the files an attacker who can write its directory might put there. */
 class SdkConfigFileTest {
+
+    private static final int WORKLOAD_UID = 54321;
 
     @TempDir
     Path dir;
@@ -62,12 +65,34 @@ class SdkConfigFileTest {
         assertEquals(file + " is larger than the limit of 1024 bytes (server.max_body_bytes)", refusal(file));
     }
 
+    /**
+     * A directory the workload's user owns, as the config volume's may be: as root, it is handed
+     * to an unprivileged uid (there need be no such account); otherwise it is already not root's.
+     */
+    private Path workloadsDirectory() throws Exception {
+        Path owned = Files.createDirectory(dir.resolve("workload"));
+        if ((Integer) Files.getAttribute(owned, "unix:uid") == 0) {
+            Files.setAttribute(owned, "unix:uid", WORKLOAD_UID);
+        }
+        return owned;
+    }
+
+    /** What the workload's user does in its own directory: a link of its own. */
+    private static Path workloadsLink(Path link, Path target) throws Exception {
+        Files.createSymbolicLink(link, target);
+        if ((Integer) Files.getAttribute(link, "unix:uid", LinkOption.NOFOLLOW_LINKS) == 0) {
+            Files.setAttribute(link, "unix:uid", WORKLOAD_UID, LinkOption.NOFOLLOW_LINKS);
+        }
+        return link;
+    }
+
     @Test
     void aSymbolicLinkToASecretIsNotFollowed() throws Exception {
         Path secret = Files.writeString(dir.resolve("shadow"), "root:$6$very-secret-hash:19000:0:99999:7:::\n");
-        Path file = Files.createSymbolicLink(dir.resolve("app.json"), secret);
+        Path file = workloadsLink(workloadsDirectory().resolve("app.json"), secret);
         String reason = refusal(file);
-        assertEquals(file + " cannot be read: '" + file + "' is a symbolic link; the core does not follow links it reads through as root", reason);
+        assertEquals(file + " cannot be read: '" + file + "' is a symbolic link in a directory a user other than root can change; "
+                + "the core follows a link it reads through as root only where nobody but root can have made it", reason);
         assertFalse(reason.contains("very-secret"), reason);
     }
 
@@ -86,10 +111,10 @@ class SdkConfigFileTest {
         Path rootOnly = Files.createDirectory(dir.resolve("root-only"), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         Files.writeString(rootOnly.resolve("app.json"), "{\"db_password\": \"root-only-Secret-91\"}");
         // What a workload user who owns the parent of the config directory does: the directory goes, a link comes.
-        Path config = Files.createSymbolicLink(dir.resolve("config"), rootOnly);
+        Path config = workloadsLink(workloadsDirectory().resolve("config"), rootOnly);
         String reason = refusal(config.resolve("app.json"));
-        assertEquals(config.resolve("app.json") + " cannot be read: '" + config
-                + "' is a symbolic link; the core does not follow links it reads through as root", reason);
+        assertEquals(config.resolve("app.json") + " cannot be read: '" + config + "' is a symbolic link in a directory a user other than root "
+                + "can change; the core follows a link it reads through as root only where nobody but root can have made it", reason);
         assertFalse(reason.contains("root-only-Secret-91"), reason);
     }
 

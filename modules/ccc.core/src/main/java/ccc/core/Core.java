@@ -36,7 +36,7 @@ public final class Core {
     private static final Log LOG = Log.named("core");
 
     private final CoreConfig config;
-    private final Lifecycle lifecycle;
+    private final Supervisor supervisor;
     private final ApiServer server;
     private final Router router;
     private final java.util.concurrent.atomic.AtomicBoolean readiness;
@@ -44,10 +44,10 @@ public final class Core {
     private final EventHub events;
     private final Streams streams;
 
-    private Core(CoreConfig config, Lifecycle lifecycle, ApiServer server, Router router, java.util.concurrent.atomic.AtomicBoolean readiness,
+    private Core(CoreConfig config, Supervisor supervisor, ApiServer server, Router router, java.util.concurrent.atomic.AtomicBoolean readiness,
                  Optional<ShowrunnerSdk> showrunnerSdk, EventHub events, Streams streams) {
         this.config = config;
-        this.lifecycle = lifecycle;
+        this.supervisor = supervisor;
         this.server = server;
         this.router = router;
         this.readiness = readiness;
@@ -115,7 +115,7 @@ public final class Core {
                 "config", config.source(), "auth", config.server().authToken().isPresent() ? "bearer token" : "none");
         readiness.set(true);
         showrunnerSdk.ifPresent(ShowrunnerSdk::startWorkload);
-        return new Core(config, lifecycle, server, router, readiness, showrunnerSdk, events, streams);
+        return new Core(config, supervisor, server, router, readiness, showrunnerSdk, events, streams);
     }
 
     public int port() {
@@ -123,7 +123,7 @@ public final class Core {
     }
 
     public Lifecycle lifecycle() {
-        return lifecycle;
+        return supervisor.lifecycle();
     }
 
     public Router router() {
@@ -155,7 +155,9 @@ public final class Core {
         LOG.info("shutting down", "grace_s", config.lifecycle().shutdownGrace().toSeconds());
         // No reload may start the workload again while it is stopped for good.
         showrunnerSdk.ifPresent(ShowrunnerSdk::stopReloading);
-        boolean clean = lifecycle.shutdown(config.lifecycle().shutdownGrace());
+        boolean clean = supervisor.lifecycle().shutdown(config.lifecycle().shutdownGrace());
+        // The workload has ended: what it left in its directory goes too.
+        supervisor.launcher().removeWorkloadDirectory();
         // Streams send the stop's events, then end, before the server closes their connections.
         events.close();
         streams.endAll(Streams.END_WAIT);

@@ -33,6 +33,7 @@ import java.util.stream.Stream;
  * @param adapter the adapter whose hooks and metrics the core uses
  * @param planner turns start and update requests into checked plans for the lifecycle
  * @param shaper the traffic shaper, which must learn the ports the API listens on
+ * @param launcher starts workloads, and removes their directory at shutdown
  */
 public record Supervisor(
         CoreConfig config,
@@ -41,7 +42,8 @@ public record Supervisor(
         Lifecycle lifecycle,
         WorkloadOutput output,
         LifecycleTimings timings,
-        Shaper shaper) {
+        Shaper shaper,
+        ProcessLauncher launcher) {
 
     private static final int OUTPUT_LINES_KEPT = 2000;
 
@@ -84,7 +86,7 @@ public record Supervisor(
                 config.privilegedCommands(), privilegeDrop.runningAsRoot(), trafficPlan, shaper, new SystemProcessControl(),
                 output, restart, Stream.<LifecycleObserver>concat(Stream.of(timings), observers.stream()).toList(), Delays.onTimerThread()));
         var planner = new Planner(config.adapter().primaryPayloadKey(), processAdapter, trafficPlan);
-        return new Supervisor(config, hooks, planner, lifecycle, output, timings, shaper);
+        return new Supervisor(config, hooks, planner, lifecycle, output, timings, shaper, launcher);
     }
 
     /** The hooks of a core that runs its workload from {@code process_management} with no adapter: none. */

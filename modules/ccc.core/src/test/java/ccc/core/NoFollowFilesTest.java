@@ -275,4 +275,45 @@ class NoFollowFilesTest {
         var directory = assertThrows(IOException.class, () -> NoFollowFiles.read(dir, 1024));
         assertEquals("'" + dir + "' is not a regular file", directory.getMessage());
     }
+
+    @Test
+    void aWorkloadDirectoryIsRemovedWithoutFollowingTheLinksItsWorkloadLeftInIt() throws Exception {
+        Path kept = Files.createDirectory(dir.resolve("kept"));
+        Path keptFile = Files.writeString(kept.resolve("secret.properties"), "sent=1\n");
+        Path workload = Files.createDirectory(dir.resolve("ccc-workload-1"));
+        Files.writeString(workload.resolve("flow-stats.properties"), "sent=7\n");
+        Path nested = Files.createDirectories(workload.resolve("a/b/c"));
+        Files.writeString(nested.resolve("deep"), "x");
+        Files.createSymbolicLink(workload.resolve("to-dir"), kept);
+        Files.createSymbolicLink(nested.resolve("to-file"), keptFile);
+
+        NoFollowFiles.removeTree(workload);
+
+        assertTrue(Files.notExists(workload, LinkOption.NOFOLLOW_LINKS), "the directory is gone");
+        assertEquals("sent=1\n", Files.readString(keptFile), "what its links named is untouched");
+        assertEquals(List.of("secret.properties"), names(kept));
+    }
+
+    @Test
+    void aWorkloadDirectorySwappedForALinkIsRemovedAsALinkNotFollowed() throws Exception {
+        Path kept = Files.createDirectory(dir.resolve("kept"));
+        Files.writeString(kept.resolve("secret.properties"), "sent=1\n");
+        Path workload = Files.createSymbolicLink(dir.resolve("ccc-workload-2"), kept);
+
+        NoFollowFiles.removeTree(workload);
+
+        assertTrue(Files.notExists(workload, LinkOption.NOFOLLOW_LINKS), "the link is gone");
+        assertEquals(List.of("secret.properties"), names(kept), "the directory it named is untouched");
+    }
+
+    @Test
+    void aTreeDeeperThanTheBoundIsLeftAndSaidSo() throws Exception {
+        Path workload = Files.createDirectory(dir.resolve("ccc-workload-3"));
+        Path deepest = workload;
+        for (int i = 0; i <= NoFollowFiles.MAX_REMOVE_DEPTH; i++) {
+            deepest = Files.createDirectory(deepest.resolve("d"));
+        }
+        var refused = assertThrows(IOException.class, () -> NoFollowFiles.removeTree(workload));
+        assertTrue(refused.getMessage().contains("MAX_REMOVE_DEPTH"), refused.getMessage());
+    }
 }

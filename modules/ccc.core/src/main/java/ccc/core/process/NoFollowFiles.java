@@ -7,7 +7,12 @@ import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.SecureDirectoryStream;
+import java.nio.file.attribute.BasicFileAttributeView;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -41,6 +46,12 @@ public final class NoFollowFiles {
      * even one only root could have made, ends the read rather than the walk never ending.
      */
     public static final int MAX_LINKS_FOLLOWED = 16;
+
+    /**
+     * How deep {@link #removeTree} goes into directories the workload made; a deeper tree is left
+     * where it is (and said so) rather than followed without end.
+     */
+    public static final int MAX_REMOVE_DEPTH = 64;
 
     private static final int FILE_MODE = 0600;
     private static final int PRIVATE_DIRECTORY_MODE = 0700;
@@ -171,6 +182,51 @@ public final class NoFollowFiles {
      * The names from {@code /} to {@code path}'s last. {@code ..} in the path as configured is
      * resolved by name; in a link's target, by the kernel, from the directory the walk is in.
      */
+    /**
+     * Removes {@code directory} and everything in it as root without following a link anywhere in
+     * it: the directory is opened through its parent with {@code O_NOFOLLOW}, every entry is
+     * looked at and removed relative to the descriptor of the directory that holds it
+     * ({@link SecureDirectoryStream}), so a link the workload left, or swapped in, is removed as
+     * a link, never followed. The parent is trusted (the core's temporary directory).
+     *
+     * @throws IOException when something could not be removed; what could be, is
+     */
+    public static void removeTree(Path directory) throws IOException {
+        Path parent = directory.toAbsolutePath().getParent();
+        Path name = directory.getFileName();
+        try (var parentStream = Files.newDirectoryStream(parent)) {
+            if (!(parentStream instanceof SecureDirectoryStream<Path> holder)) {
+                throw new IOException("cannot remove " + directory + " without following links: no secure directory stream here");
+            }
+            removeEntry(holder, name, directory, 0);
+        }
+    }
+
+    private static void removeEntry(SecureDirectoryStream<Path> holder, Path name, Path shown, int depth) throws IOException {
+        BasicFileAttributes attributes = holder.getFileAttributeView(name, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+                .readAttributes();
+        if (!attributes.isDirectory()) {
+            holder.deleteFile(name);
+            return;
+        }
+        if (depth >= MAX_REMOVE_DEPTH) {
+            throw new IOException(shown + " is nested more than " + MAX_REMOVE_DEPTH + " (MAX_REMOVE_DEPTH) directories deep; left as it is");
+        }
+        try (SecureDirectoryStream<Path> inside = holder.newDirectoryStream(name, LinkOption.NOFOLLOW_LINKS)) {
+            // Listed first, then removed: removing while the stream iterates could skip entries.
+            for (Path entry : listed(inside)) {
+                removeEntry(inside, entry.getFileName(), shown.resolve(entry.getFileName()), depth + 1);
+            }
+        }
+        holder.deleteDirectory(name);
+    }
+
+    private static List<Path> listed(SecureDirectoryStream<Path> stream) {
+        var entries = new ArrayList<Path>();
+        stream.forEach(entries::add);
+        return entries;
+    }
+
     private static List<String> components(Path path) throws IOException {
         var names = new ArrayList<String>();
         for (Path name : path.toAbsolutePath().normalize()) {

@@ -82,6 +82,21 @@ public final class ProcessLauncher {
         return workloadDirectory.get();
     }
 
+    /**
+     * Removes the workload directory, if one was made, once no workload runs any more (at
+     * shutdown), without following a link the workload left in it.
+     */
+    public synchronized void removeWorkloadDirectory() {
+        workloadDirectory.ifPresent(directory -> {
+            try {
+                NoFollowFiles.removeTree(directory);
+            } catch (IOException e) {
+                log.warn("workload directory left behind", "path", directory, "reason", e.getMessage());
+            }
+        });
+        workloadDirectory = Optional.empty();
+    }
+
     /** Starts {@code launch}; see the class description. */
     public ManagedProcess launch(Launch launch) throws IOException {
         try {

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -38,9 +39,19 @@ class DeathSeenTest {
         var quoted = String.join(", ", List.of(command).stream().map(part -> "'" + part + "'").toList());
         core = TestCore.start(null, "process_management:\n  enabled: true\n  command: [" + quoted + "]\n");
         core.post("/api/start", "{}");
-        killAndTimeUntilSeen(((Number) core.awaitPhase("running").get("pid")).longValue());
+        killAndTimeUntilSeen(awaitExecuted());
         core.post("/api/start", "{}");
-        return ((Number) core.awaitPhase("running").get("pid")).longValue();
+        return awaitExecuted();
+    }
+
+    /** The running workload's pid once its command runs (the process marked by this test's argument is there). */
+    private long awaitExecuted() {
+        long pid = ((Number) core.awaitPhase("running").get("pid")).longValue();
+        Instant deadline = Instant.now().plusSeconds(10);
+        while (Processes.withArgument(marker).isEmpty() && Instant.now().isBefore(deadline)) {
+            TestCore.sleep(5);
+        }
+        return pid;
     }
 
     /** Kills {@code pid} and returns how long until /api/status no longer shows the workload running. */
@@ -53,9 +64,24 @@ class DeathSeenTest {
                 return Duration.ofNanos(System.nanoTime() - killed);
             }
             if (System.nanoTime() - killed > Duration.ofSeconds(10).toNanos()) {
-                throw new AssertionError("the kill was never seen: " + status + "; the process in /proc: " + procState(pid));
+                throw new AssertionError("the kill was never seen: " + status + "; the process in /proc: " + procState(pid)
+                        + "\n" + lifecycleThreads());
             }
         }
+    }
+
+    /** Where the core's own threads are, for a failure's message. */
+    private static String lifecycleThreads() {
+        var dump = new StringBuilder();
+        Thread.getAllStackTraces().forEach((thread, frames) -> {
+            if (java.util.Arrays.stream(frames).anyMatch(frame -> frame.getClassName().startsWith("ccc.core."))) {
+                dump.append(thread.getName()).append('\n');
+                for (StackTraceElement frame : frames) {
+                    dump.append("    at ").append(frame).append('\n');
+                }
+            }
+        });
+        return dump.toString();
     }
 
     private static String procState(long pid) {

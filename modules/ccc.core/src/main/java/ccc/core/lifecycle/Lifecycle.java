@@ -39,9 +39,9 @@ import java.util.function.Consumer;
  */
 public final class Lifecycle {
 
-    private final Log log;
     private static final Duration STABLE_RUN = Duration.ofSeconds(10);
 
+    private final Log log;
     private final StartSequence starting;
     private final StopSequence stopping;
     private final UpdateSequence updating;

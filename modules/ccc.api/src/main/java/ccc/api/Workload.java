@@ -27,10 +27,25 @@ public interface Workload {
      */
     CompletionStage<Integer> exit();
 
-    /** A workload that is one operating-system process, for example one started with {@link ProcessBuilder}. */
+    /**
+     * A workload that is one operating-system process, for example one started with {@link ProcessBuilder}.
+     * Its exit is reported by a thread of its own that waits for the process, the moment the
+     * JDK has reaped it.
+     */
     static Workload of(Process process) {
         Objects.requireNonNull(process, "process");
-        CompletionStage<Integer> exit = process.onExit().thenApply(Process::exitValue);
+        // Not Process.onExit(): that runs on the common fork-join pool, whose one worker here can be held
+        // by the JDK's own exit handling (it waits for the output pipes to be drained), so the exit would wait
+        // for every process that keeps the pipes open.
+        var exit = new CompletableFuture<Integer>();
+        Thread.ofVirtual().name("workload-exit-" + process.pid()).start(() -> {
+            try {
+                exit.complete(process.waitFor());
+            } catch (InterruptedException e) {
+                // Nothing interrupts this thread of its own; should anything, the watch ends visibly.
+                exit.completeExceptionally(e);
+            }
+        });
         return new Workload() {
             @Override
             public OptionalLong pid() {

@@ -1,6 +1,7 @@
 package ccc.core.process;
 
 import ccc.core.os.Signals;
+import ccc.api.Workload;
 import ccc.api.WorkloadProcess;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -15,14 +16,14 @@ public final class ManagedProcess implements WorkloadProcess {
 
     private final Process process;
     private final boolean ownProcessGroup;
-    private final CompletableFuture<Integer> exit;
+    private final CompletionStage<Integer> exit;
     private final CompletableFuture<Void> outputDrained;
 
     ManagedProcess(Process process, boolean ownProcessGroup, Thread stdout, Thread stderr) {
         this.process = process;
         this.ownProcessGroup = ownProcessGroup;
-        // The JDK's own reaper thread completes onExit() as it reaps the process: no thread of ours waits.
-        this.exit = process.onExit().thenApply(Process::exitValue);
+        // Watched as an adapter's own process is: by a thread that waits for it, not through Process.onExit().
+        this.exit = Workload.of(process).exit();
         this.outputDrained = new CompletableFuture<>();
         Thread.ofVirtual().name("output-drained-" + process.pid()).start(() -> {
             join(stdout);

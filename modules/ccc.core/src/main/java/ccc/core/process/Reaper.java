@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.OptionalLong;
 
 /**
  * Reaps orphans re-parented to the core, as PID 1 or as a child subreaper, the moment they
@@ -27,21 +28,27 @@ import java.util.List;
  * thread of the process, the launcher's main thread, which waits for the JVM and never forks),
  * all of them in one pass over that thread's child list, so that a wake costs in proportion to
  * what was adopted and not to how many zombies wait, and zombies never pile up behind each other.
- * A process the JDK started comes to that thread only once its forking thread has ended, which is
- * after the JDK registered its wait for it; so an exited entry is reaped only when the JDK holds
- * no wait for it: {@link ProcessHandle#onExit()} joins the JDK's own wait when there is one,
- * which completes only once the JDK has reaped the child; for a process the JDK did not start it
- * completes while the child is still a zombie. A zombie of another thread's child belongs to
- * whoever forked it; the thread waits for its owner to reap it (the JDK does at once).
+ * A process the JDK started comes to that thread too once its forking thread has ended, and the
+ * JDK never starts one in a session of its own; the core's workloads run in sessions of their
+ * own (the {@code ccc-exec} helper makes one) and are forked by a thread that lives as long as
+ * the core. So a zombie there in another session than the core's is an orphan and is reaped at
+ * once; one in the core's session may be the JDK's, whose reaper takes it within moments, and is
+ * reaped only if it is still there {@link #OWNER_REAPS_WITHIN} after it was first seen. The JDK's
+ * own exit futures ({@code onExit()}) are never touched: joining one can make the thread that
+ * completes it run the JDK's exit handling, which waits until the process's output pipes close.
+ * A zombie of another thread's child belongs to whoever forked it; the thread waits for its
+ * owner to reap it (the JDK does at once).
  */
 public final class Reaper {
 
     private static final Log LOG = Log.named("reaper");
     // When the core has no child at all: the longest an orphan that comes from outside waits.
     private static final Duration CHILDLESS_LOOK_EVERY = Duration.ofSeconds(1);
-    // How long an owner's reaping is waited for before the zombie is looked at again.
-    private static final Duration OWNER_REAPS_WITHIN = Duration.ofSeconds(2);
+    // How long a zombie in the core's session is left to the JDK, which may own it, before it is reaped.
+    static final Duration OWNER_REAPS_WITHIN = Duration.ofSeconds(2);
+    // The longest another thread's zombie is waited for before waitid(2) is asked again; the first look comes sooner.
     private static final Duration OTHERS_ZOMBIE_BACKOFF = Duration.ofMillis(50);
+    private static final Duration FIRST_LOOK_AFTER = Duration.ofMillis(1);
 
     /**
      * Held while an orphan is reaped, and by {@link ProcessTree} while it reads the child lists:
@@ -131,48 +138,71 @@ public final class Reaper {
         if (reaped > 0) {
             LOG.debug("reaped orphans", "count", reaped);
         }
-        if (unreapedChild(pid)) {
-            // Forked by a thread of the core that is still running: its owner reaps it, and waitid(2) finds it until then.
-            awaitTheJdksWait(pid);
-            if (unreapedChild(pid)) {
-                Thread.sleep(OTHERS_ZOMBIE_BACKOFF);
-            }
+        // Forked by a thread of the core, or in the core's session and left to its owner a while: until it is
+        // reaped, waitid(2) finds it again at once, so the next look waits for its owner, briefly.
+        Duration wait = FIRST_LOOK_AFTER;
+        for (Duration waited = Duration.ZERO; unreapedChild(pid) && waited.compareTo(OTHERS_ZOMBIE_BACKOFF) < 0; waited = waited.plus(wait)) {
+            Thread.sleep(wait);
+            wait = wait.multipliedBy(2);
         }
     }
 
+    // The core's session zombies first seen at the time given (System.nanoTime()); only zombies among the adopting
+    // thread's children are kept, and each pass drops the ones gone, so it holds at most as many as the core has children.
+    private static final java.util.Map<Long, Long> OWNERS_ZOMBIES_SINCE = new java.util.HashMap<>();
+
     /**
-     * Reaps every child of the adopting thread that has exited and that the JDK does not wait
-     * for: one read of that thread's child list, which holds only the live orphans and the
-     * exited ones, then a look at each. A wake costs in proportion to what was adopted, and
-     * every zombie there is reaped in the same wake, so zombies cannot pile up behind each other
-     * however fast orphans appear.
+     * Reaps every child of the adopting thread that has exited and that the JDK cannot own: one
+     * read of that thread's child list, which holds only the live orphans and the exited ones,
+     * then a look at each. A wake costs in proportion to what was adopted, and every zombie there
+     * is reaped in the same wake, so zombies cannot pile up behind each other however fast
+     * orphans appear. Called by the reaper's thread only.
      */
-    static int reapExitedOrphans() throws InterruptedException {
+    static int reapExitedOrphans() {
         int reaped = 0;
+        long now = System.nanoTime();
+        var stillWaiting = new java.util.HashSet<Long>();
         for (long child : adoptingThreadChildren()) {
             if (!unreapedChild(child)) {
                 continue;
             }
-            awaitTheJdksWait(child);
+            if (inTheCoresSession(child)) {
+                long since = OWNERS_ZOMBIES_SINCE.computeIfAbsent(child, pid -> now);
+                if (now - since < OWNER_REAPS_WITHIN.toNanos()) {
+                    stillWaiting.add(child);
+                    continue;
+                }
+            }
             synchronized (ADOPTED_LIST) {
                 if (Native.waitid(Native.P_PID, child, Native.WNOHANG) == child) {
                     reaped++;
                 }
             }
         }
+        OWNERS_ZOMBIES_SINCE.keySet().retainAll(stillWaiting);
         return reaped;
     }
 
-    /** Waits until {@link ProcessHandle#onExit()} of {@code pid} completes: at once, or once the JDK has reaped it. */
-    private static void awaitTheJdksWait(long pid) throws InterruptedException {
-        var handle = ProcessHandle.of(pid);
-        if (handle.isEmpty()) {
-            return;
-        }
+    /** Whether {@code pid} is in the core's own session, where the JDK starts its processes. */
+    private static boolean inTheCoresSession(long pid) {
+        OptionalLong session = session(Long.toString(pid));
+        return session.isEmpty() || session.equals(CoreSession.ID);
+    }
+
+    /** The core's session, read once: it never changes. */
+    private static final class CoreSession {
+        static final OptionalLong ID = session("self");
+    }
+
+    /** The session of process {@code pid} ("self" for the core), from its {@code stat}; empty if it cannot be read. */
+    private static OptionalLong session(String pid) {
         try {
-            handle.get().onExit().get(OWNER_REAPS_WITHIN.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
-        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-            // Looked at again on the next exit.
+            String stat = Files.readString(Path.of("/proc", pid, "stat"));
+            // After the command's closing parenthesis: state, ppid, pgrp, session.
+            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ", 5);
+            return OptionalLong.of(Long.parseLong(fields[3]));
+        } catch (IOException | RuntimeException e) {
+            return OptionalLong.empty();
         }
     }
 

@@ -17,7 +17,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The reaper reaps an adopted orphan as it exits, and never a process the JDK started, even one
- * whose forking thread has ended so that the kernel handed it to the thread orphans go to.
+ * whose forking thread has ended so that the kernel handed it to the thread orphans go to, nor
+ * while the JDK's handling of its exit waits for the output a grandchild keeps open.
  */
 class ReaperTest {
 
@@ -63,11 +64,16 @@ class ReaperTest {
         }
     }
 
-    /** Starts an orphan that exits 0.3 s later and returns how long it stayed a zombie, in nanoseconds. */
-    private static long zombieLifetimeOfAnOrphan() throws Exception {
+    /**
+     * Starts an orphan that exits 0.3 s later, in a session of its own as a workload's are (when
+     * {@code ownSession}) or in this JVM's, and returns how long it stayed a zombie, in nanoseconds.
+     */
+    private static long zombieLifetimeOfAnOrphan(boolean ownSession) throws Exception {
         String marker = marker();
         // The outer shell exits at once; the inner one, orphaned, is re-parented to this JVM and exits 0.3 s later.
-        Process outer = new ProcessBuilder("sh", "-c", "sh -c 'sleep 0.3; exit 4' " + marker + " & exit 0").start();
+        var command = new ArrayList<String>(ownSession ? List.of("setsid") : List.of());
+        command.addAll(List.of("sh", "-c", "sh -c 'sleep 0.3; exit 4' " + marker + " & exit 0"));
+        Process outer = new ProcessBuilder(command).start();
         // As the core's launcher does: a reaper with no child to wait for waits for a launch.
         Reaper.childStarted();
         assertEquals(0, outer.waitFor());
@@ -91,11 +97,19 @@ class ReaperTest {
         // The median of five, so that one orphan that exits while the machine is busy does not decide it.
         var lifetimes = new ArrayList<Long>();
         for (int i = 0; i < 5; i++) {
-            lifetimes.add(zombieLifetimeOfAnOrphan());
+            lifetimes.add(zombieLifetimeOfAnOrphan(true));
         }
         lifetimes.sort(null);
         long median = lifetimes.get(2);
         assertTrue(median <= ZOMBIE_AT_MOST.toNanos(), "orphans stayed zombies for " + lifetimes.stream().map(n -> n / 1_000_000 + " ms").toList());
+    }
+
+    @Test
+    void anOrphanInTheCoresOwnSessionIsReapedOnceTheJdkHadItsTime() throws Exception {
+        // The JDK may own a zombie in the core's session, so it gets the JDK's time first; then it is reaped all the same.
+        long lifetime = zombieLifetimeOfAnOrphan(false);
+        System.out.println("an orphan in the core's session stayed a zombie for " + lifetime / 1_000_000 + " ms");
+        assertTrue(lifetime <= Reaper.OWNER_REAPS_WITHIN.plusSeconds(2).toNanos(), "stayed a zombie for " + lifetime / 1_000_000 + " ms");
     }
 
     @Test
@@ -117,6 +131,41 @@ class ReaperTest {
             Thread.onSpinWait();
         }
         assertEquals(3, process.waitFor(), "the reaper took the JDK's exit status");
+    }
+
+    @Test
+    void aProcessOfTheJdkWhoseGrandchildHoldsItsOutputKeepsItsExitStatus() throws Exception {
+        var started = new AtomicReference<Process>();
+        Thread forker = Thread.ofPlatform().start(() -> {
+            try {
+                started.set(new ProcessBuilder("sh", "-c", "sleep 30 & echo started; sleep 1; exit 3").start());
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        forker.join();
+        Process process = started.get();
+        // A reader blocked on the output, as the core's output pumps are: the JDK's exit handling waits for it.
+        Thread reader = Thread.ofPlatform().daemon().start(() -> {
+            try {
+                process.getInputStream().transferTo(java.io.OutputStream.nullOutputStream());
+            } catch (IOException e) {
+                // Closed: done.
+            }
+        });
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        List<ProcessHandle> grandchildren = List.of();
+        while (grandchildren.isEmpty() || !Reaper.childOfAdoptingThread(process.pid())) {
+            assertTrue(process.isAlive() && System.nanoTime() < deadline, "not set up in time: this test shows nothing");
+            grandchildren = process.descendants().toList();
+        }
+        try {
+            assertEquals(3, ccc.api.Workload.of(process).exit().toCompletableFuture().get(10, TimeUnit.SECONDS));
+            assertEquals(3, process.exitValue(), "the reaper took the JDK's exit status");
+        } finally {
+            grandchildren.forEach(ProcessHandle::destroyForcibly);
+        }
+        reader.join(Duration.ofSeconds(10));
     }
 
     @Test

@@ -27,7 +27,7 @@ class ReapingIT {
         Files.writeString(work.resolve("config.yaml"), """
                 process_management:
                   enabled: true
-                  command: [sh, -c, 'for i in $$(seq 200); do (sleep 2 &) ; done; exec sleep 4321.123']
+                  command: [sh, -c, 'for i in $$(seq 200); do (sleep 8 &) ; done; exec sleep 4321.123']
                 """);
         try (var core = ImageProcess.launchUnder(List.of("unshare", "--pid", "--fork", "--mount-proc"), work, Map.of())) {
             core.awaitHealthy(Instant.now(), Duration.ofSeconds(30));
@@ -35,15 +35,20 @@ class ReapingIT {
             assertTrue(core.output().contains("listening"), core.output());
             assertEquals(200, core.request("POST", "/api/start", "{}").status());
 
+            // The orphans live 8 s each, so that a busy machine still starts most of them before the first ends.
             long adopted = 0;
-            Instant deadline = Instant.now().plusSeconds(5);
+            Instant deadline = Instant.now().plusSeconds(8);
             while (adopted < 150 && Instant.now().isBefore(deadline)) {
                 adopted = jvm.children().count() - 1;
                 ImageProcess.sleep(20);
             }
             assertTrue(adopted >= 150, "the orphans were re-parented to the core as PID 1: " + adopted);
 
-            ImageProcess.sleep(3500);
+            // Once they have all ended, none is left a zombie: a core that did not reap them would keep them for ever.
+            deadline = Instant.now().plusSeconds(30);
+            while (jvm.children().count() > 1 && Instant.now().isBefore(deadline)) {
+                ImageProcess.sleep(100);
+            }
             long zombies = jvm.children().filter(child -> ProcTable.isZombie(child.pid())).count();
             assertEquals(0, zombies, "no zombie is left among the core's children");
             assertEquals(1, jvm.children().count(), "only the workload is left: " + jvm.children().toList());

@@ -62,8 +62,9 @@ public record Supervisor(
         if (adapter.isEmpty() && !config.processManagement().enabled()) {
             throw new IllegalArgumentException("an adapter is needed unless process_management is enabled");
         }
-        // Then the calls that end a tree are linked, off the start-up path too; launches wait for both.
+        // Then the calls that start a workload and end a tree are linked, off the start-up path too; launches wait for both.
         var reaperReady = Reaper.startInBackground().thenApplyAsync(adopting -> {
+            ProcessLauncher.linkSystemCalls();
             ProcessTree.linkSystemCalls();
             return adopting;
         }, runnable -> Thread.ofVirtual().name("link-system-calls").start(runnable));

@@ -114,8 +114,8 @@ public final class ProcessLauncher {
         List<String> command = privilegeDrop.launchCommand(launch.command(), runAsUser, launch.workingDirectory());
         Process process = startOnTheForker(starter(command, variables, launch.workingDirectory()));
         Reaper.childStarted();
-        Thread stdout = output.pump(process.getInputStream(), WorkloadOutput.Stream.STDOUT, process.pid());
-        Thread stderr = output.pump(process.getErrorStream(), WorkloadOutput.Stream.STDERR, process.pid());
+        var stdout = output.pump(process.getInputStream(), WorkloadOutput.Stream.STDOUT, process.pid());
+        var stderr = output.pump(process.getErrorStream(), WorkloadOutput.Stream.STDERR, process.pid());
         log.info("workload launched", "pid", process.pid(), "command", String.join(" ", launch.command()),
                 "user", effectiveUser().orElse("(core's own)"));
         return new ManagedProcess(process, privilegeDrop.helper().isPresent(), stdout, stderr);

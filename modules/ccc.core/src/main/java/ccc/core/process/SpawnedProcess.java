@@ -4,13 +4,14 @@ import ccc.core.os.Signals;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * A child process {@link PosixSpawn} started, as a {@link Process}. A platform thread of its own
- * waits in {@code waitid(2)} for it to end and reaps it, so that {@link #waitFor()} returns the
+ * A child process {@link PosixSpawn} started, as a {@link Process}. A platform thread
+ * ({@link WaitingThreads}) waits in {@code waitid(2)} for it to end and reaps it, so that {@link #waitFor()} returns the
  * moment it ends, with an exit code that reads as the JDK's does: the status it exited with, or
  * 128 plus the number of the signal that ended it. Neither the JDK (it never heard of this
  * process) nor the core's {@link Reaper} (it reaps only the children of another thread) reaps
@@ -34,8 +35,15 @@ final class SpawnedProcess extends Process {
         this.stderr = stderr;
         int opened = Native.pidfdOpen(pid);
         this.pidfd = opened >= 0 ? opened : -1;
-        // A platform thread: it blocks in the kernel for as long as the workload runs.
-        Thread.ofPlatform().name("exit-of-" + pid).daemon().start(this::awaitExit);
+        WaitingThreads.run("exit-of-" + pid, this::awaitExit);
+    }
+
+    /**
+     * The exit code, completed by the thread that reaped the process the moment it ended: its
+     * dependents need no thread of their own to wait for it.
+     */
+    CompletionStage<Integer> exitCode() {
+        return exitCode.minimalCompletionStage();
     }
 
     /** Waits until the process has ended, leaving it a zombie, then reaps it for its exit code. */

@@ -81,6 +81,13 @@ final class AdapterCalls {
         }, ignored -> { });
     }
 
+    /** Calls one of the adapter's hooks, bounded by the hook timeout; a core without an adapter ({@link NoAdapter}) has none to call. */
+    static void hook(LifecycleSetup setup, String what, ThrowingRunnable action) throws AdapterCallException {
+        if (!(setup.adapter() instanceof NoAdapter)) {
+            run(what, setup.timeouts().hookTimeout(), action);
+        }
+    }
+
     static String seconds(Duration duration) {
         double seconds = duration.toMillis() / 1000.0;
         return (seconds == Math.rint(seconds) ? String.valueOf((long) seconds) : String.valueOf(seconds)) + " s";

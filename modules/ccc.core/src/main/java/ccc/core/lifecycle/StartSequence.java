@@ -57,7 +57,7 @@ final class StartSequence {
             timeline.step("shape");
         }
         try {
-            AdapterCalls.run("pre_start hook", setup.timeouts().hookTimeout(), () -> setup.adapter().preStart(plan.payload(), setup.context()));
+            AdapterCalls.hook(setup, "pre_start hook", () -> setup.adapter().preStart(plan.payload(), setup.context()));
             timeline.step("pre_start_hook");
             Workload workload = AdapterCalls.call("start", setup.timeouts().startTimeout(), () -> startWorkload(plan),
                     late -> {

@@ -9,6 +9,7 @@ import ccc.core.lifecycle.Delays;
 import ccc.core.lifecycle.Lifecycle;
 import ccc.core.lifecycle.LifecycleObserver;
 import ccc.core.lifecycle.LifecycleSetup;
+import ccc.core.lifecycle.NoAdapter;
 import ccc.core.lifecycle.Planner;
 import ccc.core.log.Redactor;
 import ccc.core.metrics.LifecycleTimings;
@@ -62,8 +63,9 @@ public record Supervisor(
         if (adapter.isEmpty() && !config.processManagement().enabled()) {
             throw new IllegalArgumentException("an adapter is needed unless process_management is enabled");
         }
-        // Then the calls that end a tree are linked, off the start-up path too; launches wait for both.
+        // Then the calls that start a workload and end a tree are linked, off the start-up path too; launches wait for both.
         var reaperReady = Reaper.startInBackground().thenApplyAsync(adopting -> {
+            ProcessLauncher.linkSystemCalls();
             ProcessTree.linkSystemCalls();
             return adopting;
         }, runnable -> Thread.ofVirtual().name("link-system-calls").start(runnable));
@@ -79,7 +81,7 @@ public record Supervisor(
         Optional<TrafficPlan> trafficPlan = config.trafficControl().enabled()
                 ? Optional.of(new TrafficPlan(config.trafficControl()))
                 : Optional.empty();
-        Adapter hooks = adapter.orElseGet(HooksOnly::new);
+        Adapter hooks = adapter.orElseGet(NoAdapter::new);
         var restart = processAdapter.isPresent() ? config.processManagement().restart() : CoreConfig.RestartSection.NEVER;
         var timings = new LifecycleTimings();
         var lifecycle = new Lifecycle(new LifecycleSetup(adapterName, hooks, processAdapter, context, config.lifecycle(),
@@ -87,17 +89,5 @@ public record Supervisor(
                 output, restart, Stream.<LifecycleObserver>concat(Stream.of(timings), observers.stream()).toList(), Delays.onTimerThread()));
         var planner = new Planner(config.adapter().primaryPayloadKey(), processAdapter, trafficPlan);
         return new Supervisor(config, hooks, planner, lifecycle, output, timings, shaper, launcher);
-    }
-
-    /** The hooks of a core that runs its workload from {@code process_management} with no adapter: none. */
-    private static final class HooksOnly implements Adapter {
-        @Override
-        public Workload start(ccc.api.Payload payload, AdapterContext context) {
-            throw new IllegalStateException("process_management runs the workload; there is no adapter to start it");
-        }
-
-        @Override
-        public void stop() {
-        }
     }
 }

@@ -81,6 +81,26 @@ final class AdapterCalls {
         }, ignored -> { });
     }
 
+    /**
+     * Runs the core's own code in an adapter call's place (the process adapter's launch) on this
+     * thread: it is no adapter code and returns once the workload's exec has begun, so it needs
+     * neither a thread of its own nor a bound. It fails as the adapter call would.
+     */
+    static <T> T callHere(String what, Callable<T> action) throws AdapterCallException {
+        try {
+            return action.call();
+        } catch (Exception e) {
+            throw new AdapterCallException(Failure.Kind.ADAPTER, "adapter " + what + " failed: " + Log.describe(e), e);
+        }
+    }
+
+    /** Calls one of the adapter's hooks, bounded by the hook timeout; a core without an adapter ({@link NoAdapter}) has none to call. */
+    static void hook(LifecycleSetup setup, String what, ThrowingRunnable action) throws AdapterCallException {
+        if (!(setup.adapter() instanceof NoAdapter)) {
+            run(what, setup.timeouts().hookTimeout(), action);
+        }
+    }
+
     static String seconds(Duration duration) {
         double seconds = duration.toMillis() / 1000.0;
         return (seconds == Math.rint(seconds) ? String.valueOf((long) seconds) : String.valueOf(seconds)) + " s";

@@ -57,13 +57,15 @@ final class StartSequence {
             timeline.step("shape");
         }
         try {
-            AdapterCalls.run("pre_start hook", setup.timeouts().hookTimeout(), () -> setup.adapter().preStart(plan.payload(), setup.context()));
+            AdapterCalls.hook(setup, "pre_start hook", () -> setup.adapter().preStart(plan.payload(), setup.context()));
             timeline.step("pre_start_hook");
-            Workload workload = AdapterCalls.call("start", setup.timeouts().startTimeout(), () -> startWorkload(plan),
-                    late -> {
-                        log.warn("adapter start returned after its timeout; ending the workload it started");
-                        stopping.endAtOnce(treeOf(late));
-                    });
+            Workload workload = plan.launch().isPresent()
+                    ? AdapterCalls.callHere("start", () -> setup.processAdapter().orElseThrow().start(plan.launch().get(), plan.payload()))
+                    : AdapterCalls.call("start", setup.timeouts().startTimeout(), () -> setup.adapter().start(plan.payload(), setup.context()),
+                            late -> {
+                                log.warn("adapter start returned after its timeout; ending the workload it started");
+                                stopping.endAtOnce(treeOf(late));
+                            });
             timeline.step("launch");
             if (workload == null) {
                 throw new Failed(Failure.of(Failure.Kind.ADAPTER, "adapter start returned no workload"));
@@ -74,12 +76,6 @@ final class StartSequence {
         } catch (AdapterCallException e) {
             throw new Failed(e.failure());
         }
-    }
-
-    private Workload startWorkload(StartPlan plan) throws Exception {
-        return plan.launch().isPresent()
-                ? setup.processAdapter().orElseThrow().start(plan.launch().get(), plan.payload())
-                : setup.adapter().start(plan.payload(), setup.context());
     }
 
     private RunningWorkload.StopPolicy stopPolicy() {

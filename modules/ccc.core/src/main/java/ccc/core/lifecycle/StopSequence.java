@@ -85,7 +85,7 @@ final class StopSequence {
             timeline.step("adapter_stop");
         }
         try {
-            AdapterCalls.run("post_stop hook", setup.timeouts().hookTimeout(), () -> setup.adapter().postStop(setup.context()));
+            AdapterCalls.hook(setup, "post_stop hook", () -> setup.adapter().postStop(setup.context()));
         } catch (AdapterCallException e) {
             problems.add(e.failure());
         }
@@ -113,7 +113,7 @@ final class StopSequence {
                 setup.output().tailText(EXIT_TAIL_LINES, WorkloadOutput.Stream.STDERR));
         exitObserved.accept(exit);
         try {
-            AdapterCalls.run("exit hook", setup.timeouts().hookTimeout(), () -> setup.adapter().onWorkloadExit(exit));
+            AdapterCalls.hook(setup, "exit hook", () -> setup.adapter().onWorkloadExit(exit));
         } catch (AdapterCallException e) {
             log.warn("adapter exit hook failed", "reason", e.getMessage());
         }

@@ -19,25 +19,13 @@ public final class ManagedProcess implements WorkloadProcess {
     private final CompletionStage<Integer> exit;
     private final CompletableFuture<Void> outputDrained;
 
-    ManagedProcess(Process process, boolean ownProcessGroup, Thread stdout, Thread stderr) {
+    ManagedProcess(Process process, boolean ownProcessGroup, CompletableFuture<Void> stdout, CompletableFuture<Void> stderr) {
         this.process = process;
         this.ownProcessGroup = ownProcessGroup;
-        // Watched as an adapter's own process is: by a thread that waits for it, not through Process.onExit().
-        this.exit = Workload.of(process).exit();
-        this.outputDrained = new CompletableFuture<>();
-        Thread.ofVirtual().name("output-drained-" + process.pid()).start(() -> {
-            join(stdout);
-            join(stderr);
-            outputDrained.complete(null);
-        });
-    }
-
-    private static void join(Thread pump) {
-        try {
-            pump.join();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        // Watched as an adapter's own process is, by a thread that waits for it, not through Process.onExit(); a
+        // process the launcher spawned itself is reaped by such a thread already, which completes its exit code.
+        this.exit = process instanceof SpawnedProcess spawned ? spawned.exitCode() : Workload.of(process).exit();
+        this.outputDrained = CompletableFuture.allOf(stdout, stderr);
     }
 
     /** Completes when both output streams have reached their end, so every line is in the workload's output. */

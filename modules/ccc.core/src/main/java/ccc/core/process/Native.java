@@ -149,9 +149,13 @@ public final class Native {
     static final int P_PID = 1;
     static final int WEXITED = 4;
     static final int WNOWAIT = 0x01000000;
-    // siginfo_t as waitid(2) fills it for a child: si_pid at 16, in the generic layout of every 64-bit Linux.
+    // siginfo_t as waitid(2) fills it for a child: si_code at 8, si_pid at 16 and si_status at 24, in the
+    // generic layout of every 64-bit Linux.
     private static final long SIGINFO_SIZE = 128;
+    private static final long SIGINFO_CODE_OFFSET = 8;
     private static final long SIGINFO_PID_OFFSET = 16;
+    private static final long SIGINFO_STATUS_OFFSET = 24;
+    private static final int CLD_EXITED = 1;
 
     private static final class Syscall2 {
         static final MethodHandle HANDLE = downcall("syscall", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT),
@@ -375,6 +379,26 @@ public final class Native {
             MemorySegment info = arena.allocate(SIGINFO_SIZE, 8);
             int result = Errno.result((int) Waitid.HANDLE.invokeExact(state, idType, (int) id, info, options | WEXITED), state);
             return result < 0 ? result : info.get(JAVA_INT, SIGINFO_PID_OFFSET);
+        });
+    }
+
+    /**
+     * Reaps child {@code pid}, waiting for it to end. Returns its exit code as the JDK reports
+     * one (the status it exited with, or 128 plus the number of the signal that ended it), or
+     * minus the errno (ECHILD: not a child of this process, or reaped already).
+     */
+    static int reapExitCode(long pid) {
+        return call("waitid(2)", (arena, state) -> {
+            MemorySegment info = arena.allocate(SIGINFO_SIZE, 8);
+            int result;
+            do {
+                result = Errno.result((int) Waitid.HANDLE.invokeExact(state, P_PID, (int) pid, info, WEXITED), state);
+            } while (result == -EINTR);
+            if (result < 0) {
+                return result;
+            }
+            int status = info.get(JAVA_INT, SIGINFO_STATUS_OFFSET);
+            return info.get(JAVA_INT, SIGINFO_CODE_OFFSET) == CLD_EXITED ? status : 128 + status;
         });
     }
 

@@ -129,8 +129,16 @@ public final class PrivilegeDrop {
         return root ? user.flatMap(users::find) : Optional.empty();
     }
 
-    /** The real uid of this process, from {@code /proc/self/status}; -1 when unknown. */
+    /** The real uid of this process, from {@code /proc/self/status}, read once (the core never changes it); -1 when unknown. */
     public static int currentUid() {
+        return OwnUid.VALUE;
+    }
+
+    private static final class OwnUid {
+        static final int VALUE = readUid();
+    }
+
+    private static int readUid() {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
                 if (line.startsWith("Uid:")) {

@@ -8,6 +8,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -18,7 +19,9 @@ import java.util.concurrent.ThreadLocalRandom;
  * The one way the core starts a workload, for its own process management and for adapters:
  * through the {@code ccc-exec} helper in a session of its own, killed by the kernel should the
  * core die, as the workload's user when the core is root, with an environment built rather than
- * inherited ({@link WorkloadEnvironment}), and with stdout and stderr read continuously.
+ * inherited ({@link WorkloadEnvironment}), and with stdout and stderr read continuously. The
+ * helper is started with {@code posix_spawn(3)} ({@link PosixSpawn}) where the C library allows,
+ * else, like a command when the helper is missing, with {@link ProcessBuilder}.
  */
 public final class ProcessLauncher {
 
@@ -109,24 +112,45 @@ public final class ProcessLauncher {
         }
         Map<String, String> variables = environment.build(privilegeDrop.workloadAccount(runAsUser), launch.environment());
         List<String> command = privilegeDrop.launchCommand(launch.command(), runAsUser, launch.workingDirectory());
-        var builder = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-        builder.environment().clear();
-        builder.environment().putAll(variables);
-        if (privilegeDrop.helper().isEmpty()) {
-            // No helper, so no user switch either: the workload is the core's user and may enter what the core enters.
-            launch.workingDirectory().ifPresent(dir -> builder.directory(dir.toFile()));
-        }
-        Process process = startOnTheForker(builder);
+        Process process = startOnTheForker(starter(command, variables, launch.workingDirectory()));
         Reaper.childStarted();
-        Thread stdout = output.pump(process.getInputStream(), WorkloadOutput.Stream.STDOUT, process.pid());
-        Thread stderr = output.pump(process.getErrorStream(), WorkloadOutput.Stream.STDERR, process.pid());
+        var stdout = output.pump(process.getInputStream(), WorkloadOutput.Stream.STDOUT, process.pid());
+        var stderr = output.pump(process.getErrorStream(), WorkloadOutput.Stream.STDERR, process.pid());
         log.info("workload launched", "pid", process.pid(), "command", String.join(" ", launch.command()),
                 "user", effectiveUser().orElse("(core's own)"));
         return new ManagedProcess(process, privilegeDrop.helper().isPresent(), stdout, stderr);
     }
 
-    private static Process startOnTheForker(ProcessBuilder builder) throws IOException {
-        Future<Process> started = Forker.THREAD.submit(builder::start);
+    /**
+     * How {@code command} is started: the helper, named by its absolute path, with
+     * {@code posix_spawn(3)} where it can be (one exec, where {@link ProcessBuilder} adds the
+     * JDK's own spawn helper's); anything else with {@link ProcessBuilder}. The helper enters the
+     * working directory itself, as the workload's user; without it the launcher sets it.
+     */
+    private Callable<Process> starter(List<String> command, Map<String, String> variables, Optional<Path> workingDirectory) {
+        if (privilegeDrop.helper().filter(Path::isAbsolute).isPresent() && PosixSpawn.available()) {
+            return () -> PosixSpawn.start(command, variables);
+        }
+        var builder = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        builder.environment().clear();
+        builder.environment().putAll(variables);
+        if (privilegeDrop.helper().isEmpty()) {
+            // No helper, so no user switch either: the workload is the core's user and may enter what the core enters.
+            workingDirectory.ifPresent(dir -> builder.directory(dir.toFile()));
+        }
+        return builder::start;
+    }
+
+    /**
+     * Links the calls that start a workload with {@code posix_spawn(3)}, so that the first start
+     * does not pay for it. Called off the start-up path.
+     */
+    public static void linkSystemCalls() {
+        PosixSpawn.link();
+    }
+
+    private static Process startOnTheForker(Callable<Process> start) throws IOException {
+        Future<Process> started = Forker.THREAD.submit(start);
         boolean interrupted = false;
         try {
             while (true) {

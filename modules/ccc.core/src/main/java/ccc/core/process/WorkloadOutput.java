@@ -12,6 +12,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -308,12 +309,13 @@ public final class WorkloadOutput {
     }
 
     /**
-     * Starts a platform thread that reads {@code in} to its end, line by line. Never a virtual
-     * thread: reading a pipe the workload holds blocks in the kernel for as long as the workload
-     * likes, and on a virtual thread that holds a carrier the HTTP server needs.
+     * Reads {@code in} to its end, line by line, on a platform thread ({@link WaitingThreads}).
+     * Never a virtual thread: reading a pipe the workload holds blocks in the kernel for as long
+     * as the workload likes, and on a virtual thread that holds a carrier the HTTP server needs.
+     * Completes once the stream has ended and its last line is in.
      */
-    Thread pump(InputStream in, Stream stream, long pid) {
-        return Thread.ofPlatform().daemon(true).name("output-" + pid + "-" + stream.wireName()).start(() -> read(in, stream, pid));
+    CompletableFuture<Void> pump(InputStream in, Stream stream, long pid) {
+        return WaitingThreads.run("output-" + pid + "-" + stream.wireName(), () -> read(in, stream, pid));
     }
 
     private void read(InputStream in, Stream stream, long pid) {

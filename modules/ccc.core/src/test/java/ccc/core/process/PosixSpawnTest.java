@@ -1,0 +1,289 @@
+package ccc.core.process;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ccc.api.Launch;
+import ccc.core.log.Redactor;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Workloads started with {@code posix_spawn(3)}: their exit code and death by a signal are
+ * reported exactly and at once, even while a grandchild holds their output open; they get the
+ * environment built for them and nothing else, their output, no descriptor of the core, an empty
+ * signal mask and default signal actions; a program that cannot be run fails the start with a
+ * message that says why.
+ */
+class PosixSpawnTest {
+
+    private static final String SH = "/bin/sh";
+
+    private static void requireSpawn() {
+        // The runtime image's C library (glibc 2.36) has every call; a C library without them uses ProcessBuilder.
+        Assumptions.assumeTrue(PosixSpawn.available(), "posix_spawn_file_actions_addclosefrom_np is missing from this C library");
+    }
+
+    private static Optional<Path> helper() {
+        Optional<Path> helper = PrivilegeDrop.locateHelper();
+        Assumptions.assumeTrue(helper.isPresent(), "the ccc-exec helper was not built (install a C compiler, then rebuild)");
+        return helper;
+    }
+
+    private static ProcessLauncher launcher(PrivilegeDrop privilegeDrop, WorkloadOutput output) {
+        return new ProcessLauncher(privilegeDrop, Optional.empty(), List.of(), output, CompletableFuture.completedFuture(null));
+    }
+
+    private static PrivilegeDrop withHelper(Optional<Path> helper) {
+        return new PrivilegeDrop(UserDirectory.system(), helper, PrivilegeDrop.currentUid() == 0);
+    }
+
+    private static String readAll(InputStream in) throws IOException {
+        try (in) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+
+    @Test
+    void theExitCodeAndADeathBySignalAreReportedExactly() throws Exception {
+        requireSpawn();
+        Process exited = PosixSpawn.start(List.of(SH, "-c", "exit 3"), Map.of());
+        assertEquals(3, exited.waitFor());
+        assertEquals(3, exited.exitValue());
+        assertFalse(exited.isAlive());
+
+        Process killed = PosixSpawn.start(List.of(SH, "-c", "kill -TERM $$; sleep 30"), Map.of());
+        assertEquals(128 + 15, killed.waitFor(), "128 plus SIGTERM, as the JDK reports it");
+
+        Process destroyed = PosixSpawn.start(List.of(SH, "-c", "sleep 30"), Map.of());
+        assertTrue(destroyed.isAlive());
+        assertThrows(IllegalThreadStateException.class, destroyed::exitValue);
+        assertFalse(destroyed.waitFor(50, TimeUnit.MILLISECONDS), "still running");
+        destroyed.destroyForcibly();
+        assertTrue(destroyed.waitFor(10, TimeUnit.SECONDS));
+        assertEquals(128 + 9, destroyed.exitValue());
+        assertEquals(destroyed, destroyed.onExit().get(10, TimeUnit.SECONDS));
+        assertFalse(Files.exists(Path.of("/proc", Long.toString(destroyed.pid()))), "reaped, not left a zombie");
+    }
+
+    @Test
+    void aLaunchedWorkloadsExitCodeReachesTheCore() throws Exception {
+        requireSpawn();
+        var launcher = launcher(withHelper(helper()), new WorkloadOutput(100, new Redactor()));
+        ManagedProcess process = launcher.launch(Launch.of(SH, "-c", "exit 7"));
+        assertEquals(7, process.exit().toCompletableFuture().get(10, TimeUnit.SECONDS));
+        ManagedProcess killed = launcher.launch(Launch.of(SH, "-c", "kill -KILL $$"));
+        assertEquals(128 + 9, killed.exit().toCompletableFuture().get(10, TimeUnit.SECONDS));
+    }
+
+    @Test
+    void theEnvironmentIsExactlyTheOneGiven() throws Exception {
+        requireSpawn();
+        Process env = PosixSpawn.start(List.of("/usr/bin/env"), Map.of("ONE", "1", "TWO", "zwei drei"));
+        assertEquals(Set.of("ONE=1", "TWO=zwei drei"), Set.copyOf(readAll(env.getInputStream()).lines().toList()));
+        assertEquals(0, env.waitFor());
+    }
+
+    @Test
+    void aLaunchedWorkloadGetsOnlyTheBuiltEnvironment() throws Exception {
+        requireSpawn();
+        PrivilegeDrop privilegeDrop = withHelper(helper());
+        var output = new WorkloadOutput(1000, new Redactor());
+        ManagedProcess process = launcher(privilegeDrop, output).launch(Launch.of("/usr/bin/env").withEnvironment("EXTRA", "x"));
+        assertEquals(0, process.exit().toCompletableFuture().get(10, TimeUnit.SECONDS));
+        process.outputDrained().toCompletableFuture().get(10, TimeUnit.SECONDS);
+
+        Map<String, String> built = new WorkloadEnvironment(System.getenv(), List.of())
+                .build(privilegeDrop.workloadAccount(Optional.empty()), Map.of("EXTRA", "x"));
+        Set<String> expected = built.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.toCollection(TreeSet::new));
+        Set<String> seen = output.tail(1000, WorkloadOutput.Stream.STDOUT).stream().map(WorkloadOutput.Line::text)
+                .collect(Collectors.toCollection(TreeSet::new));
+        assertEquals(expected, seen);
+    }
+
+    @Test
+    void stdoutAndStderrLinesArrive() throws Exception {
+        requireSpawn();
+        var output = new WorkloadOutput(100, new Redactor());
+        ManagedProcess process = launcher(withHelper(helper()), output)
+                .launch(Launch.of(SH, "-c", "echo first out; echo first err >&2; echo second out"));
+        assertEquals(0, process.exit().toCompletableFuture().get(10, TimeUnit.SECONDS));
+        process.outputDrained().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        assertEquals(List.of("first out", "second out"),
+                output.tail(100, WorkloadOutput.Stream.STDOUT).stream().map(WorkloadOutput.Line::text).toList());
+        assertEquals(List.of("first err"), output.tail(100, WorkloadOutput.Stream.STDERR).stream().map(WorkloadOutput.Line::text).toList());
+    }
+
+    @Test
+    void theExitIsSeenWhileAGrandchildHoldsTheOutputOpen() throws Exception {
+        requireSpawn();
+        // The grandchild prints its pid, then keeps stdout and stderr open for 30 s.
+        Process process = PosixSpawn.start(List.of(SH, "-c", "sleep 30 & echo $!; exit 4"), Map.of());
+        var firstLine = new CompletableFuture<String>();
+        var reachedEnd = new CompletableFuture<Void>();
+        Thread pump = Thread.ofPlatform().start(() -> {
+            try (var in = process.getInputStream()) {
+                var line = new StringBuilder();
+                int b;
+                while ((b = in.read()) >= 0) {
+                    if (b == '\n' && !firstLine.isDone()) {
+                        firstLine.complete(line.toString());
+                    }
+                    line.append((char) b);
+                }
+                reachedEnd.complete(null);
+            } catch (IOException e) {
+                reachedEnd.completeExceptionally(e);
+            }
+        });
+        long grandchild = Long.parseLong(firstLine.get(10, TimeUnit.SECONDS).trim());
+        try {
+            // A generous bound: the grandchild holds the pipe for 30 s.
+            assertTrue(process.waitFor(10, TimeUnit.SECONDS), "the exit is seen while the grandchild holds the pipe");
+            assertEquals(4, process.exitValue());
+            assertFalse(reachedEnd.isDone(), "the pump still reads: the grandchild holds the pipe");
+        } finally {
+            Native.kill(grandchild, 9);
+        }
+        reachedEnd.get(10, TimeUnit.SECONDS);
+        pump.join();
+    }
+
+    @Test
+    void closingAStreamWhileAPumpReadsItIsSafe() throws Exception {
+        requireSpawn();
+        Process process = PosixSpawn.start(List.of(SH, "-c", "echo ready; exec sleep 30"), Map.of());
+        InputStream in = process.getInputStream();
+        var ready = new CompletableFuture<Void>();
+        var ended = new AtomicReference<Object>();
+        Thread pump = Thread.ofPlatform().start(() -> {
+            try {
+                int b;
+                while ((b = in.read()) >= 0) {
+                    if (b == '\n') {
+                        ready.complete(null);
+                    }
+                }
+                ended.set("end of stream");
+            } catch (IOException e) {
+                ended.set(e);
+            }
+        });
+        ready.get(10, TimeUnit.SECONDS);
+        in.close();
+        process.destroyForcibly();
+        assertEquals(128 + 9, process.waitFor());
+        pump.join(TimeUnit.SECONDS.toMillis(10));
+        assertFalse(pump.isAlive(), "the pump ends once the writer is gone");
+        assertTrue(ended.get() instanceof String || ended.get() instanceof IOException, "ended with " + ended.get());
+    }
+
+    @Test
+    void aProgramThatCannotBeRunFailsTheStartSayingWhy() {
+        requireSpawn();
+        IOException failure = assertThrows(IOException.class, () -> PosixSpawn.start(List.of("/nonexistent/program"), Map.of()));
+        assertTrue(failure.getMessage().contains("/nonexistent/program") && failure.getMessage().contains("No such file or directory"),
+                failure.getMessage());
+        assertThrows(IOException.class, () -> PosixSpawn.start(List.of(SH, "-c", "exit 0\0; rm -rf /"), Map.of()),
+                "a NUL would cut the argument short");
+    }
+
+    @Test
+    void aMissingHelperFailsTheLaunchSayingWhy() {
+        requireSpawn();
+        var launcher = launcher(withHelper(Optional.of(Path.of("/nonexistent/ccc-exec"))), new WorkloadOutput(100, new Redactor()));
+        IOException failure = assertThrows(IOException.class, () -> launcher.launch(Launch.of("sleep", "1")));
+        assertTrue(failure.getMessage().contains("/nonexistent/ccc-exec") && failure.getMessage().contains("No such file or directory"),
+                failure.getMessage());
+    }
+
+    @Test
+    void aMissingCommandEndsTheWorkloadWith127AndTheHelpersReason() throws Exception {
+        requireSpawn();
+        var output = new WorkloadOutput(100, new Redactor());
+        ManagedProcess process = launcher(withHelper(helper()), output).launch(Launch.of("no-such-command-anywhere"));
+        assertEquals(127, process.exit().toCompletableFuture().get(10, TimeUnit.SECONDS));
+        process.outputDrained().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        String stderr = String.join("\n", output.tailText(10, WorkloadOutput.Stream.STDERR));
+        assertTrue(stderr.contains("cannot run 'no-such-command-anywhere'"), stderr);
+    }
+
+    @Test
+    void noDescriptorOfTheCoreReachesTheWorkloadAndItsSignalsAreItsOwn() throws Exception {
+        requireSpawn();
+        // A descriptor the core holds open without close-on-exec, as native code may: inherited but for the spawn's closefrom.
+        int held = Native.openat(Native.AT_FDCWD, "/proc/self/status", Native.O_RDONLY, 0);
+        assertTrue(held >= 0, "open: " + held);
+        try {
+            Process spawned = PosixSpawn.start(List.of("/bin/sleep", "30"), Map.of());
+            try {
+                assertOnlyStandardDescriptorsAndDefaultSignals(spawned.pid());
+            } finally {
+                spawned.destroyForcibly();
+                spawned.waitFor();
+            }
+            ManagedProcess launched = launcher(withHelper(helper()), new WorkloadOutput(100, new Redactor())).launch(Launch.of("sleep", "30"));
+            try {
+                assertOnlyStandardDescriptorsAndDefaultSignals(launched.processId());
+            } finally {
+                launched.signal("KILL");
+                launched.exit().toCompletableFuture().get(10, TimeUnit.SECONDS);
+            }
+        } finally {
+            Native.close(held);
+        }
+    }
+
+    private static void assertOnlyStandardDescriptorsAndDefaultSignals(long pid) throws Exception {
+        Path proc = Path.of("/proc", Long.toString(pid));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!Files.readString(proc.resolve("comm")).strip().equals("sleep") && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assertEquals("sleep", Files.readString(proc.resolve("comm")).strip(), "the command runs");
+        // sleep opens its locale's files for a moment as it starts; a descriptor of the core would stay open.
+        var descriptors = descriptors(proc);
+        while (!descriptors.keySet().equals(Set.of("0", "1", "2")) && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+            descriptors = descriptors(proc);
+        }
+        assertEquals(Set.of("0", "1", "2"), descriptors.keySet(), "descriptors " + descriptors);
+        assertEquals("/dev/null", descriptors.get("0"));
+        assertTrue(descriptors.get("1").startsWith("pipe:") && descriptors.get("2").startsWith("pipe:"), descriptors.toString());
+        Map<String, String> status = Files.readAllLines(proc.resolve("status")).stream().filter(line -> line.startsWith("Sig"))
+                .collect(Collectors.toMap(line -> line.substring(0, line.indexOf(':')), line -> line.substring(line.indexOf(':') + 1).strip()));
+        assertEquals("0000000000000000", status.get("SigBlk"), "no signal blocked");
+        assertEquals("0000000000000000", status.get("SigIgn"), "no signal ignored");
+    }
+
+    private static Map<String, String> descriptors(Path proc) throws IOException {
+        var descriptors = new TreeMap<String, String>();
+        try (var entries = Files.list(proc.resolve("fd"))) {
+            for (Path entry : entries.toList()) {
+                try {
+                    descriptors.put(entry.getFileName().toString(), Files.readSymbolicLink(entry).toString());
+                } catch (IOException e) {
+                    // Closed while we looked.
+                }
+            }
+        }
+        return descriptors;
+    }
+}

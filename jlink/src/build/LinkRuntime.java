@@ -39,7 +39,7 @@ public final class LinkRuntime {
     // The young generation stays below the initial heap: the cache's archived heap objects are
     // loaded into the old generation, and the JVM refuses the cache when there is no room there.
     private static final String JVM_OPTIONS = String.join(" ",
-            "-XX:+UseSerialGC", "-Xms16m", "-Xmn8m", "-XX:SurvivorRatio=2", "-Xmx96m", "-XX:MaxHeapFreeRatio=30", "-XX:MinHeapFreeRatio=10",
+            "-XX:+UseSerialGC", "-Xms16m", "-Xmn4m", "-XX:SurvivorRatio=2", "-Xmx96m", "-XX:MaxHeapFreeRatio=30", "-XX:MinHeapFreeRatio=10",
             "-XX:MaxMetaspaceSize=64m", "-Xss512k",
             "-XX:TieredStopAtLevel=1", "-XX:ReservedCodeCacheSize=16m", "-XX:TrimNativeHeapInterval=10000");
 

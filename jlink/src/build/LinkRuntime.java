@@ -38,10 +38,14 @@ public final class LinkRuntime {
     // the README's "JVM options" section gives the reason for each.
     // The young generation stays below the initial heap: the cache's archived heap objects are
     // loaded into the old generation, and the JVM refuses the cache when there is no room there.
+    // The JDK spins its foreign-function stubs and lambda forms at run time (the cache cannot hold them);
+    // C1's compile of the stack map generator they run through takes 6.7 MB of arena, which the C heap keeps.
+    // "quiet": the JVM would otherwise print each CompileCommand to standard output at every launch.
     private static final String JVM_OPTIONS = String.join(" ",
             "-XX:+UseSerialGC", "-Xms16m", "-Xmn4m", "-XX:SurvivorRatio=2", "-Xmx96m", "-XX:MaxHeapFreeRatio=30", "-XX:MinHeapFreeRatio=10",
             "-XX:MaxMetaspaceSize=64m", "-Xss512k",
-            "-XX:TieredStopAtLevel=1", "-XX:ReservedCodeCacheSize=16m", "-XX:TrimNativeHeapInterval=10000");
+            "-XX:TieredStopAtLevel=1", "-XX:ReservedCodeCacheSize=16m", "-XX:TrimNativeHeapInterval=10000",
+            "-XX:CompileCommand=quiet", "-XX:CompileCommand=exclude,jdk.internal.classfile.impl.StackMapGenerator::processBlock");
 
     public static void main(String[] args) throws IOException {
         Path modules = Path.of(args[0]);

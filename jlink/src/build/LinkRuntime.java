@@ -88,11 +88,13 @@ public final class LinkRuntime {
 
     /**
      * Records an ahead-of-time cache (JDK 25, JEP 514) from a training run of the core: classes
-     * loaded and linked, and method profiles, so the launcher starts faster.
+     * loaded and linked, so the launcher starts faster. Without method profiles: with C1 only
+     * (TieredStopAtLevel=1) nothing uses them, and they cost resident memory.
      */
     static void recordAotCache(Path image, Path config) throws IOException {
         Path cache = image.resolve("lib/ccc.aot");
         var training = new ProcessBuilder(image.resolve("bin/java").toString(), "-XX:AOTCacheOutput=" + cache,
+                "-XX:+UnlockDiagnosticVMOptions", "-XX:-AOTRecordTraining",
                 "--enable-native-access=ccc.core", "-m", "ccc.core/ccc.core.Main", "--training-run", "--config", config.toString())
                 .redirectErrorStream(true);
         training.environment().put("LOG_LEVEL", "ERROR");

@@ -38,10 +38,14 @@ public final class LinkRuntime {
     // the README's "JVM options" section gives the reason for each.
     // The young generation stays below the initial heap: the cache's archived heap objects are
     // loaded into the old generation, and the JVM refuses the cache when there is no room there.
+    // The JDK spins its foreign-function stubs and lambda forms at run time (the cache cannot hold them);
+    // C1's compile of the stack map generator they run through takes 6.7 MB of arena, which the C heap keeps.
+    // "quiet": the JVM would otherwise print each CompileCommand to standard output at every launch.
     private static final String JVM_OPTIONS = String.join(" ",
-            "-XX:+UseSerialGC", "-Xms16m", "-Xmn8m", "-XX:SurvivorRatio=2", "-Xmx96m", "-XX:MaxHeapFreeRatio=30", "-XX:MinHeapFreeRatio=10",
+            "-XX:+UseSerialGC", "-Xms16m", "-Xmn4m", "-XX:SurvivorRatio=2", "-Xmx96m", "-XX:MaxHeapFreeRatio=30", "-XX:MinHeapFreeRatio=10",
             "-XX:MaxMetaspaceSize=64m", "-Xss512k",
-            "-XX:TieredStopAtLevel=1", "-XX:ReservedCodeCacheSize=16m", "-XX:TrimNativeHeapInterval=10000");
+            "-XX:TieredStopAtLevel=1", "-XX:ReservedCodeCacheSize=16m", "-XX:TrimNativeHeapInterval=10000",
+            "-XX:CompileCommand=quiet", "-XX:CompileCommand=exclude,jdk.internal.classfile.impl.StackMapGenerator::processBlock");
 
     public static void main(String[] args) throws IOException {
         Path modules = Path.of(args[0]);
@@ -84,11 +88,13 @@ public final class LinkRuntime {
 
     /**
      * Records an ahead-of-time cache (JDK 25, JEP 514) from a training run of the core: classes
-     * loaded and linked, and method profiles, so the launcher starts faster.
+     * loaded and linked, so the launcher starts faster. Without method profiles: with C1 only
+     * (TieredStopAtLevel=1) nothing uses them, and they cost resident memory.
      */
     static void recordAotCache(Path image, Path config) throws IOException {
         Path cache = image.resolve("lib/ccc.aot");
         var training = new ProcessBuilder(image.resolve("bin/java").toString(), "-XX:AOTCacheOutput=" + cache,
+                "-XX:+UnlockDiagnosticVMOptions", "-XX:-AOTRecordTraining",
                 "--enable-native-access=ccc.core", "-m", "ccc.core/ccc.core.Main", "--training-run", "--config", config.toString())
                 .redirectErrorStream(true);
         training.environment().put("LOG_LEVEL", "ERROR");

@@ -215,7 +215,7 @@ public final class Lifecycle {
                     return SignalOutcome.NOT_RUNNING;
                 }
                 long pid = active.get().tree().pid().getAsLong();
-                boolean delivered = processes.signal(pid, number);
+                boolean delivered = processes.signal(active.get().tree(), number);
                 log.info("signal sent to the workload", "signal", Signals.name(number).orElse(Integer.toString(number)),
                         "pid", pid, "delivered", delivered);
                 if (delivered) {

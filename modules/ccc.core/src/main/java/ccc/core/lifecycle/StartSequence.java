@@ -13,7 +13,6 @@ import ccc.core.traffic.TrafficPlan;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
-import java.util.OptionalLong;
 
 /**
  * The start sequence: privileged pre-start commands, traffic control, the adapter's pre-start
@@ -85,8 +84,7 @@ final class StartSequence {
     }
 
     private WorkloadTree treeOf(Workload workload) {
-        OptionalLong pid = workload.pid();
-        return new WorkloadTree(pid, workload instanceof ManagedProcess managed && managed.ownProcessGroup());
+        return workload instanceof ManagedProcess managed ? managed.tree() : new WorkloadTree(workload.pid(), false);
     }
 
     private void shape(StartPlan plan) throws Failed {

@@ -56,6 +56,48 @@ public final class ManagedProcess implements WorkloadProcess {
     @Override
     public boolean signal(String name) {
         int number = Signals.number(name).orElseThrow(() -> new IllegalArgumentException("unknown signal '" + name + "'"));
-        return process.isAlive() && Native.kill(process.pid(), number) == 0;
+        return signal(number);
+    }
+
+    /** Sends {@code number} to the process, never to another that took its number; whether it was delivered. */
+    boolean signal(int number) {
+        int pidfd = openPidfd();
+        if (pidfd == -Native.ENOSYS) {
+            // No pidfds in this kernel: by number, while the JDK has not reaped it.
+            return process.isAlive() && Native.kill(process.pid(), number) == 0;
+        }
+        if (pidfd < 0) {
+            return false;
+        }
+        try {
+            return Native.pidfdSendSignal(pidfd, number) == 0;
+        } finally {
+            Native.close(pidfd);
+        }
+    }
+
+    /**
+     * A new pidfd of the process while it is not reaped, else minus ESRCH (minus ENOSYS where
+     * the kernel has none): its number is opened only while no other process can have it.
+     */
+    public int openPidfd() {
+        if (process instanceof SpawnedProcess spawned) {
+            return spawned.openPidfd();
+        }
+        // The JDK marks the process ended only after reaping it: alive before and after the open, the number was still its own.
+        if (!process.isAlive()) {
+            return -Native.ESRCH;
+        }
+        int pidfd = Native.pidfdOpen(process.pid());
+        if (pidfd >= 0 && !process.isAlive()) {
+            Native.close(pidfd);
+            return -Native.ESRCH;
+        }
+        return pidfd;
+    }
+
+    /** This process's tree, opened through {@link #openPidfd()}; see {@link WorkloadTree}. */
+    public WorkloadTree tree() {
+        return new WorkloadTree(java.util.OptionalLong.of(process.pid()), ownProcessGroup, this::openPidfd);
     }
 }

@@ -12,8 +12,8 @@ import java.util.OptionalLong;
  */
 public interface ProcessControl {
 
-    /** Sends {@code signal} to {@code pid}; whether it was delivered. */
-    boolean signal(long pid, int signal);
+    /** Sends {@code signal} to the main process of {@code tree}, never to another that took its number; whether it was delivered. */
+    boolean signal(WorkloadTree tree, int signal);
 
     /**
      * Ends a workload's whole tree, as Docker, Kubernetes and systemd end a container:

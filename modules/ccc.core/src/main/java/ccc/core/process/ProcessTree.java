@@ -113,6 +113,26 @@ public final class ProcessTree {
         }
     }
 
+    /**
+     * {@code signal} to the main process of {@code tree} through a pidfd opened while it is not
+     * reaped, so never to a process that took its number; whether it was delivered.
+     */
+    public static boolean signalRoot(WorkloadTree tree, int signal) {
+        int pidfd = tree.root().openPidfd();
+        if (pidfd == -Native.ENOSYS && tree.pid().isPresent()) {
+            // A kernel without pidfds: by number, as everything is there.
+            return Native.kill(tree.pid().getAsLong(), signal) == 0;
+        }
+        if (pidfd < 0) {
+            return false;
+        }
+        try {
+            return Native.pidfdSendSignal(pidfd, signal) == 0;
+        } finally {
+            Native.close(pidfd);
+        }
+    }
+
     /** SIGKILL to one process and everything it started, at once. */
     public static boolean kill(long pid) {
         return end(new WorkloadTree(OptionalLong.of(pid), false), Signals.KILL, Instant.now());
@@ -201,6 +221,7 @@ public final class ProcessTree {
         private final WorkloadTree tree;
         private final Map<Long, Integer> pidfds = new LinkedHashMap<>();
         private boolean pidfdsWork = true;
+        private boolean rootOpened;
         // Only where the kernel keeps no child lists: the parent links of the current look.
         private Map<Long, List<Long>> childrenOf;
 
@@ -226,7 +247,7 @@ public final class ProcessTree {
         private int collectSteadily(int onSight) {
             childrenOf = ChildLists.KEPT ? null : parentLinks();
             var toVisit = new ArrayDeque<Long>();
-            tree.pid().ifPresent(toVisit::add);
+            openRootOnce();
             toVisit.addAll(adopted());
             pidfds.forEach((pid, pidfd) -> {
                 if (pidfd != ENDED) {
@@ -243,7 +264,7 @@ public final class ProcessTree {
                 Integer known = pidfds.get(pid);
                 boolean fresh = known == null || known == ENDED;
                 if (fresh) {
-                    boolean running = add(pid) && running(pid);
+                    boolean running = add(pid, pidfdsWork ? Native.pidfdOpen(pid) : -Native.ENOSYS) && running(pid);
                     // A number not seen before counts even when its process has just ended: it may have forked first.
                     if (known == null || running) {
                         found++;
@@ -255,19 +276,36 @@ public final class ProcessTree {
                         sendTo(pid, onSight);
                     }
                 }
-                toVisit.addAll(childrenOf == null ? children(pid) : childrenOf.getOrDefault(pid, List.of()));
-                // Looked at after its children: one that ended meanwhile handed them to the core after the adopted list
-                // was read, so they are in neither list; the change makes the caller look again.
-                if (!fresh && !running(pid)) {
+                List<Long> children = childrenOf == null ? children(pid) : childrenOf.getOrDefault(pid, List.of());
+                // Looked at after its children, which count only if it still runs: then the list read was its own (its
+                // number could go to another process only once it had ended and been reaped). One that ended meanwhile
+                // handed its children to the core after the adopted list was read, so they are in neither list; the
+                // change makes the caller look again.
+                if (!running(pid)) {
                     found++;
+                    continue;
                 }
+                toVisit.addAll(children);
             }
             childrenOf = null;
             return found;
         }
 
-        private boolean add(long pid) {
-            int pidfd = pidfdsWork ? Native.pidfdOpen(pid) : -Native.ENOSYS;
+        /**
+         * Opens the main process at the first look, through the tree ({@link WorkloadTree#root()}):
+         * never by its number once it may be reaped. From then on it is a member like any other,
+         * held by its pidfd.
+         */
+        private void openRootOnce() {
+            if (rootOpened || tree.pid().isEmpty()) {
+                return;
+            }
+            rootOpened = true;
+            add(tree.pid().getAsLong(), pidfdsWork ? tree.root().openPidfd() : -Native.ENOSYS);
+        }
+
+        /** Records {@code pid} as a member held by {@code pidfd} (or minus the errno of its opening); whether it was found. */
+        private boolean add(long pid, int pidfd) {
             if (pidfd == -Native.ESRCH) {
                 // Gone and reaped (a main process its adapter already stopped): known from now on, so the next look
                 // does not count it as new again, and again.
@@ -302,9 +340,13 @@ public final class ProcessTree {
             return !ended;
         }
 
-        /** {@code signal} to the main process's group, when it leads one, and to every member that has not ended. */
+        /**
+         * {@code signal} to the main process's group, when it leads one and has not ended (while it
+         * runs, its number, and so its group's, is no other process's), and to every member that has not ended.
+         */
         void send(int signal) {
-            if (tree.ownProcessGroup() && tree.pid().isPresent()) {
+            if (tree.ownProcessGroup() && tree.pid().isPresent() && pidfds.containsKey(tree.pid().getAsLong())
+                    && running(tree.pid().getAsLong())) {
                 Native.kill(-tree.pid().getAsLong(), signal);
             }
             List.copyOf(pidfds.keySet()).forEach(pid -> sendTo(pid, signal));

@@ -146,6 +146,14 @@ final class SpawnedProcess extends Process {
         return this;
     }
 
+    /**
+     * A new pidfd of this process while it is not reaped (opened under the lock the reaping
+     * takes, so never of a process that took its number), else minus ESRCH.
+     */
+    synchronized int openPidfd() {
+        return reaped ? -Native.ESRCH : Native.pidfdOpen(pid);
+    }
+
     private synchronized void signal(int signal) {
         if (pidfd >= 0) {
             Native.pidfdSendSignal(pidfd, signal);

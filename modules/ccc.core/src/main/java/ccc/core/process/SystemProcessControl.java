@@ -9,8 +9,8 @@ import java.util.OptionalLong;
 public final class SystemProcessControl implements ProcessControl {
 
     @Override
-    public boolean signal(long pid, int signal) {
-        return Native.kill(pid, signal) == 0;
+    public boolean signal(WorkloadTree tree, int signal) {
+        return ProcessTree.signalRoot(tree, signal);
     }
 
     @Override

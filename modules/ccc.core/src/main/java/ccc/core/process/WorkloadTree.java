@@ -9,9 +9,26 @@ import java.util.OptionalLong;
  *
  * @param pid the main process, when the workload is a process
  * @param ownProcessGroup whether the main process leads a process group of its own
+ * @param root how the main process is opened: only while it is not reaped, so that its number,
+ *             which the kernel gives to the next process once it is reaped, never names another
  */
-public record WorkloadTree(OptionalLong pid, boolean ownProcessGroup) {
+public record WorkloadTree(OptionalLong pid, boolean ownProcessGroup, RootProcess root) {
 
     /** A workload with no process of its own (threads inside an adapter, say). */
     public static final WorkloadTree NONE = new WorkloadTree(OptionalLong.empty(), false);
+
+    /**
+     * A tree known by its main process's number alone (an adapter's own process, a privileged
+     * command): its number is opened once, at the first look, and never again.
+     */
+    public WorkloadTree(OptionalLong pid, boolean ownProcessGroup) {
+        this(pid, ownProcessGroup, () -> pid.isPresent() ? Native.pidfdOpen(pid.getAsLong()) : -Native.ESRCH);
+    }
+
+    /** Opens a pidfd of the main process while it is not reaped. */
+    @FunctionalInterface
+    public interface RootProcess {
+        /** A pidfd of the main process, or minus the errno: ESRCH once it is reaped, ENOSYS where the kernel has no pidfds. */
+        int openPidfd();
+    }
 }

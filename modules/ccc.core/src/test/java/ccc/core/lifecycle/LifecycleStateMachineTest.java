@@ -643,7 +643,8 @@ class LifecycleStateMachineTest {
         final CountDownLatch signalCalled = new CountDownLatch(1);
 
         @Override
-        public boolean signal(long pid, int signal) {
+        public boolean signal(WorkloadTree tree, int signal) {
+            long pid = tree.pid().orElseThrow();
             signals.add(pid + ":" + signal);
             signalCalled.countDown();
             try {

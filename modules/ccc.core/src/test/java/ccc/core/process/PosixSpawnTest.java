@@ -94,6 +94,18 @@ class PosixSpawnTest {
     }
 
     @Test
+    void aReapedWorkloadIsNeverOpenedOrSignalledByItsNumberAgain() throws Exception {
+        requireSpawn();
+        var launcher = launcher(withHelper(helper()), new WorkloadOutput(100, new Redactor()));
+        ManagedProcess process = launcher.launch(Launch.of(SH, "-c", "exit 0"));
+        assertEquals(0, process.exit().toCompletableFuture().get(10, TimeUnit.SECONDS));
+        // Reaped: its number may be another process's by now.
+        assertEquals(-Native.ESRCH, process.openPidfd());
+        assertFalse(process.signal("TERM"), "a signal went to the number of a reaped workload");
+        assertEquals(-Native.ESRCH, process.tree().root().openPidfd());
+    }
+
+    @Test
     void theEnvironmentIsExactlyTheOneGiven() throws Exception {
         requireSpawn();
         Process env = PosixSpawn.start(List.of("/usr/bin/env"), Map.of("ONE", "1", "TWO", "zwei drei"));

@@ -2,6 +2,7 @@ package ccc.core.process;
 
 import ccc.core.os.Signals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
@@ -108,5 +109,31 @@ class ProcessTreeTest {
         assertTrue(ProcessTree.end(new WorkloadTree(OptionalLong.of(ended.pid()), true), Signals.TERM, began.plus(GRACE)));
         assertTrue(Duration.between(began, Instant.now()).compareTo(GRACE.dividedBy(2)) < 0,
                 "looked for the gone main process again and again until the grace ran out");
+    }
+
+    @Test
+    void aProcessThatTookTheNumberOfTheReapedMainProcessIsLeftAlone() throws Exception {
+        // The attack: the main process is reaped, and the kernel gives its number to the next process, here a bystander
+        // leading a group of its own (setsid). Ending the tree, at the grace and at once, and signalling its main process
+        // must reach no process by that number.
+        Process bystander = new ProcessBuilder("setsid", "sleep", marker).start();
+        try {
+            long number = bystander.pid();
+            Instant deadline = Instant.now().plusSeconds(10);
+            while (!commandLine(number).contains(marker)) {
+                assertTrue(Instant.now().isBefore(deadline), "the bystander did not start");
+                Thread.onSpinWait();
+            }
+            var reaped = new WorkloadTree(OptionalLong.of(number), true, () -> -Native.ESRCH);
+            assertTrue(ProcessTree.end(reaped, Signals.TERM, Instant.now().plusSeconds(1)));
+            assertTrue(ProcessTree.end(reaped, Signals.KILL, Instant.now()));
+            assertFalse(ProcessTree.signalRoot(reaped, Signals.KILL));
+            assertFalse(bystander.waitFor(200, TimeUnit.MILLISECONDS), "the bystander that took the number was signalled");
+            assertTrue(bystander.isAlive());
+        } finally {
+            bystander.destroyForcibly();
+        }
+    }
+
     }
 }

@@ -20,6 +20,7 @@ public final class Signals {
     public static final int KILL = 9;
     public static final int TERM = 15;
     public static final int STOP = 19;
+    public static final int CONT = 18;
 
     private Signals() {
     }

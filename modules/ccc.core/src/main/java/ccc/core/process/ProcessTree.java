@@ -74,6 +74,8 @@ public final class ProcessTree {
             }
             if (signal != Signals.KILL && Instant.now().isBefore(deadline)) {
                 members.send(signal);
+                // A stopped process acts on no signal but SIGKILL: continued, it gets the stop signal now, not at the deadline.
+                members.send(Signals.CONT);
                 // Members that appeared while the known ones ended (a fork just before the signal) get it as they are found.
                 // Bounded by the deadline whatever a look finds: awaitEnded returns at once when nothing known runs.
                 while (Instant.now().isBefore(deadline) && members.awaitEnded(deadline) && !Thread.currentThread().isInterrupted()) {

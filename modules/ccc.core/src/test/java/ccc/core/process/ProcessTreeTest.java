@@ -135,5 +135,35 @@ class ProcessTreeTest {
         }
     }
 
+    @Test
+    void aStoppedWorkloadIsContinuedSoThatItEndsAtTheStopSignalNotAtTheGrace() throws Exception {
+        Process workload = start("kill -STOP $$; sleep " + marker);
+        Instant deadline = Instant.now().plusSeconds(10);
+        while (!stopped(workload.pid())) {
+            assertTrue(Instant.now().isBefore(deadline), "the workload did not stop itself");
+            Thread.onSpinWait();
+        }
+        Instant began = Instant.now();
+        assertTrue(ProcessTree.end(treeOf(workload), Signals.TERM, began.plus(GRACE)));
+        assertTrue(Duration.between(began, Instant.now()).compareTo(GRACE.dividedBy(2)) < 0, "the stopped workload waited for the grace");
+        assertTrue(workload.waitFor(10, TimeUnit.SECONDS));
+        assertEquals(128 + Signals.TERM, workload.exitValue());
+    }
+
+    private static String commandLine(long pid) {
+        try {
+            return java.nio.file.Files.readString(java.nio.file.Path.of("/proc", Long.toString(pid), "cmdline"));
+        } catch (java.io.IOException e) {
+            return "";
+        }
+    }
+
+    private static boolean stopped(long pid) {
+        try {
+            String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc", Long.toString(pid), "stat"));
+            return stat.charAt(stat.lastIndexOf(')') + 2) == 'T';
+        } catch (java.io.IOException e) {
+            return false;
+        }
     }
 }

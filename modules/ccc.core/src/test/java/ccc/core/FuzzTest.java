@@ -213,6 +213,24 @@ class FuzzTest {
     }
 
     @Test
+    void aBodyBeyondAJsonLimitIsToldWhichLimitInTheCoresWords() {
+        var bodies = new LinkedHashMap<String, String>();
+        bodies.put("{\"flowfile\": \"" + "x".repeat(ccc.core.json.Json.MAX_STRING_CHARACTERS + 1) + "\"}",
+                "a string value is longer than " + ccc.core.json.Json.MAX_STRING_CHARACTERS + " characters");
+        bodies.put("{\"n\": " + "9".repeat(ccc.core.json.Json.MAX_NUMBER_DIGITS + 1) + "}",
+                "a number is longer than " + ccc.core.json.Json.MAX_NUMBER_DIGITS + " digits");
+        bodies.put("{\"" + "k".repeat(ccc.core.json.Json.MAX_NAME_CHARACTERS + 1) + "\": 1}",
+                "a key is longer than " + ccc.core.json.Json.MAX_NAME_CHARACTERS + " characters");
+        bodies.put("{\"a\": " + "[".repeat(ccc.core.json.Json.MAX_NESTING_DEPTH + 1) + "]".repeat(ccc.core.json.Json.MAX_NESTING_DEPTH + 1) + "}",
+                "objects and arrays nest deeper than " + ccc.core.json.Json.MAX_NESTING_DEPTH + " levels");
+        bodies.forEach((body, limit) -> {
+            TestCore.Reply reply = core.post("/api/start", body);
+            assertEquals(422, reply.status(), reply.body());
+            assertEquals("body exceeds a JSON limit: " + limit, reply.json().get("detail"));
+        });
+    }
+
+    @Test
     void everyMalformedRequestIsRefusedWithA4xxAndTheCoreStaysHealthy() throws Exception {
         List<Attack> attacks = attacks();
         assertTrue(attacks.size() >= 200, "at least 200 malformed requests, have " + attacks.size());

@@ -16,12 +16,21 @@ import java.util.Map;
 /** JSON in and out of the core, with read limits so that hostile bodies fail fast and cleanly. */
 public final class Json {
 
+    /** How deep objects and arrays may nest in a body. */
+    public static final int MAX_NESTING_DEPTH = 64;
+    /** The longest string value of a body, in characters. */
+    public static final int MAX_STRING_CHARACTERS = 256 * 1024;
+    /** The longest number of a body, in digits. */
+    public static final int MAX_NUMBER_DIGITS = 100;
+    /** The longest key of a body, in characters. */
+    public static final int MAX_NAME_CHARACTERS = 1024;
+
     private static final JsonFactory FACTORY = JsonFactory.builder()
             .streamReadConstraints(StreamReadConstraints.builder()
-                    .maxNestingDepth(64)
-                    .maxStringLength(256 * 1024)
-                    .maxNumberLength(100)
-                    .maxNameLength(1024)
+                    .maxNestingDepth(MAX_NESTING_DEPTH)
+                    .maxStringLength(MAX_STRING_CHARACTERS)
+                    .maxNumberLength(MAX_NUMBER_DIGITS)
+                    .maxNameLength(MAX_NAME_CHARACTERS)
                     .build())
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .build();
@@ -51,7 +60,7 @@ public final class Json {
             requireFiniteNumbers(map);
             return (Map<String, Object>) map;
         } catch (StreamConstraintsException e) {
-            throw new InvalidJson("body exceeds a JSON limit: " + firstLine(e.getOriginalMessage()));
+            throw new InvalidJson("body exceeds a JSON limit: " + limitBroken(e));
         } catch (JsonProcessingException e) {
             var at = e.getLocation();
             String where = at == null || at.getLineNr() < 0 ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr();
@@ -59,6 +68,27 @@ public final class Json {
         } catch (IOException e) {
             throw new InvalidJson("body is not valid JSON: " + firstLine(e.getMessage()), "is not valid JSON");
         }
+    }
+
+    /**
+     * Which limit {@code e} reports, in the core's words: the parser's own message names its
+     * internals and counts only as far as it read.
+     */
+    private static String limitBroken(StreamConstraintsException e) {
+        String message = String.valueOf(e.getOriginalMessage());
+        if (message.startsWith("String value length")) {
+            return "a string value is longer than " + MAX_STRING_CHARACTERS + " characters";
+        }
+        if (message.startsWith("Number value length")) {
+            return "a number is longer than " + MAX_NUMBER_DIGITS + " digits";
+        }
+        if (message.startsWith("Name length")) {
+            return "a key is longer than " + MAX_NAME_CHARACTERS + " characters";
+        }
+        if (message.startsWith("Document nesting depth")) {
+            return "objects and arrays nest deeper than " + MAX_NESTING_DEPTH + " levels";
+        }
+        return firstLine(message);
     }
 
     /** Numbers such as 1e999999 read as infinity, which JSON cannot carry back out: refuse them here. */

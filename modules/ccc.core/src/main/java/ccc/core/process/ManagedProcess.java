@@ -61,19 +61,7 @@ public final class ManagedProcess implements WorkloadProcess {
 
     /** Sends {@code number} to the process, never to another that took its number; whether it was delivered. */
     boolean signal(int number) {
-        int pidfd = openPidfd();
-        if (pidfd == -Native.ENOSYS) {
-            // No pidfds in this kernel: by number, while the JDK has not reaped it.
-            return process.isAlive() && Native.kill(process.pid(), number) == 0;
-        }
-        if (pidfd < 0) {
-            return false;
-        }
-        try {
-            return Native.pidfdSendSignal(pidfd, number) == 0;
-        } finally {
-            Native.close(pidfd);
-        }
+        return ProcessTree.signalRoot(tree(), number);
     }
 
     /**

@@ -122,7 +122,7 @@ public final class ProcessTree {
     public static boolean signalRoot(WorkloadTree tree, int signal) {
         int pidfd = tree.root().openPidfd();
         if (pidfd == -Native.ENOSYS && tree.pid().isPresent()) {
-            // A kernel without pidfds: by number, as everything is there.
+            // A kernel without pidfds: by number, as everything is there (the root answered ENOSYS only while not reaped).
             return Native.kill(tree.pid().getAsLong(), signal) == 0;
         }
         if (pidfd < 0) {

@@ -93,11 +93,7 @@ class ProcessTreeTest {
             }
             Thread.onSpinWait();
         }
-        Instant began = Instant.now();
-        assertTrue(ProcessTree.end(treeOf(workload), Signals.TERM, began.plus(GRACE)));
-        assertTrue(Duration.between(began, Instant.now()).compareTo(GRACE.dividedBy(2)) < 0, "waited for the zombie until the grace ran out");
-        assertTrue(workload.waitFor(10, TimeUnit.SECONDS));
-        assertEquals(128 + Signals.TERM, workload.exitValue());
+        assertEndedBySigtermBeforeTheGrace(workload, "waited for the zombie until the grace ran out");
     }
 
     @Test
@@ -143,9 +139,14 @@ class ProcessTreeTest {
             assertTrue(Instant.now().isBefore(deadline), "the workload did not stop itself");
             Thread.onSpinWait();
         }
+        assertEndedBySigtermBeforeTheGrace(workload, "the stopped workload waited for the grace");
+    }
+
+    /** Ends {@code workload}'s tree with SIGTERM and a long grace, and checks that SIGTERM, not the grace's SIGKILL, ended it. */
+    private static void assertEndedBySigtermBeforeTheGrace(Process workload, String waitedForTheGrace) throws InterruptedException {
         Instant began = Instant.now();
         assertTrue(ProcessTree.end(treeOf(workload), Signals.TERM, began.plus(GRACE)));
-        assertTrue(Duration.between(began, Instant.now()).compareTo(GRACE.dividedBy(2)) < 0, "the stopped workload waited for the grace");
+        assertTrue(Duration.between(began, Instant.now()).compareTo(GRACE.dividedBy(2)) < 0, waitedForTheGrace);
         assertTrue(workload.waitFor(10, TimeUnit.SECONDS));
         assertEquals(128 + Signals.TERM, workload.exitValue());
     }

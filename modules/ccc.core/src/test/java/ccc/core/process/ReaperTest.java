@@ -112,18 +112,23 @@ class ReaperTest {
         assertTrue(lifetime <= Reaper.OWNER_REAPS_WITHIN.plusSeconds(2).toNanos(), "stayed a zombie for " + lifetime / 1_000_000 + " ms");
     }
 
-    @Test
-    void aProcessTheJdkStartedOnAThreadThatEndedKeepsItsExitStatus() throws Exception {
+    /** Starts {@code sh -c script} with the JDK on a thread that has ended when this returns, as an adapter's call thread does. */
+    private static Process startOnAThreadThatEnds(String script) throws InterruptedException {
         var started = new AtomicReference<Process>();
         Thread forker = Thread.ofPlatform().start(() -> {
             try {
-                started.set(new ProcessBuilder("sh", "-c", "sleep 1; exit 3").start());
+                started.set(new ProcessBuilder("sh", "-c", script).start());
             } catch (IOException e) {
                 throw new IllegalStateException(e);
             }
         });
         forker.join();
-        Process process = started.get();
+        return started.get();
+    }
+
+    @Test
+    void aProcessTheJdkStartedOnAThreadThatEndedKeepsItsExitStatus() throws Exception {
+        Process process = startOnAThreadThatEnds("sleep 1; exit 3");
         // The kernel hands the child to the thread orphans go to once the forking thread has ended in the kernel too.
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (!Reaper.childOfAdoptingThread(process.pid())) {
@@ -135,16 +140,7 @@ class ReaperTest {
 
     @Test
     void aProcessOfTheJdkWhoseGrandchildHoldsItsOutputKeepsItsExitStatus() throws Exception {
-        var started = new AtomicReference<Process>();
-        Thread forker = Thread.ofPlatform().start(() -> {
-            try {
-                started.set(new ProcessBuilder("sh", "-c", "sleep 30 & echo started; sleep 1; exit 3").start());
-            } catch (IOException e) {
-                throw new IllegalStateException(e);
-            }
-        });
-        forker.join();
-        Process process = started.get();
+        Process process = startOnAThreadThatEnds("sleep 30 & echo started; sleep 1; exit 3");
         // A reader blocked on the output, as the core's output pumps are: the JDK's exit handling waits for it.
         Thread reader = Thread.ofPlatform().daemon().start(() -> {
             try {

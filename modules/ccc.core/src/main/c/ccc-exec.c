@@ -23,6 +23,13 @@
  *   -- PROGRAM ARGS...  then exec PROGRAM (looked up on PATH)
  *
  * It never runs a shell. On any failure it prints one line to stderr and exits 127.
+ *
+ * With the single option --await-command it is started ahead of its workload: it sets the
+ * parent-death signal, starts its session, then reads its arguments (the options above, --,
+ * the program and its arguments) and the workload's whole environment from descriptor 3, as
+ * NUL-terminated strings: the number of arguments, the arguments, then NAME=VALUE entries,
+ * at most MAX_COMMAND_MESSAGE bytes, up to the end of the pipe; then it goes on as above. An
+ * end of descriptor 3 with nothing read means it is not needed: it exits 0.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -38,6 +45,9 @@
 
 #define MAX_GROUPS 256
 #define CORE_PREFIX "CCC_"
+/* Must stay at least the core's bound on a command and its environment (ReadyHelper.MAX_COMMAND_MESSAGE). */
+#define MAX_COMMAND_MESSAGE (4 * 1024 * 1024)
+#define COMMAND_FD 3
 
 extern char **environ;
 
@@ -94,8 +104,86 @@ static void drop_core_environment(void) {
     }
 }
 
+/*
+ * Reads the command message from COMMAND_FD (see the header) into *argv_out (argv[0] is this
+ * program) and environ. Returns the argument count, or 0 when the pipe ended with nothing in it.
+ */
+static int await_command(char **self, char ***argv_out) {
+    char *message = malloc(MAX_COMMAND_MESSAGE);
+    size_t length = 0;
+    if (message == NULL) {
+        fail("out of memory", NULL);
+    }
+    for (;;) {
+        if (length == MAX_COMMAND_MESSAGE) {
+            fail("command message too long", NULL);
+        }
+        ssize_t got = read(COMMAND_FD, message + length, MAX_COMMAND_MESSAGE - length);
+        if (got < 0 && errno == EINTR) {
+            continue;
+        }
+        if (got < 0) {
+            fail("cannot read", "command");
+        }
+        if (got == 0) {
+            break;
+        }
+        length += (size_t) got;
+    }
+    close(COMMAND_FD);
+    if (length == 0) {
+        exit(0);
+    }
+    if (message[length - 1] != '\0') {
+        fail("command message not terminated", NULL);
+    }
+    size_t strings = 0;
+    for (size_t at = 0; at < length; at++) {
+        strings += message[at] == '\0';
+    }
+    char **all = calloc(strings + 2, sizeof *all);
+    if (all == NULL) {
+        fail("out of memory", NULL);
+    }
+    size_t count = 0;
+    for (size_t at = 0; at < length; at += strlen(message + at) + 1) {
+        all[count++] = message + at;
+    }
+    long arguments = number(all[0], "the command message's argument count");
+    if ((size_t) arguments > count - 1) {
+        fail("command message shorter than its argument count", NULL);
+    }
+    /* all[0], the count, becomes argv[0]; the environment follows the arguments, NULL-terminated. */
+    char **argv = calloc((size_t) arguments + 2, sizeof *argv);
+    char **environment = calloc(count - (size_t) arguments, sizeof *environment);
+    if (argv == NULL || environment == NULL) {
+        fail("out of memory", NULL);
+    }
+    argv[0] = self[0];
+    memcpy(argv + 1, all + 1, (size_t) arguments * sizeof *argv);
+    memcpy(environment, all + 1 + arguments, (count - 1 - (size_t) arguments) * sizeof *environment);
+    environ = environment;
+    *argv_out = argv;
+    return (int) arguments + 1;
+}
+
 int main(int argc, char **argv) {
     pid_t parent = getppid();
+    int awaited = 0;
+    if (argc == 2 && strcmp(argv[1], "--await-command") == 0) {
+        /* Until its command comes it belongs to the core alone: it dies with it, and no signal to the core's group reaches it. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
+            fail("cannot set", "parent-death signal");
+        }
+        if (getppid() != parent) {
+            return 127;
+        }
+        if (setsid() < 0) {
+            fail("cannot start a session", "setsid");
+        }
+        argc = await_command(argv, &argv);
+        awaited = 1;
+    }
     long uid = -1;
     long gid = -1;
     gid_t groups[MAX_GROUPS];
@@ -163,7 +251,8 @@ int main(int argc, char **argv) {
         fail("usage: ccc-exec [options] -- PROGRAM [ARGS...]", NULL);
     }
 
-    if (new_session && setsid() < 0) {
+    /* A helper that awaited its command is its session's leader already. */
+    if (new_session && !(awaited && getsid(0) == getpid()) && setsid() < 0) {
         fail("cannot start a session", "setsid");
     }
     for (int v = 0; v < variable_count; v++) {

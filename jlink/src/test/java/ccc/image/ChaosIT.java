@@ -308,7 +308,7 @@ class ChaosIT {
             for (Subscriber subscriber : subscribers) {
                 subscriber.stop();
             }
-            List<ProcessHandle> leftovers = ProcessHandle.of(corePid).orElseThrow().children().toList();
+            List<ProcessHandle> leftovers = ProcTable.childrenButTheWaitingHelper(ProcessHandle.of(corePid).orElseThrow());
             long totalCalls = calls.values().stream().mapToLong(LongAdder::sum).sum();
             var byOp = new TreeMap<String, Long>();
             calls.forEach((op, count) -> byOp.put(op, count.sum()));
@@ -328,7 +328,7 @@ class ChaosIT {
             assertEquals(List.of(), List.copyOf(violations));
             assertTrue(mostAlive.get() <= 1);
             assertEquals(List.of(), ProcTable.withArgument(MARKER), "no workload left after the final stop");
-            assertEquals(List.of(), leftovers, "no child of the core left: no orphan, no zombie");
+            assertEquals(List.of(), leftovers, "no child of the core left but the helper waiting for the next workload: no orphan, no zombie");
             assertTrue(memory.size() >= 20, "memory sampled every second: " + memory);
             int third = memory.size() / 3;
             long middle = memory.subList(third, 2 * third).stream().mapToLong(Long::longValue).max().orElseThrow();

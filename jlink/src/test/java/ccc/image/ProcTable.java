@@ -46,6 +46,21 @@ final class ProcTable {
         }
     }
 
+    /** Whether the process is the core's helper started ahead of the next workload ({@code ccc-exec --await-command}). */
+    static boolean isWaitingHelper(ProcessHandle process) {
+        return process.info().arguments().map(arguments -> List.of(arguments).equals(List.of("--await-command"))).orElse(false);
+    }
+
+    /** The process's children but for the helper it started ahead of its next workload; at most one such helper is allowed. */
+    static List<ProcessHandle> childrenButTheWaitingHelper(ProcessHandle process) {
+        List<ProcessHandle> children = process.children().toList();
+        List<ProcessHandle> waiting = children.stream().filter(ProcTable::isWaitingHelper).toList();
+        if (waiting.size() > 1) {
+            throw new AssertionError("more than one helper waits for a command: " + waiting);
+        }
+        return children.stream().filter(child -> !waiting.contains(child)).toList();
+    }
+
     /** The process's children that are zombies. */
     static List<Long> zombieChildren(long pid) {
         return ProcessHandle.of(pid).stream().flatMap(ProcessHandle::children).map(ProcessHandle::pid).filter(ProcTable::isZombie).toList();

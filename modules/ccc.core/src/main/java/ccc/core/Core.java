@@ -156,8 +156,9 @@ public final class Core {
         // No reload may start the workload again while it is stopped for good.
         showrunnerSdk.ifPresent(ShowrunnerSdk::stopReloading);
         boolean clean = supervisor.lifecycle().shutdown(config.lifecycle().shutdownGrace());
-        // The workload has ended: what it left in its directory goes too.
+        // The workload has ended: what it left in its directory goes too, and the helper started ahead for the next.
         supervisor.launcher().removeWorkloadDirectory();
+        supervisor.launcher().close();
         // Streams send the stop's events, then end, before the server closes their connections.
         events.close();
         streams.endAll(Streams.END_WAIT);

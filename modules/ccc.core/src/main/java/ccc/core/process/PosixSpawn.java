@@ -16,8 +16,6 @@ import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
-import java.util.stream.Stream;
 
 /**
  * Starts a program with {@code posix_spawn(3)}, called through the foreign function API, so that
@@ -27,7 +25,7 @@ import java.util.stream.Stream;
  * (the helper is linked dynamically; {@code ccc-exec} is static).
  *
  * <p>The child gets what {@link ProcessBuilder} would give it: standard input from
- * {@code /dev/null}, standard output and error on pipes, and no other descriptor of the core
+ * {@code /dev/null}, standard output and error on pipes, the descriptors the caller names, and no other of the core
  * (all are closed in the child before the exec, close-on-exec or not). Besides, its signal mask
  * is empty and every signal has its default action, whatever the spawning thread blocked or the
  * core ignored. Arguments and variables are passed as UTF-8. Where the C library lacks a call
@@ -38,7 +36,7 @@ import java.util.stream.Stream;
 final class PosixSpawn {
 
     private static final Linker LINKER = Linker.nativeLinker();
-    private static final Path OWN_DESCRIPTORS = Path.of("/proc/self/fd");
+    static final Path OWN_DESCRIPTORS = Path.of("/proc/self/fd");
     private static final int O_CLOEXEC = 02000000;
     // posix_spawnattr_setflags(3) flags; the same in glibc and musl.
     private static final short POSIX_SPAWN_SETSIGDEF = 0x04;
@@ -99,17 +97,48 @@ final class PosixSpawn {
     }
 
     /**
+     * Starts {@code helper --await-command} with no environment, from this thread (see
+     * {@link #start(List, List, int...)}), its descriptor 3 {@code commandReadEnd}, the read end
+     * of a pipe whose write end stays the caller's. See {@link ReadyHelper}.
+     */
+    static SpawnedProcess startAwaiting(String helper, int commandReadEnd) throws IOException {
+        return start(List.of(helper, "--await-command"), List.of(), commandReadEnd);
+    }
+
+    /** Throws if any of {@code texts} holds a NUL, which C strings cannot carry. */
+    static void requireNoNul(List<String> texts) throws IOException {
+        if (texts.stream().anyMatch(text -> text.indexOf('\0') >= 0)) {
+            throw new IOException("invalid null character in command or environment");
+        }
+    }
+
+    /** A pipe, both ends close-on-exec: {read end, write end}. */
+    static int[] pipe() throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment ends = arena.allocate(JAVA_INT, 2);
+            if ((int) Calls.PIPE2.invokeExact(ends, O_CLOEXEC) != 0) {
+                throw new IOException("cannot create a pipe for the workload");
+            }
+            return new int[] {ends.getAtIndex(JAVA_INT, 0), ends.getAtIndex(JAVA_INT, 1)};
+        } catch (IOException e) {
+            throw e;
+        } catch (Throwable e) {
+            FatalErrors.rethrowIfFatal(e);
+            throw new IOException("pipe2(2) failed", e);
+        }
+    }
+
+    /**
      * Starts {@code command} (its first element an absolute path: no search) with exactly
-     * {@code environment}, from this thread: it is the child's parent thread, which matters for
-     * a parent-death signal the child asks for.
+     * {@code variables} (NAME=VALUE) as its environment, from this thread: it is the child's
+     * parent thread, which matters for a parent-death signal the child asks for. Each of
+     * {@code extraDescriptors} becomes the child's descriptor 3, 4, and so on.
      *
      * @throws IOException if the program cannot be started, or an argument or variable holds a NUL
      */
-    static Process start(List<String> command, Map<String, String> environment) throws IOException {
-        List<String> variables = environment.entrySet().stream().map(variable -> variable.getKey() + "=" + variable.getValue()).toList();
-        if (Stream.concat(command.stream(), variables.stream()).anyMatch(text -> text.indexOf('\0') >= 0)) {
-            throw new IOException("invalid null character in command or environment");
-        }
+    static SpawnedProcess start(List<String> command, List<String> variables, int... extraDescriptors) throws IOException {
+        requireNoNul(command);
+        requireNoNul(variables);
         int[] stdout = pipe();
         int[] stderr = null;
         InputStream out = null;
@@ -119,7 +148,11 @@ final class PosixSpawn {
             // The read ends are opened again as streams of the JDK's, which read on virtual threads without pinning a carrier.
             out = reopen(stdout[0]);
             err = reopen(stderr[0]);
-            long pid = spawn(command, variables, stdout[1], stderr[1]);
+            int[] descriptors = new int[2 + extraDescriptors.length];
+            descriptors[0] = stdout[1];
+            descriptors[1] = stderr[1];
+            System.arraycopy(extraDescriptors, 0, descriptors, 2, extraDescriptors.length);
+            long pid = spawn(command, variables, descriptors);
             var process = new SpawnedProcess(pid, out, err);
             out = null;
             err = null;
@@ -132,7 +165,8 @@ final class PosixSpawn {
         }
     }
 
-    private static long spawn(List<String> command, List<String> variables, int stdoutWriteEnd, int stderrWriteEnd) throws IOException {
+    /** Spawns with {@code descriptors[i]} as the child's descriptor {@code 1 + i}, standard input from /dev/null, nothing else open. */
+    private static long spawn(List<String> command, List<String> variables, int[] descriptors) throws IOException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment actions = arena.allocate(OPAQUE_BYTES, 16);
             MemorySegment attributes = arena.allocate(OPAQUE_BYTES, 16);
@@ -142,9 +176,19 @@ final class PosixSpawn {
                 try {
                     require((int) Calls.ADD_OPEN.invokeExact(actions, 0, arena.allocateFrom("/dev/null"), Native.O_RDONLY, 0),
                             "posix_spawn_file_actions_addopen");
-                    require((int) Calls.ADD_DUP2.invokeExact(actions, stdoutWriteEnd, 1), "posix_spawn_file_actions_adddup2");
-                    require((int) Calls.ADD_DUP2.invokeExact(actions, stderrWriteEnd, 2), "posix_spawn_file_actions_adddup2");
-                    require((int) Calls.ADD_CLOSEFROM.invokeExact(actions, 3), "posix_spawn_file_actions_addclosefrom_np");
+                    // A source may be another's target (a pipe of the core's may well be descriptor 3 or 4): each is first
+                    // duplicated above every source and target, then moved into place; closefrom ends the copies.
+                    int above = descriptors.length;
+                    for (int descriptor : descriptors) {
+                        above = Math.max(above, descriptor);
+                    }
+                    for (int i = 0; i < descriptors.length; i++) {
+                        require((int) Calls.ADD_DUP2.invokeExact(actions, descriptors[i], above + 1 + i), "posix_spawn_file_actions_adddup2");
+                    }
+                    for (int i = 0; i < descriptors.length; i++) {
+                        require((int) Calls.ADD_DUP2.invokeExact(actions, above + 1 + i, 1 + i), "posix_spawn_file_actions_adddup2");
+                    }
+                    require((int) Calls.ADD_CLOSEFROM.invokeExact(actions, 1 + descriptors.length), "posix_spawn_file_actions_addclosefrom_np");
                     // An empty mask (allocated zeroed), and every signal back to its default action.
                     MemorySegment noSignals = arena.allocate(SIGSET_BYTES, 8);
                     MemorySegment allSignals = arena.allocate(SIGSET_BYTES, 8).fill((byte) 0xff);
@@ -182,22 +226,6 @@ final class PosixSpawn {
         }
         array.setAtIndex(ADDRESS, texts.size(), MemorySegment.NULL);
         return array;
-    }
-
-    /** A pipe, both ends close-on-exec: {read end, write end}. */
-    private static int[] pipe() throws IOException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment ends = arena.allocate(JAVA_INT, 2);
-            if ((int) Calls.PIPE2.invokeExact(ends, O_CLOEXEC) != 0) {
-                throw new IOException("cannot create a pipe for the workload's output");
-            }
-            return new int[] {ends.getAtIndex(JAVA_INT, 0), ends.getAtIndex(JAVA_INT, 1)};
-        } catch (IOException e) {
-            throw e;
-        } catch (Throwable e) {
-            FatalErrors.rethrowIfFatal(e);
-            throw new IOException("pipe2(2) failed", e);
-        }
     }
 
     /**

@@ -3,25 +3,30 @@ package ccc.core.process;
 import ccc.api.Launch;
 import ccc.core.log.Log;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Consumer;
 
 /**
  * The one way the core starts a workload, for its own process management and for adapters:
  * through the {@code ccc-exec} helper in a session of its own, killed by the kernel should the
  * core die, as the workload's user when the core is root, with an environment built rather than
- * inherited ({@link WorkloadEnvironment}), and with stdout and stderr read continuously. The
- * helper is started with {@code posix_spawn(3)} ({@link PosixSpawn}) where the C library allows,
- * else, like a command when the helper is missing, with {@link ProcessBuilder}.
+ * inherited ({@link WorkloadEnvironment}), and with stdout and stderr read continuously. Where
+ * the C library allows, the helper is started with {@code posix_spawn(3)} ({@link PosixSpawn})
+ * ahead of the launch that uses it ({@link ReadyHelper}): after each launch the next helper is
+ * started and waits for its command, so a launch hands its command over instead of spawning.
+ * Elsewhere, like a command when the helper is missing, it is started with {@link ProcessBuilder}.
  */
 public final class ProcessLauncher {
 
@@ -43,6 +48,9 @@ public final class ProcessLauncher {
     private final Log log;
     private final Future<?> ready;
     private Optional<Path> workloadDirectory = Optional.empty();
+    // The helper started ahead for the next launch (see ReadyHelper), by the launcher's thread; guarded by this.
+    private CompletableFuture<ReadyHelper> nextHelper;
+    private boolean closed;
 
     /**
      * A launcher that launches once {@code ready} (the reaper's set-up) is done; workloads get the
@@ -112,7 +120,8 @@ public final class ProcessLauncher {
         }
         Map<String, String> variables = environment.build(privilegeDrop.workloadAccount(runAsUser), launch.environment());
         List<String> command = privilegeDrop.launchCommand(launch.command(), runAsUser, launch.workingDirectory());
-        Process process = startOnTheForker(starter(command, variables, launch.workingDirectory()));
+        Process process = readyHelperUsable() ? runInReadyHelper(command, variables)
+                : onTheForker(starter(command, variables, launch.workingDirectory()), Process::destroyForcibly);
         Reaper.childStarted();
         var stdout = output.pump(process.getInputStream(), WorkloadOutput.Stream.STDOUT, process.pid());
         var stderr = output.pump(process.getErrorStream(), WorkloadOutput.Stream.STDERR, process.pid());
@@ -122,15 +131,11 @@ public final class ProcessLauncher {
     }
 
     /**
-     * How {@code command} is started: the helper, named by its absolute path, with
-     * {@code posix_spawn(3)} where it can be (one exec, where {@link ProcessBuilder} adds the
-     * JDK's own spawn helper's); anything else with {@link ProcessBuilder}. The helper enters the
+     * How {@code command} is started where no {@link ReadyHelper} can run it (no helper, or no
+     * {@code posix_spawn(3)} to start one): with {@link ProcessBuilder}. The helper enters the
      * working directory itself, as the workload's user; without it the launcher sets it.
      */
     private Callable<Process> starter(List<String> command, Map<String, String> variables, Optional<Path> workingDirectory) {
-        if (privilegeDrop.helper().filter(Path::isAbsolute).isPresent() && PosixSpawn.available()) {
-            return () -> PosixSpawn.start(command, variables);
-        }
         var builder = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         builder.environment().clear();
         builder.environment().putAll(variables);
@@ -141,6 +146,84 @@ public final class ProcessLauncher {
         return builder::start;
     }
 
+    /** Whether workloads start in a {@link ReadyHelper}: with the helper named by its absolute path, where posix_spawn(3) works. */
+    private boolean readyHelperUsable() {
+        return privilegeDrop.helper().filter(Path::isAbsolute).isPresent() && PosixSpawn.available();
+    }
+
+    /**
+     * Runs {@code command} (the helper's absolute path, its options, {@code --}, the workload)
+     * in the helper started ahead for it, or in one started now when none is ready (the first
+     * launch) or the one ready has ended; then starts the next one, off this launch's path.
+     */
+    private Process runInReadyHelper(List<String> command, Map<String, String> variables) throws IOException {
+        List<String> arguments = command.subList(1, command.size());
+        List<String> environment = variables.entrySet().stream().map(variable -> variable.getKey() + "=" + variable.getValue()).toList();
+        ReadyHelper.message(arguments, environment); // fails before a helper is used on what no helper could run
+        try {
+            ReadyHelper helper = takeReadyHelper(command.getFirst());
+            try {
+                return helper.run(arguments, environment);
+            } catch (ReadyHelper.GoneException e) {
+                log.warn("the helper started ahead had ended; starting another", "reason", e.getMessage());
+                return onTheForker(() -> ReadyHelper.start(command.getFirst()), ReadyHelper::discard).run(arguments, environment);
+            }
+        } finally {
+            prepareNextHelper(command.getFirst());
+        }
+    }
+
+    /** The helper started ahead, or one started now; never one that has ended. */
+    private ReadyHelper takeReadyHelper(String helper) throws IOException {
+        CompletableFuture<ReadyHelper> next;
+        synchronized (this) {
+            next = nextHelper;
+            nextHelper = null;
+        }
+        if (next != null) {
+            // Started by now but for a launch right after the last: no hand-over to the launcher's thread then.
+            ReadyHelper ready = next.exceptionally(failure -> null).join();
+            if (ready != null && ready.waiting()) {
+                return ready;
+            }
+            if (ready != null) {
+                ready.discard();
+            }
+        }
+        return onTheForker(() -> ReadyHelper.start(helper), ReadyHelper::discard);
+    }
+
+    private synchronized void prepareNextHelper(String helper) {
+        if (closed || nextHelper != null) {
+            return;
+        }
+        nextHelper = CompletableFuture.supplyAsync(() -> {
+            try {
+                return ReadyHelper.start(helper);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }, Forker.THREAD);
+        // A helper that cannot be started now is started at the next launch, which reports why if it fails again.
+        nextHelper.exceptionally(failure -> null);
+    }
+
+    /**
+     * Lets the helper started ahead go and starts no other: at shutdown, once no workload is
+     * launched any more. A launch after it still works, without a helper started ahead.
+     */
+    public void close() {
+        CompletableFuture<ReadyHelper> next;
+        synchronized (this) {
+            closed = true;
+            next = nextHelper;
+            nextHelper = null;
+        }
+        if (next != null) {
+            next.thenAccept(ReadyHelper::discard);
+        }
+    }
+
     /**
      * Links the calls that start a workload with {@code posix_spawn(3)}, so that the first start
      * does not pay for it. Called off the start-up path.
@@ -149,31 +232,36 @@ public final class ProcessLauncher {
         PosixSpawn.link();
     }
 
-    private static Process startOnTheForker(Callable<Process> start) throws IOException {
-        Future<Process> started = Forker.THREAD.submit(start);
+    /**
+     * Runs {@code start} on the launcher's thread and waits for it uninterruptibly; if the caller
+     * was interrupted meanwhile, what it started is {@code undone} rather than left unsupervised.
+     */
+    private static <T> T onTheForker(Callable<T> start, Consumer<T> undo) throws IOException {
+        Future<T> started = Forker.THREAD.submit(start);
         boolean interrupted = false;
         try {
             while (true) {
                 try {
-                    Process process = started.get();
+                    T result = started.get();
                     if (interrupted) {
                         // The caller gave up while the fork ran: end what it started rather than leave it unsupervised.
-                        process.destroyForcibly();
+                        undo.accept(result);
                         throw new IOException("interrupted during launch");
                     }
-                    return process;
+                    return result;
                 } catch (InterruptedException e) {
                     interrupted = true;
                 }
             }
         } catch (ExecutionException e) {
-            if (e.getCause() instanceof IOException failure) {
+            Throwable cause = e.getCause();
+            if (cause instanceof IOException failure) {
                 throw failure;
             }
-            if (e.getCause() instanceof RuntimeException failure) {
+            if (cause instanceof RuntimeException failure) {
                 throw failure;
             }
-            throw new IOException(e.getCause());
+            throw new IOException(cause);
         } finally {
             if (interrupted) {
                 Thread.currentThread().interrupt();

@@ -26,11 +26,12 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
- * Workloads started with {@code posix_spawn(3)}: their exit code and death by a signal are
- * reported exactly and at once, even while a grandchild holds their output open; they get the
- * environment built for them and nothing else, their output, no descriptor of the core, an empty
- * signal mask and default signal actions; a program that cannot be run fails the start with a
- * message that says why.
+ * Workloads started with {@code posix_spawn(3)}, in a helper started ahead of them: their exit
+ * code and death by a signal are reported exactly and at once, even while a grandchild holds
+ * their output open; they get the environment built for them and nothing else, their output, no
+ * descriptor of the core, an empty signal mask and default signal actions; a program that cannot
+ * be run fails the start with a message that says why. The helper waiting for the next launch is
+ * in a session of its own, replaced when it has ended, and let go when the launcher closes.
  */
 class PosixSpawnTest {
 
@@ -55,6 +56,18 @@ class PosixSpawnTest {
         return new PrivilegeDrop(UserDirectory.system(), helper, PrivilegeDrop.currentUid() == 0);
     }
 
+    /** Spawns {@code command} with exactly {@code environment}, as a ready helper does. */
+    private static Process spawn(List<String> command, Map<String, String> environment) throws IOException {
+        return PosixSpawn.start(command, environment.entrySet().stream().map(variable -> variable.getKey() + "=" + variable.getValue()).toList());
+    }
+
+    /** The helpers waiting for a command: this JVM's children running {@code ccc-exec --await-command}. */
+    private static List<Long> waitingHelpers() {
+        return ProcessHandle.current().children()
+                .filter(child -> child.info().arguments().map(arguments -> List.of(arguments).equals(List.of("--await-command"))).orElse(false))
+                .map(ProcessHandle::pid).sorted().toList();
+    }
+
     private static String readAll(InputStream in) throws IOException {
         try (in) {
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);
@@ -64,15 +77,15 @@ class PosixSpawnTest {
     @Test
     void theExitCodeAndADeathBySignalAreReportedExactly() throws Exception {
         requireSpawn();
-        Process exited = PosixSpawn.start(List.of(SH, "-c", "exit 3"), Map.of());
+        Process exited = spawn(List.of(SH, "-c", "exit 3"), Map.of());
         assertEquals(3, exited.waitFor());
         assertEquals(3, exited.exitValue());
         assertFalse(exited.isAlive());
 
-        Process killed = PosixSpawn.start(List.of(SH, "-c", "kill -TERM $$; sleep 30"), Map.of());
+        Process killed = spawn(List.of(SH, "-c", "kill -TERM $$; sleep 30"), Map.of());
         assertEquals(128 + 15, killed.waitFor(), "128 plus SIGTERM, as the JDK reports it");
 
-        Process destroyed = PosixSpawn.start(List.of(SH, "-c", "sleep 30"), Map.of());
+        Process destroyed = spawn(List.of(SH, "-c", "sleep 30"), Map.of());
         assertTrue(destroyed.isAlive());
         assertThrows(IllegalThreadStateException.class, destroyed::exitValue);
         assertFalse(destroyed.waitFor(50, TimeUnit.MILLISECONDS), "still running");
@@ -108,7 +121,7 @@ class PosixSpawnTest {
     @Test
     void theEnvironmentIsExactlyTheOneGiven() throws Exception {
         requireSpawn();
-        Process env = PosixSpawn.start(List.of("/usr/bin/env"), Map.of("ONE", "1", "TWO", "zwei drei"));
+        Process env = spawn(List.of("/usr/bin/env"), Map.of("ONE", "1", "TWO", "zwei drei"));
         assertEquals(Set.of("ONE=1", "TWO=zwei drei"), Set.copyOf(readAll(env.getInputStream()).lines().toList()));
         assertEquals(0, env.waitFor());
     }
@@ -147,7 +160,7 @@ class PosixSpawnTest {
     void theExitIsSeenWhileAGrandchildHoldsTheOutputOpen() throws Exception {
         requireSpawn();
         // The grandchild prints its pid, then keeps stdout and stderr open for 30 s.
-        Process process = PosixSpawn.start(List.of(SH, "-c", "sleep 30 & echo $!; exit 4"), Map.of());
+        Process process = spawn(List.of(SH, "-c", "sleep 30 & echo $!; exit 4"), Map.of());
         var firstLine = new CompletableFuture<String>();
         var reachedEnd = new CompletableFuture<Void>();
         Thread pump = Thread.ofPlatform().start(() -> {
@@ -181,7 +194,7 @@ class PosixSpawnTest {
     @Test
     void closingAStreamWhileAPumpReadsItIsSafe() throws Exception {
         requireSpawn();
-        Process process = PosixSpawn.start(List.of(SH, "-c", "echo ready; exec sleep 30"), Map.of());
+        Process process = spawn(List.of(SH, "-c", "echo ready; exec sleep 30"), Map.of());
         InputStream in = process.getInputStream();
         var ready = new CompletableFuture<Void>();
         var ended = new AtomicReference<Object>();
@@ -210,10 +223,10 @@ class PosixSpawnTest {
     @Test
     void aProgramThatCannotBeRunFailsTheStartSayingWhy() {
         requireSpawn();
-        IOException failure = assertThrows(IOException.class, () -> PosixSpawn.start(List.of("/nonexistent/program"), Map.of()));
+        IOException failure = assertThrows(IOException.class, () -> spawn(List.of("/nonexistent/program"), Map.of()));
         assertTrue(failure.getMessage().contains("/nonexistent/program") && failure.getMessage().contains("No such file or directory"),
                 failure.getMessage());
-        assertThrows(IOException.class, () -> PosixSpawn.start(List.of(SH, "-c", "exit 0\0; rm -rf /"), Map.of()),
+        assertThrows(IOException.class, () -> spawn(List.of(SH, "-c", "exit 0\0; rm -rf /"), Map.of()),
                 "a NUL would cut the argument short");
     }
 
@@ -230,11 +243,95 @@ class PosixSpawnTest {
     void aMissingCommandEndsTheWorkloadWith127AndTheHelpersReason() throws Exception {
         requireSpawn();
         var output = new WorkloadOutput(100, new Redactor());
-        ManagedProcess process = launcher(withHelper(helper()), output).launch(Launch.of("no-such-command-anywhere"));
+        var launcher = launcher(withHelper(helper()), output);
+        ManagedProcess process = launcher.launch(Launch.of("no-such-command-anywhere"));
         assertEquals(127, process.exit().toCompletableFuture().get(10, TimeUnit.SECONDS));
         process.outputDrained().toCompletableFuture().get(10, TimeUnit.SECONDS);
         String stderr = String.join("\n", output.tailText(10, WorkloadOutput.Stream.STDERR));
         assertTrue(stderr.contains("cannot run 'no-such-command-anywhere'"), stderr);
+        launcher.close();
+    }
+
+    @Test
+    void aWorkloadRunsInTheHelperStartedAheadAndAnotherIsStartedForTheNext() throws Exception {
+        requireSpawn();
+        var launcher = launcher(withHelper(helper()), new WorkloadOutput(100, new Redactor()));
+        List<Long> before = waitingHelpers();
+        ManagedProcess first = launcher.launch(Launch.of("sleep", "30"));
+        long ahead = awaitNewWaitingHelper(before, first.processId());
+        ManagedProcess second = launcher.launch(Launch.of("sleep", "30"));
+        assertEquals(ahead, second.processId(), "the second workload is the helper started ahead");
+        for (ManagedProcess process : List.of(first, second)) {
+            process.signal("KILL");
+            assertEquals(128 + 9, process.exit().toCompletableFuture().get(10, TimeUnit.SECONDS));
+        }
+        launcher.close();
+    }
+
+    @Test
+    void aHelperStartedAheadIsInASessionOfItsOwnAndGoesWhenTheLauncherCloses() throws Exception {
+        requireSpawn();
+        var launcher = launcher(withHelper(helper()), new WorkloadOutput(100, new Redactor()));
+        List<Long> before = waitingHelpers();
+        ManagedProcess workload = launcher.launch(Launch.of(SH, "-c", "exit 0"));
+        long ahead = awaitNewWaitingHelper(before, workload.processId());
+        // A signal to the core's process group (a terminal's ^C) does not reach it, once it has run its first steps.
+        Path stat = Path.of("/proc", Long.toString(ahead), "stat");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        List<String> groupAndSession = groupAndSession(stat);
+        while (!groupAndSession.equals(List.of(Long.toString(ahead), Long.toString(ahead))) && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+            groupAndSession = groupAndSession(stat);
+        }
+        assertEquals(List.of(Long.toString(ahead), Long.toString(ahead)), groupAndSession, "its own process group and session");
+        ProcessHandle handle = ProcessHandle.of(ahead).orElseThrow();
+        launcher.close();
+        handle.onExit().get(10, TimeUnit.SECONDS);
+        assertEquals(List.of(), waitingHelpers().stream().filter(pid -> !before.contains(pid)).toList(), "no helper is started after close");
+    }
+
+    @Test
+    void aHelperThatEndedWhileWaitingIsReplacedAtTheLaunch() throws Exception {
+        requireSpawn();
+        var launcher = launcher(withHelper(helper()), new WorkloadOutput(100, new Redactor()));
+        List<Long> before = waitingHelpers();
+        ManagedProcess first = launcher.launch(Launch.of(SH, "-c", "exit 0"));
+        long ahead = awaitNewWaitingHelper(before, first.processId());
+        assertEquals(0, Native.kill(ahead, 9));
+        ManagedProcess second = launcher.launch(Launch.of(SH, "-c", "exit 6"));
+        assertTrue(second.processId() != ahead);
+        assertEquals(6, second.exit().toCompletableFuture().get(10, TimeUnit.SECONDS));
+        launcher.close();
+    }
+
+    @Test
+    void aCommandBeyondTheMessageBoundIsRefusedBeforeAnyHelperIsUsed() throws Exception {
+        requireSpawn();
+        var launcher = launcher(withHelper(helper()), new WorkloadOutput(100, new Redactor()));
+        String huge = "x".repeat(ReadyHelper.MAX_COMMAND_MESSAGE / 2);
+        IOException failure = assertThrows(IOException.class, () -> launcher.launch(Launch.of("echo", huge, huge)));
+        assertTrue(failure.getMessage().contains(Integer.toString(ReadyHelper.MAX_COMMAND_MESSAGE)), failure.getMessage());
+        launcher.close();
+    }
+
+    /** The process group and session fields of a {@code /proc/PID/stat}. */
+    private static List<String> groupAndSession(Path stat) throws IOException {
+        String[] fields = Files.readString(stat).split("\\) ", 2)[1].split(" ");
+        return List.of(fields[2], fields[3]);
+    }
+
+    /** The helper this JVM started ahead after a launch: a waiting one that was not there {@code before}, nor is the workload. */
+    private static long awaitNewWaitingHelper(List<Long> before, long workload) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (System.nanoTime() < deadline) {
+            List<Long> fresh = waitingHelpers().stream().filter(pid -> !before.contains(pid) && pid != workload).toList();
+            if (!fresh.isEmpty()) {
+                assertEquals(1, fresh.size(), "one helper started ahead: " + fresh);
+                return fresh.getFirst();
+            }
+            Thread.sleep(5);
+        }
+        throw new AssertionError("no helper was started ahead");
     }
 
     @Test
@@ -244,7 +341,7 @@ class PosixSpawnTest {
         int held = Native.openat(Native.AT_FDCWD, "/proc/self/status", Native.O_RDONLY, 0);
         assertTrue(held >= 0, "open: " + held);
         try {
-            Process spawned = PosixSpawn.start(List.of("/bin/sleep", "30"), Map.of());
+            Process spawned = spawn(List.of("/bin/sleep", "30"), Map.of());
             try {
                 assertOnlyStandardDescriptorsAndDefaultSignals(spawned.pid());
             } finally {

@@ -1,0 +1,131 @@
+package ccc.core.process;
+
+import java.io.ByteArrayOutputStream;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/**
+ * A {@code ccc-exec} helper started ahead of the workload it becomes ({@code ccc-exec
+ * --await-command}): spawned while no start waits for it, it waits for its command on a pipe,
+ * so that a start costs one write rather than a spawn. Until then it runs as the core's user in
+ * a session of its own, holds nothing but its pipes, dies with the core (parent-death signal)
+ * and exits when its command pipe ends empty ({@link #discard()}). Once it has its command it
+ * does what a helper spawned with that command line would: a failure before the workload's exec
+ * is its exit with 127 and one line on stderr.
+ */
+final class ReadyHelper {
+
+    /** The bound on one command message, arguments and environment together; {@code ccc-exec}'s is the same. */
+    static final int MAX_COMMAND_MESSAGE = 4 * 1024 * 1024;
+
+    private final SpawnedProcess process;
+    // The write end of the helper's command pipe; null once the command went, or the helper was let go.
+    private OutputStream command;
+
+    private ReadyHelper(SpawnedProcess process, OutputStream command) {
+        this.process = process;
+        this.command = command;
+    }
+
+    /** The helper ended (or was ended) before it took its command: another can be tried. */
+    static final class GoneException extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        GoneException(String message) {
+            super(message, null);
+        }
+    }
+
+    /**
+     * Starts {@code helper} awaiting its command, from this thread, which becomes its parent
+     * thread (see {@link PosixSpawn#start(List, List, int...)}).
+     */
+    static ReadyHelper start(String helper) throws IOException {
+        int[] pipe = PosixSpawn.pipe();
+        try {
+            // A stream of the JDK's on the write end, opened again through /proc: its writes need no downcall.
+            var command = new FileOutputStream(PosixSpawn.OWN_DESCRIPTORS.resolve(Integer.toString(pipe[1])).toFile());
+            try {
+                return new ReadyHelper(PosixSpawn.startAwaiting(helper, pipe[0]), command);
+            } catch (IOException | RuntimeException e) {
+                command.close();
+                throw e;
+            }
+        } finally {
+            Native.close(pipe[0]);
+            Native.close(pipe[1]);
+        }
+    }
+
+    /** Whether it still waits for its command. */
+    boolean waiting() {
+        return command != null && process.isAlive();
+    }
+
+    /**
+     * Hands {@code arguments} ({@code ccc-exec}'s options, {@code --}, the program and its
+     * arguments) and {@code environment} (NAME=VALUE entries, the workload's whole environment)
+     * to the helper, which becomes the workload.
+     *
+     * @throws GoneException if the helper had ended before it took the command
+     */
+    SpawnedProcess run(List<String> arguments, List<String> environment) throws IOException {
+        byte[] message = message(arguments, environment);
+        OutputStream out = command;
+        command = null;
+        try (out) {
+            out.write(message);
+        } catch (IOException e) {
+            // Broken pipe: it has ended. It gets no command now in any case, so it exits.
+            closeOutput();
+            throw new GoneException("the helper " + process.pid() + " started ahead did not take the command: " + e.getMessage());
+        }
+        return process;
+    }
+
+    /** Lets the helper go unused: its command pipe ends empty, so it exits. */
+    void discard() {
+        if (command != null) {
+            try {
+                command.close();
+            } catch (IOException e) {
+                // Closed all the same.
+            }
+            command = null;
+            closeOutput();
+        }
+    }
+
+    /** The message {@code ccc-exec} reads: NUL-terminated strings, the number of arguments first. */
+    static byte[] message(List<String> arguments, List<String> environment) throws IOException {
+        PosixSpawn.requireNoNul(arguments);
+        PosixSpawn.requireNoNul(environment);
+        var bytes = new ByteArrayOutputStream(4096);
+        bytes.writeBytes(Integer.toString(arguments.size()).getBytes(StandardCharsets.US_ASCII));
+        bytes.write(0);
+        for (List<String> strings : List.of(arguments, environment)) {
+            for (String text : strings) {
+                bytes.writeBytes(text.getBytes(StandardCharsets.UTF_8));
+                bytes.write(0);
+                if (bytes.size() > MAX_COMMAND_MESSAGE) {
+                    throw new IOException("the workload's command and environment take more than " + MAX_COMMAND_MESSAGE + " bytes");
+                }
+            }
+        }
+        return bytes.toByteArray();
+    }
+
+    /** Closes the output pipes' read ends, which nobody pumps when no workload comes of the helper. */
+    private void closeOutput() {
+        for (var stream : List.of(process.getInputStream(), process.getErrorStream())) {
+            try {
+                stream.close();
+            } catch (IOException e) {
+                // Nothing was read from it.
+            }
+        }
+    }
+}

@@ -14,6 +14,7 @@ import ccc.core.log.Log;
 import ccc.core.log.Timeline;
 import ccc.core.process.Native;
 import ccc.core.process.PrivilegeDrop;
+import ccc.core.process.StartupPages;
 import ccc.core.process.UserDirectory;
 import ccc.core.sdk.AppIdentity;
 import ccc.core.sdk.AppSpec;
@@ -145,12 +146,15 @@ public final class Main {
             Core core = Core.start(config, adapter, adapterName, PrivilegeDrop.system(), startup);
             startup.end();
             if (trainingRun) {
+                // As a core does once it listens, so that the cache holds what that loads.
+                StartupPages.release();
                 return train(core) + trainSupervision(environment);
             }
             handleSignals(core);
             // kill(2) is linked now, while memory is plentiful: the fatal-error handler needs it at once.
             Native.kill(ProcessHandle.current().pid(), 0);
             FatalErrors.install(core.lifecycle()::endWorkloadNow);
+            StartupPages.release();
             return serve(core);
         } catch (ConfigException | AdapterCatalog.AdapterException e) {
             return fail(e.getMessage(), checkOnly ? 1 : 2);

@@ -58,7 +58,14 @@ public final class StartupPages {
         }
         long advised = 0;
         for (Mapping mapping : mappings) {
-            int result = Native.madvise(mapping.start(), mapping.length(), MADV_PAGEOUT);
+            int result;
+            try {
+                result = Native.madvise(mapping.start(), mapping.length(), MADV_PAGEOUT);
+            } catch (IllegalStateException e) {
+                // The call could not be made at all: the pages stay, and the core serves regardless.
+                LOG.debug("start-up pages kept: madvise(2) cannot be called", "error", Log.describe(e));
+                return advised;
+            }
             if (result < 0) {
                 LOG.debug("start-up pages kept: madvise(2) refused", "file", mapping.file(), "errno", -result);
                 return advised;

@@ -40,11 +40,13 @@ public final class LinkRuntime {
     // loaded into the old generation, and the JVM refuses the cache when there is no room there.
     // The JDK spins its foreign-function stubs and lambda forms at run time (the cache cannot hold them);
     // C1's compile of the stack map generator they run through takes 6.7 MB of arena, which the C heap keeps.
+    // C1 compiles a method after 1,000 calls, not 200: what start-up and the first requests run
+    // a few hundred times stays interpreted, and its code and compiler arenas are not resident.
     // "quiet": the JVM would otherwise print each CompileCommand to standard output at every launch.
     private static final String JVM_OPTIONS = String.join(" ",
             "-XX:+UseSerialGC", "-Xms16m", "-Xmn8m", "-XX:SurvivorRatio=2", "-Xmx96m", "-XX:MaxHeapFreeRatio=30", "-XX:MinHeapFreeRatio=10",
             "-XX:MaxMetaspaceSize=64m", "-Xss512k",
-            "-XX:TieredStopAtLevel=1", "-XX:ReservedCodeCacheSize=16m", "-XX:TrimNativeHeapInterval=10000",
+            "-XX:TieredStopAtLevel=1", "-XX:CompileThresholdScaling=5", "-XX:ReservedCodeCacheSize=16m", "-XX:TrimNativeHeapInterval=10000",
             "-XX:CompileCommand=quiet", "-XX:CompileCommand=exclude,jdk.internal.classfile.impl.StackMapGenerator::processBlock");
 
     public static void main(String[] args) throws IOException {

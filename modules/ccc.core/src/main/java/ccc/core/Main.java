@@ -14,6 +14,7 @@ import ccc.core.log.Log;
 import ccc.core.log.Timeline;
 import ccc.core.process.Native;
 import ccc.core.process.PrivilegeDrop;
+import ccc.core.process.StartupPages;
 import ccc.core.process.UserDirectory;
 import ccc.core.sdk.AppIdentity;
 import ccc.core.sdk.AppSpec;
@@ -145,12 +146,15 @@ public final class Main {
             Core core = Core.start(config, adapter, adapterName, PrivilegeDrop.system(), startup);
             startup.end();
             if (trainingRun) {
+                // As a core does once it listens, so that the cache holds what that loads.
+                StartupPages.release();
                 return train(core) + trainSupervision(environment);
             }
             handleSignals(core);
             // kill(2) is linked now, while memory is plentiful: the fatal-error handler needs it at once.
             Native.kill(ProcessHandle.current().pid(), 0);
             FatalErrors.install(core.lifecycle()::endWorkloadNow);
+            StartupPages.release();
             return serve(core);
         } catch (ConfigException | AdapterCatalog.AdapterException e) {
             return fail(e.getMessage(), checkOnly ? 1 : 2);
@@ -191,13 +195,16 @@ public final class Main {
     private static int trainSupervision(Map<String, String> environment) {
         Path config = null;
         try {
-            config = Files.createTempFile("ccc-training", ".yaml");
-            Files.writeString(config, """
+            // Named by the process, not by Files.createTempFile: its SecureRandom and file attribute
+            // classes would be recorded in the cache and loaded by every core.
+            Path file = Path.of(System.getProperty("java.io.tmpdir"), "ccc-training-" + ProcessHandle.current().pid() + ".yaml");
+            Files.writeString(file, """
                     process_management:
                       enabled: true
                       command: [sleep, '${seconds}']
                       stop_timeout_seconds: 5
-                    """);
+                    """, java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE);
+            config = file;
             CoreConfig loaded = new ConfigLoader(environment).load(config);
             Core core = Core.start(loaded, Optional.empty(), adapterNameOf(loaded), PrivilegeDrop.system());
             for (int round = 0; round < 5; round++) {
@@ -248,25 +255,28 @@ public final class Main {
         return 0;
     }
 
-    /** One request to the core on loopback; the status code, or -1 when nothing answered. */
+    /**
+     * One HTTP/1.1 request to the core on loopback; the status code, or -1 when nothing answered.
+     * Over a plain socket, not {@code HttpURLConnection}: the training run's requests go through
+     * here, and every class they load is recorded in the AOT cache and loaded at each start of the
+     * core, which serves HTTP but is no client of it (the JDK's HTTP client is about 60 classes more).
+     */
     private static int request(int port, String method, String path, String body) {
-        try {
-            var connection = (java.net.HttpURLConnection) java.net.URI.create("http://127.0.0.1:" + port + path).toURL().openConnection();
-            connection.setRequestMethod(method);
-            connection.setConnectTimeout(2000);
-            connection.setReadTimeout(5000);
-            if (body != null) {
-                connection.setDoOutput(true);
-                connection.setRequestProperty("Content-Type", "application/json");
-                connection.getOutputStream().write(body.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            }
-            int status = connection.getResponseCode();
-            var in = status < 400 ? connection.getInputStream() : connection.getErrorStream();
-            if (in != null) {
-                in.readAllBytes();
-            }
-            return status;
-        } catch (java.io.IOException e) {
+        byte[] content = body == null ? new byte[0] : body.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        String head = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\nConnection: close\r\n"
+                + (body == null ? "" : "Content-Type: application/json\r\nContent-Length: " + content.length + "\r\n") + "\r\n";
+        try (var socket = new java.net.Socket()) {
+            socket.connect(new java.net.InetSocketAddress("127.0.0.1", port), 2000);
+            socket.setSoTimeout(5000);
+            var out = socket.getOutputStream();
+            out.write(head.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            out.write(content);
+            out.flush();
+            byte[] answer = socket.getInputStream().readAllBytes();
+            // The status line: "HTTP/1.1 200 OK".
+            String status = new String(answer, 0, Math.min(answer.length, 12), java.nio.charset.StandardCharsets.US_ASCII);
+            return status.length() == 12 && status.startsWith("HTTP/1.1 ") ? Integer.parseInt(status.substring(9)) : -1;
+        } catch (java.io.IOException | NumberFormatException e) {
             return -1;
         }
     }

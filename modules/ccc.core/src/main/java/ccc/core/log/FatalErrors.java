@@ -19,8 +19,13 @@ public final class FatalErrors {
     /** The exit code after a fatal error (EX_SOFTWARE, sysexits.h). */
     public static final int EXIT_CODE = 70;
 
-    /** Heap set aside at installation and released when a fatal error arrives, so the handler can allocate. */
-    static final int RESERVE_BYTES = 2 * 1024 * 1024;
+    /**
+     * Heap set aside at installation and released when a fatal error arrives, so the handler can
+     * allocate. It is resident for the core's whole life (an array is zeroed when allocated), so it
+     * is sized for what the handler allocates: the scan of the machine's processes for the
+     * workload's descendants takes three {@code long}s a process, 24 KiB for a thousand.
+     */
+    static final int RESERVE_BYTES = 512 * 1024;
 
     private static final Log LOG = Log.named("core");
     private static final AtomicBoolean HANDLING = new AtomicBoolean();

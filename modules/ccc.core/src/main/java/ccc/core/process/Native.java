@@ -172,6 +172,11 @@ public final class Native {
         static final MethodHandle HANDLE = downcall("poll", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), Errno.CAPTURE);
     }
 
+    private static final class Madvise {
+        // The shape of poll(2)'s, so that it shares the stub the JDK spins for that one.
+        static final MethodHandle HANDLE = downcall("madvise", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), Errno.CAPTURE);
+    }
+
     private static final class Waitid {
         static final MethodHandle HANDLE = downcall("waitid", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT),
                 Errno.CAPTURE);
@@ -346,6 +351,12 @@ public final class Native {
         return call("pidfd_send_signal(2)", (arena, state) ->
                 Errno.result((long) Syscall4.HANDLE.invokeExact(state, SYS_PIDFD_SEND_SIGNAL, pidfd, signal, MemorySegment.NULL, 0),
                 state));
+    }
+
+    /** madvise(2) on the {@code length} bytes at {@code address}: 0, or minus the errno. */
+    static int madvise(long address, long length, int advice) {
+        return call("madvise(2)", (arena, state) ->
+                Errno.result((int) Madvise.HANDLE.invokeExact(state, MemorySegment.ofAddress(address), length, advice), state));
     }
 
     /**

@@ -1,0 +1,131 @@
+package ccc.core.process;
+
+import ccc.core.log.Log;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Gives the kernel back the pages of the JVM's own files that start-up read and serving does not
+ * need: the dynamic linker's tables and the boot code of {@code libjvm.so}, the classes of the
+ * modules file that the AOT cache replaced. They stay resident after start-up otherwise (about
+ * 4 MiB of the idle core), since a read-only file page leaves a process only under memory
+ * pressure. {@code madvise(2)} with {@code MADV_PAGEOUT} (Linux 5.4) reclaims them once, when
+ * start-up is over; what the core goes on using is read back at its next use.
+ *
+ * <p>Only mappings that cannot have been written are advised: not writable, and holding no
+ * anonymous page (the relocated part of {@code libjvm.so}, made read-only after the dynamic
+ * linker wrote it, holds its only copy in anonymous pages). The kernel leaves alone any page
+ * another process maps too.
+ */
+public final class StartupPages {
+
+    /** madvise(2)'s advice to reclaim the pages now (linux/mman.h). */
+    static final int MADV_PAGEOUT = 21;
+
+    private static final Log LOG = Log.named("core");
+
+    private StartupPages() {
+    }
+
+    /** One mapping of a file: {@code [start, end)} in this process's address space. */
+    record Mapping(long start, long end, String file) {
+        long length() {
+            return end - start;
+        }
+    }
+
+    /**
+     * Pages out this JVM's read-only mappings of {@code libjvm.so} and the modules file; returns the
+     * bytes advised (0 where the kernel refuses the advice or {@code /proc} cannot be read).
+     */
+    public static long release() {
+        long began = System.nanoTime();
+        Path home = Path.of(System.getProperty("java.home"));
+        Set<String> files = realPaths(home.resolve("lib/server/libjvm.so"), home.resolve("lib/modules"));
+        List<Mapping> mappings;
+        try (BufferedReader smaps = Files.newBufferedReader(Path.of("/proc/self/smaps"))) {
+            mappings = unwritten(smaps, files);
+        } catch (IOException | UncheckedIOException e) {
+            LOG.debug("start-up pages kept: /proc/self/smaps cannot be read", "error", Log.describe(e));
+            return 0;
+        }
+        long advised = 0;
+        for (Mapping mapping : mappings) {
+            int result;
+            try {
+                result = Native.madvise(mapping.start(), mapping.length(), MADV_PAGEOUT);
+            } catch (IllegalStateException e) {
+                // The call could not be made at all: the pages stay, and the core serves regardless.
+                LOG.debug("start-up pages kept: madvise(2) cannot be called", "error", Log.describe(e));
+                return advised;
+            }
+            if (result < 0) {
+                LOG.debug("start-up pages kept: madvise(2) refused", "file", mapping.file(), "errno", -result);
+                return advised;
+            }
+            advised += mapping.length();
+        }
+        LOG.debug("start-up pages given back", "mappings", mappings.size(), "kib", advised / 1024,
+                "ms", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began));
+        return advised;
+    }
+
+    /**
+     * The mappings of {@code files} in {@code smaps} (the format of {@code /proc/PID/smaps}) that
+     * are not writable and hold no anonymous page.
+     */
+    static List<Mapping> unwritten(BufferedReader smaps, Set<String> files) throws IOException {
+        List<Mapping> found = new ArrayList<>();
+        Mapping candidate = null;
+        String line;
+        while ((line = smaps.readLine()) != null) {
+            if (startsMapping(line)) {
+                // "7f3c1c200000-7f3c1c4e3000 r--p 00000000 fd:01 1234   /path/libjvm.so"
+                candidate = null;
+                int dash = line.indexOf('-');
+                int space = line.indexOf(' ');
+                int path = line.indexOf('/');
+                if (dash > 0 && space > dash && path > space && line.charAt(space + 2) != 'w'
+                        && files.contains(line.substring(path).strip())) {
+                    candidate = new Mapping(Long.parseUnsignedLong(line, 0, dash, 16),
+                            Long.parseUnsignedLong(line, dash + 1, space, 16), line.substring(path).strip());
+                }
+            } else if (candidate != null && line.startsWith("Anonymous:")) {
+                if (line.substring("Anonymous:".length()).strip().equals("0 kB")) {
+                    found.add(candidate);
+                }
+                candidate = null;
+            }
+        }
+        return found;
+    }
+
+    // A mapping's line starts with its address in lower-case hexadecimal; the lines of its
+    // figures start with a capitalised name ("Rss:", "Anonymous:").
+    private static boolean startsMapping(String line) {
+        if (line.isEmpty()) {
+            return false;
+        }
+        char first = line.charAt(0);
+        return (first >= '0' && first <= '9') || (first >= 'a' && first <= 'f');
+    }
+
+    private static Set<String> realPaths(Path... paths) {
+        var real = new java.util.HashSet<String>();
+        for (Path path : paths) {
+            try {
+                real.add(path.toRealPath().toString());
+            } catch (IOException e) {
+                // A JVM without this file (another layout): nothing of it to give back.
+            }
+        }
+        return real;
+    }
+}

@@ -1,6 +1,7 @@
 package ccc.core.process;
 
 import ccc.core.os.Signals;
+import java.io.File;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -9,6 +10,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -149,30 +151,17 @@ public final class ProcessTree {
             return ProcessHandle.of(pid).map(process -> process.children().map(ProcessHandle::pid).toList()).orElse(List.of());
         }
         var children = new ArrayList<Long>();
-        try (DirectoryStream<Path> threads = Files.newDirectoryStream(Path.of("/proc", Long.toString(pid), "task"))) {
-            for (Path thread : threads) {
-                parsePids(Files.readString(thread.resolve("children")), children);
+        String tasks = "/proc/" + pid + "/task/";
+        // One call that lists the directory, where a DirectoryStream costs a Path and an iterator step per thread.
+        String[] threads = new File(tasks).list();
+        for (String thread : threads == null ? new String[0] : threads) {
+            try (ProcFile list = ProcFile.open(tasks + thread + "/children")) {
+                list.numbersInto(children);
+            } catch (IOException | RuntimeException e) {
+                // This thread ended meanwhile: its children, if any, went to another, or with the process to the core.
             }
-        } catch (IOException | RuntimeException e) {
-            // Gone meanwhile (or a thread of it): what was read is what there is.
         }
         return children;
-    }
-
-    /** Adds the numbers of a kernel child list ("12 34 ") to {@code into}. */
-    static void parsePids(String list, List<Long> into) {
-        int at = 0;
-        while (at < list.length()) {
-            int end = list.indexOf(' ', at);
-            if (end < 0) {
-                end = list.length();
-            }
-            String number = list.substring(at, end).trim();
-            if (!number.isEmpty()) {
-                into.add(Long.parseLong(number));
-            }
-            at = end + 1;
-        }
     }
 
     /** The orphans the core adopted: the children of the thread the kernel hands them to, when it hands them to the core at all. */
@@ -326,7 +315,12 @@ public final class ProcessTree {
 
         /** Whether any member known has not ended. */
         boolean anyRunning() {
-            return List.copyOf(pidfds.keySet()).stream().anyMatch(this::running);
+            for (long pid : List.copyOf(pidfds.keySet())) {
+                if (running(pid)) {
+                    return true;
+                }
+            }
+            return false;
         }
 
         /** Whether {@code pid} is a member that has not ended; a zombie has ended. */
@@ -388,14 +382,15 @@ public final class ProcessTree {
          */
         boolean awaitEnded(Instant deadline) {
             while (true) {
-                var running = new ArrayList<Long>();
-                var descriptors = new ArrayList<Integer>();
+                long[] running = new long[pidfds.size()];
+                int[] descriptors = new int[pidfds.size()];
+                int count = 0;
                 boolean polled = false;
                 for (var entry : pidfds.entrySet()) {
                     int pidfd = entry.getValue();
                     if (pidfd >= 0) {
-                        running.add(entry.getKey());
-                        descriptors.add(pidfd);
+                        running[count] = entry.getKey();
+                        descriptors[count++] = pidfd;
                     } else if (pidfd == NO_PIDFD) {
                         polled = true;
                     }
@@ -404,7 +399,7 @@ public final class ProcessTree {
                     List.copyOf(pidfds.keySet()).forEach(this::running);
                     polled = pidfds.containsValue(NO_PIDFD);
                 }
-                if (running.isEmpty() && !polled) {
+                if (count == 0 && !polled) {
                     return true;
                 }
                 long left = Duration.between(Instant.now(), deadline).toMillis();
@@ -412,16 +407,16 @@ public final class ProcessTree {
                     return false;
                 }
                 int timeout = (int) Math.min(left, polled ? POLL.toMillis() : Integer.MAX_VALUE);
-                if (running.isEmpty()) {
+                if (count == 0) {
                     sleep(timeout);
                     continue;
                 }
-                int[] fds = descriptors.stream().mapToInt(Integer::intValue).toArray();
-                boolean[] ready = new boolean[fds.length];
+                int[] fds = Arrays.copyOf(descriptors, count);
+                boolean[] ready = new boolean[count];
                 Native.pollReadable(fds, ready, timeout);
-                for (int i = 0; i < fds.length; i++) {
+                for (int i = 0; i < count; i++) {
                     if (ready[i]) {
-                        close(running.get(i));
+                        close(running[i]);
                     }
                 }
             }

@@ -35,6 +35,13 @@ import java.util.OptionalLong;
  * keeps no such lists one scan of {@code /proc/PID/stat} per look builds the parent links. Where
  * the kernel has no pidfds (before 5.3, or a seccomp filter refuses them) the tree is polled.
  *
+ * <p>When the core adopts orphans, the stop signal goes to the main process and its group before
+ * the first look, so that their end (a process takes about a millisecond to die) overlaps the
+ * look rather than following it: a child whose parent ended before the look read its list has
+ * been re-parented to the core, whose list the look reads too, and every member found gets the
+ * signal the moment it is found. Without adoption such a child would go to PID 1 and be lost, so
+ * the tree is looked at first.
+ *
  * <p>When the grace is over, the tree is frozen before it is killed, so a process that forks and
  * exits in a loop (its number hopping ahead of every look) cannot outrun the kill: SIGSTOP goes
  * to each member the moment it is found, and the tree is looked at again until a look finds no
@@ -68,16 +75,29 @@ public final class ProcessTree {
             // A sweep with nothing adopted, at every start: one read of one child list.
             return true;
         }
-        // Collect before signalling: once a parent dies its children are re-parented and lost to it.
         try (Members members = new Members(tree)) {
-            members.collect(NO_SIGNAL);
-            if (!members.anyRunning() && !tree.ownProcessGroup()) {
-                return true;
+            boolean graceful = signal != Signals.KILL && Instant.now().isBefore(deadline);
+            if (graceful && Reaper.adopting()) {
+                // The main process and its group first, before any look, so that their end overlaps the look: what the
+                // main process's end orphans comes to the core, whose child list the look reads, and each member found
+                // gets the signal as it is found.
+                members.signalRoot(signal);
+                members.collect(signal);
+            } else {
+                // Collect before signalling: once a parent dies its children are re-parented, to PID 1 when the core
+                // does not adopt them, and lost.
+                members.collect(NO_SIGNAL);
+                if (!members.anyRunning()) {
+                    // Nothing runs, the main process included, so its group is signalled no more either.
+                    return true;
+                }
+                if (graceful) {
+                    members.send(signal);
+                    // A stopped process acts on no signal but SIGKILL: continued, it gets the stop signal now, not at the deadline.
+                    members.send(Signals.CONT);
+                }
             }
-            if (signal != Signals.KILL && Instant.now().isBefore(deadline)) {
-                members.send(signal);
-                // A stopped process acts on no signal but SIGKILL: continued, it gets the stop signal now, not at the deadline.
-                members.send(Signals.CONT);
+            if (graceful) {
                 // Members that appeared while the known ones ended (a fork just before the signal) get it as they are found.
                 // Bounded by the deadline whatever a look finds: awaitEnded returns at once when nothing known runs.
                 while (Instant.now().isBefore(deadline) && members.awaitEnded(deadline) && !Thread.currentThread().isInterrupted()) {
@@ -265,6 +285,10 @@ public final class ProcessTree {
                     }
                     if (onSight != NO_SIGNAL) {
                         sendTo(pid, onSight);
+                        if (onSight != Signals.STOP && onSight != Signals.KILL) {
+                            // Continued, as the members known at the signal were: a stopped process acts on nothing else.
+                            sendTo(pid, Signals.CONT);
+                        }
                     }
                 }
                 List<Long> children = childrenOf == null ? children(pid) : childrenOf.getOrDefault(pid, List.of());
@@ -321,6 +345,13 @@ public final class ProcessTree {
                 }
             }
             return false;
+        }
+
+        /** {@code signal}, then SIGCONT, to the main process and its group, before any look at the tree; see {@link #send(int)}. */
+        void signalRoot(int signal) {
+            openRootOnce();
+            send(signal);
+            send(Signals.CONT);
         }
 
         /** Whether {@code pid} is a member that has not ended; a zombie has ended. */

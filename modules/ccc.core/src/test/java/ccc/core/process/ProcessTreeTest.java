@@ -160,11 +160,11 @@ class ProcessTreeTest {
         // At SIGTERM the shell starts a child and exits: that child never was in the tree when it was signalled, and is
         // an orphan of this JVM from the moment its parent exits.
         assertTrue(Reaper.startInBackground().get(10, TimeUnit.SECONDS), "the test JVM could not become a child subreaper");
+        // A child the signal reaches between its fork and its exec runs the trap's handler, which its exec then drops:
+        // it survives SIGTERM, as any process may, and goes at the grace. Found, it ends either way; not found, never.
         Process shell = start("trap 'sleep " + marker + " & exit 0' TERM; while :; do sleep 0.01; done");
         awaitChildren(shell.pid(), 1);
-        Instant began = Instant.now();
-        assertTrue(ProcessTree.end(treeOf(shell), Signals.TERM, began.plus(GRACE)));
-        assertTrue(Duration.between(began, Instant.now()).compareTo(GRACE.dividedBy(2)) < 0, "waited for the grace");
+        assertTrue(ProcessTree.end(treeOf(shell), Signals.TERM, Instant.now().plusSeconds(2)));
         assertTrue(shell.waitFor(10, TimeUnit.SECONDS));
         assertEquals(0, shell.exitValue(), "the trap did not run: this test shows nothing");
         assertTrue(ProcessHandle.allProcesses().noneMatch(process -> commandLine(process.pid()).contains(marker) && !ended(process.pid())),

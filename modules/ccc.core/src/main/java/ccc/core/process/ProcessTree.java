@@ -58,6 +58,12 @@ public final class ProcessTree {
     // for something stuck in uninterruptible sleep.
     private static final Duration AFTER_KILL = Duration.ofSeconds(2);
     private static final int NO_SIGNAL = 0;
+    /**
+     * With the core adopting orphans, the longest the main process is waited for after the stop
+     * signal before the tree is first looked at: members outside its group get the signal this
+     * much later at most.
+     */
+    static final Duration FIRST_LOOK_WITHIN = Duration.ofMillis(10);
 
     private ProcessTree() {
     }
@@ -82,6 +88,9 @@ public final class ProcessTree {
                 // main process's end orphans comes to the core, whose child list the look reads, and each member found
                 // gets the signal as it is found.
                 members.signalRoot(signal);
+                // A tree that obeys the signal is gone within moments: the first look waits that long at most for the
+                // main process, so that it reads what is left rather than take the CPU from the processes that are ending.
+                members.awaitEnded(earlier(deadline, Instant.now().plus(FIRST_LOOK_WITHIN)));
                 members.collect(signal);
             } else {
                 // Collect before signalling: once a parent dies its children are re-parented, to PID 1 when the core
@@ -108,6 +117,10 @@ public final class ProcessTree {
             }
             return members.freezeAndKill();
         }
+    }
+
+    private static Instant earlier(Instant one, Instant other) {
+        return one.isBefore(other) ? one : other;
     }
 
     /**

@@ -171,6 +171,32 @@ class ProcessTreeTest {
                 "the child forked at the stop signal survived");
     }
 
+    @Test
+    void aMemberOutsideTheGroupOfAMainProcessThatOutlivesTheSignalGetsItLongBeforeTheGrace() throws Exception {
+        // The first look waits a moment for the main process to obey; one that does not must not hold the signal back
+        // from the members the group signal misses: here a child in a session of its own.
+        assertTrue(Reaper.startInBackground().get(10, TimeUnit.SECONDS), "the test JVM could not become a child subreaper");
+        Process shell = start("trap : TERM; setsid sleep " + marker + " & while :; do wait; done");
+        awaitChildren(shell.pid(), 1);
+        long child = ProcessTree.children(shell.pid()).getFirst();
+        Instant deadline = Instant.now().plusSeconds(10);
+        while (!commandLine(child).contains(marker)) {
+            assertTrue(Instant.now().isBefore(deadline), "the child did not start sleep");
+            Thread.onSpinWait();
+        }
+        var ending = Thread.ofPlatform().start(() -> ProcessTree.end(treeOf(shell), Signals.TERM, Instant.now().plus(GRACE)));
+        try {
+            while (!ended(child)) {
+                assertTrue(Instant.now().isBefore(deadline), "the child outside the group got no signal before the grace");
+                Thread.onSpinWait();
+            }
+            assertTrue(shell.isAlive(), "the shell ended: this test shows nothing");
+        } finally {
+            ProcessTree.kill(shell.pid());
+            ending.join(Duration.ofSeconds(30));
+        }
+    }
+
     /** Whether {@code pid} has ended: gone, or a zombie waiting to be collected. */
     private static boolean ended(long pid) {
         return ProcessHandle.of(pid).map(process -> !process.isAlive() || Reaper.isZombie(pid)).orElse(true);

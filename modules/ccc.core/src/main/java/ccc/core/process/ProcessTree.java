@@ -36,11 +36,12 @@ import java.util.OptionalLong;
  * the kernel has no pidfds (before 5.3, or a seccomp filter refuses them) the tree is polled.
  *
  * <p>When the core adopts orphans, the stop signal goes to the main process and its group before
- * the first look, so that their end (a process takes about a millisecond to die) overlaps the
- * look rather than following it: a child whose parent ended before the look read its list has
- * been re-parented to the core, whose list the look reads too, and every member found gets the
- * signal the moment it is found. Without adoption such a child would go to PID 1 and be lost, so
- * the tree is looked at first.
+ * the first look, which waits up to {@link #FIRST_LOOK_WITHIN} for the main process to end (a
+ * process takes about a millisecond to die): a tree that obeys is then mostly gone, and the look
+ * reads what is left instead of taking the CPU from the processes that are ending. A child whose
+ * parent ended before the look read its list has been re-parented to the core, whose list the
+ * look reads too, and every member found gets the signal the moment it is found. Without
+ * adoption such a child would go to PID 1 and be lost, so the tree is looked at first.
  *
  * <p>When the grace is over, the tree is frozen before it is killed, so a process that forks and
  * exits in a loop (its number hopping ahead of every look) cannot outrun the kill: SIGSTOP goes
@@ -84,9 +85,8 @@ public final class ProcessTree {
         try (Members members = new Members(tree)) {
             boolean graceful = signal != Signals.KILL && Instant.now().isBefore(deadline);
             if (graceful && Reaper.adopting()) {
-                // The main process and its group first, before any look, so that their end overlaps the look: what the
-                // main process's end orphans comes to the core, whose child list the look reads, and each member found
-                // gets the signal as it is found.
+                // The main process and its group first, before any look: what the main process's end orphans comes to
+                // the core, whose child list the look reads, and each member found gets the signal as it is found.
                 members.signalRoot(signal);
                 // A tree that obeys the signal is gone within moments: the first look waits that long at most for the
                 // main process, so that it reads what is left rather than take the CPU from the processes that are ending.

@@ -499,7 +499,9 @@ public final class Lifecycle {
      * {@code last_error}, and tells the observer.
      */
     private void publish(Snapshot next) {
-        List<Failure> masked = next.failures().stream().map(failure -> failure.rewritten(redactor::redact)).toList();
+        // Most snapshots have no failure (a stop, a start): they are published as they are, without a stream to build.
+        List<Failure> masked = next.failures().isEmpty() ? next.failures()
+                : next.failures().stream().map(failure -> failure.rewritten(redactor::redact)).toList();
         Snapshot shown = masked.equals(next.failures()) ? next : new Snapshot(next.phase(), next.adapterName(), next.pid(),
                 next.startedAt(), next.stoppedAt(), next.exitCode(), next.restarts(), masked);
         published.set(shown);

@@ -1,6 +1,7 @@
 package ccc.core.process;
 
 import ccc.core.os.Signals;
+import java.io.File;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -9,6 +10,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -33,6 +35,14 @@ import java.util.OptionalLong;
  * keeps no such lists one scan of {@code /proc/PID/stat} per look builds the parent links. Where
  * the kernel has no pidfds (before 5.3, or a seccomp filter refuses them) the tree is polled.
  *
+ * <p>When the core adopts orphans, the stop signal goes to the main process and its group before
+ * the first look, which waits up to {@link #FIRST_LOOK_WITHIN} for the main process to end (a
+ * process takes about a millisecond to die): a tree that obeys is then mostly gone, and the look
+ * reads what is left instead of taking the CPU from the processes that are ending. A child whose
+ * parent ended before the look read its list has been re-parented to the core, whose list the
+ * look reads too, and every member found gets the signal the moment it is found. Without
+ * adoption such a child would go to PID 1 and be lost, so the tree is looked at first.
+ *
  * <p>When the grace is over, the tree is frozen before it is killed, so a process that forks and
  * exits in a loop (its number hopping ahead of every look) cannot outrun the kill: SIGSTOP goes
  * to each member the moment it is found, and the tree is looked at again until a look finds no
@@ -49,6 +59,12 @@ public final class ProcessTree {
     // for something stuck in uninterruptible sleep.
     private static final Duration AFTER_KILL = Duration.ofSeconds(2);
     private static final int NO_SIGNAL = 0;
+    /**
+     * With the core adopting orphans, the longest the main process is waited for after the stop
+     * signal before the tree is first looked at: members outside its group get the signal this
+     * much later at most.
+     */
+    static final Duration FIRST_LOOK_WITHIN = Duration.ofMillis(10);
 
     private ProcessTree() {
     }
@@ -66,16 +82,31 @@ public final class ProcessTree {
             // A sweep with nothing adopted, at every start: one read of one child list.
             return true;
         }
-        // Collect before signalling: once a parent dies its children are re-parented and lost to it.
         try (Members members = new Members(tree)) {
-            members.collect(NO_SIGNAL);
-            if (!members.anyRunning() && !tree.ownProcessGroup()) {
-                return true;
+            boolean graceful = signal != Signals.KILL && Instant.now().isBefore(deadline);
+            if (graceful && Reaper.adopting()) {
+                // The main process and its group first, before any look: what the main process's end orphans comes to
+                // the core, whose child list the look reads, and each member found gets the signal as it is found.
+                members.signalRoot(signal);
+                // A tree that obeys the signal is gone within moments: the first look waits that long at most for the
+                // main process, so that it reads what is left rather than take the CPU from the processes that are ending.
+                members.awaitEnded(earlier(deadline, Instant.now().plus(FIRST_LOOK_WITHIN)));
+                members.collect(signal);
+            } else {
+                // Collect before signalling: once a parent dies its children are re-parented, to PID 1 when the core
+                // does not adopt them, and lost.
+                members.collect(NO_SIGNAL);
+                if (!members.anyRunning()) {
+                    // Nothing runs, the main process included, so its group is signalled no more either.
+                    return true;
+                }
+                if (graceful) {
+                    members.send(signal);
+                    // A stopped process acts on no signal but SIGKILL: continued, it gets the stop signal now, not at the deadline.
+                    members.send(Signals.CONT);
+                }
             }
-            if (signal != Signals.KILL && Instant.now().isBefore(deadline)) {
-                members.send(signal);
-                // A stopped process acts on no signal but SIGKILL: continued, it gets the stop signal now, not at the deadline.
-                members.send(Signals.CONT);
+            if (graceful) {
                 // Members that appeared while the known ones ended (a fork just before the signal) get it as they are found.
                 // Bounded by the deadline whatever a look finds: awaitEnded returns at once when nothing known runs.
                 while (Instant.now().isBefore(deadline) && members.awaitEnded(deadline) && !Thread.currentThread().isInterrupted()) {
@@ -86,6 +117,10 @@ public final class ProcessTree {
             }
             return members.freezeAndKill();
         }
+    }
+
+    private static Instant earlier(Instant one, Instant other) {
+        return one.isBefore(other) ? one : other;
     }
 
     /**
@@ -149,30 +184,17 @@ public final class ProcessTree {
             return ProcessHandle.of(pid).map(process -> process.children().map(ProcessHandle::pid).toList()).orElse(List.of());
         }
         var children = new ArrayList<Long>();
-        try (DirectoryStream<Path> threads = Files.newDirectoryStream(Path.of("/proc", Long.toString(pid), "task"))) {
-            for (Path thread : threads) {
-                parsePids(Files.readString(thread.resolve("children")), children);
+        String tasks = "/proc/" + pid + "/task/";
+        // One call that lists the directory, where a DirectoryStream costs a Path and an iterator step per thread.
+        String[] threads = new File(tasks).list();
+        for (String thread : threads == null ? new String[0] : threads) {
+            try (ProcFile list = ProcFile.open(tasks + thread + "/children")) {
+                list.numbersInto(children);
+            } catch (IOException | RuntimeException e) {
+                // This thread ended meanwhile: its children, if any, went to another, or with the process to the core.
             }
-        } catch (IOException | RuntimeException e) {
-            // Gone meanwhile (or a thread of it): what was read is what there is.
         }
         return children;
-    }
-
-    /** Adds the numbers of a kernel child list ("12 34 ") to {@code into}. */
-    static void parsePids(String list, List<Long> into) {
-        int at = 0;
-        while (at < list.length()) {
-            int end = list.indexOf(' ', at);
-            if (end < 0) {
-                end = list.length();
-            }
-            String number = list.substring(at, end).trim();
-            if (!number.isEmpty()) {
-                into.add(Long.parseLong(number));
-            }
-            at = end + 1;
-        }
     }
 
     /** The orphans the core adopted: the children of the thread the kernel hands them to, when it hands them to the core at all. */
@@ -276,6 +298,10 @@ public final class ProcessTree {
                     }
                     if (onSight != NO_SIGNAL) {
                         sendTo(pid, onSight);
+                        if (onSight != Signals.STOP && onSight != Signals.KILL) {
+                            // Continued, as the members known at the signal were: a stopped process acts on nothing else.
+                            sendTo(pid, Signals.CONT);
+                        }
                     }
                 }
                 List<Long> children = childrenOf == null ? children(pid) : childrenOf.getOrDefault(pid, List.of());
@@ -326,7 +352,19 @@ public final class ProcessTree {
 
         /** Whether any member known has not ended. */
         boolean anyRunning() {
-            return List.copyOf(pidfds.keySet()).stream().anyMatch(this::running);
+            for (long pid : List.copyOf(pidfds.keySet())) {
+                if (running(pid)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        /** {@code signal}, then SIGCONT, to the main process and its group, before any look at the tree; see {@link #send(int)}. */
+        void signalRoot(int signal) {
+            openRootOnce();
+            send(signal);
+            send(Signals.CONT);
         }
 
         /** Whether {@code pid} is a member that has not ended; a zombie has ended. */
@@ -388,14 +426,15 @@ public final class ProcessTree {
          */
         boolean awaitEnded(Instant deadline) {
             while (true) {
-                var running = new ArrayList<Long>();
-                var descriptors = new ArrayList<Integer>();
+                long[] running = new long[pidfds.size()];
+                int[] descriptors = new int[pidfds.size()];
+                int count = 0;
                 boolean polled = false;
                 for (var entry : pidfds.entrySet()) {
                     int pidfd = entry.getValue();
                     if (pidfd >= 0) {
-                        running.add(entry.getKey());
-                        descriptors.add(pidfd);
+                        running[count] = entry.getKey();
+                        descriptors[count++] = pidfd;
                     } else if (pidfd == NO_PIDFD) {
                         polled = true;
                     }
@@ -404,7 +443,7 @@ public final class ProcessTree {
                     List.copyOf(pidfds.keySet()).forEach(this::running);
                     polled = pidfds.containsValue(NO_PIDFD);
                 }
-                if (running.isEmpty() && !polled) {
+                if (count == 0 && !polled) {
                     return true;
                 }
                 long left = Duration.between(Instant.now(), deadline).toMillis();
@@ -412,16 +451,16 @@ public final class ProcessTree {
                     return false;
                 }
                 int timeout = (int) Math.min(left, polled ? POLL.toMillis() : Integer.MAX_VALUE);
-                if (running.isEmpty()) {
+                if (count == 0) {
                     sleep(timeout);
                     continue;
                 }
-                int[] fds = descriptors.stream().mapToInt(Integer::intValue).toArray();
-                boolean[] ready = new boolean[fds.length];
+                int[] fds = Arrays.copyOf(descriptors, count);
+                boolean[] ready = new boolean[count];
                 Native.pollReadable(fds, ready, timeout);
-                for (int i = 0; i < fds.length; i++) {
+                for (int i = 0; i < count; i++) {
                     if (ready[i]) {
-                        close(running.get(i));
+                        close(running[i]);
                     }
                 }
             }

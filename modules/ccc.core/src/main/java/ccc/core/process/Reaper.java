@@ -3,7 +3,6 @@ package ccc.core.process;
 import ccc.core.log.BackgroundLoop;
 import ccc.core.log.Log;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -196,11 +195,9 @@ public final class Reaper {
 
     /** The session of process {@code pid} ("self" for the core), from its {@code stat}; empty if it cannot be read. */
     private static OptionalLong session(String pid) {
-        try {
-            String stat = Files.readString(Path.of("/proc", pid, "stat"));
-            // After the command's closing parenthesis: state, ppid, pgrp, session.
-            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ", 5);
-            return OptionalLong.of(Long.parseLong(fields[3]));
+        try (ProcFile stat = ProcFile.open("/proc/" + pid + "/stat")) {
+            long session = stat.statField(3);
+            return session < 0 ? OptionalLong.empty() : OptionalLong.of(session);
         } catch (IOException | RuntimeException e) {
             return OptionalLong.empty();
         }
@@ -222,32 +219,79 @@ public final class Reaper {
      * which is the launcher's main thread. Every orphan the core adopted is among them.
      */
     static List<Long> adoptingThreadChildren() {
-        Path tasks = Path.of("/proc", Long.toString(ProcessHandle.current().pid()), "task");
-        try (var threads = Files.newDirectoryStream(tasks)) {
-            for (Path thread : threads) {
-                String children;
+        return AdoptingThread.children();
+    }
+
+    /**
+     * The thread the kernel hands orphans to, found once and then held by its {@code stat} and
+     * child list, kept open: each look reads the two again, with no directory listing and no
+     * open, since a sweep at every start and two looks at every stop read them. Found again
+     * when it is no longer running (a zombie, or gone): orphans then go to the next thread.
+     */
+    private static final class AdoptingThread {
+        // Guarded by AdoptingThread.class: the reaper's thread and the lifecycle's both read them.
+        private static ProcFile stat;
+        private static ProcFile children;
+
+        static synchronized List<Long> children() {
+            // Twice at most: the thread held may have ended since the last look, and then the next one is found.
+            for (int attempt = 0; attempt < 2; attempt++) {
+                if (stat == null && !find()) {
+                    return List.of();
+                }
                 try {
-                    String stat = Files.readString(thread.resolve("stat"));
-                    char state = stat.charAt(stat.lastIndexOf(')') + 2);
-                    if (state == 'Z' || state == 'X') {
-                        continue;
+                    if (running(stat.reread())) {
+                        var pids = new java.util.ArrayList<Long>();
+                        children.reread().numbersInto(pids);
+                        return pids;
                     }
-                    children = Files.readString(thread.resolve("children"));
-                } catch (java.nio.file.NoSuchFileException e) {
-                    continue;
+                } catch (IOException | RuntimeException e) {
+                    // Gone: look for the next one.
                 }
-                var pids = new java.util.ArrayList<Long>();
-                for (String child : children.trim().split(" ")) {
-                    if (!child.isEmpty()) {
-                        pids.add(Long.parseLong(child));
-                    }
-                }
-                return pids;
+                forget();
             }
-        } catch (IOException | RuntimeException e) {
             return List.of();
         }
-        return List.of();
+
+        /** Opens the first running thread of the core's; whether there is one. */
+        private static boolean find() {
+            String tasks = "/proc/" + ProcessHandle.current().pid() + "/task/";
+            String[] threads = new java.io.File(tasks).list();
+            for (String thread : threads == null ? new String[0] : threads) {
+                try {
+                    ProcFile threadStat = ProcFile.open(tasks + thread + "/stat");
+                    if (!running(threadStat)) {
+                        threadStat.close();
+                        continue;
+                    }
+                    try {
+                        children = ProcFile.open(tasks + thread + "/children");
+                    } catch (IOException | RuntimeException e) {
+                        threadStat.close();
+                        throw e;
+                    }
+                    stat = threadStat;
+                    return true;
+                } catch (IOException | RuntimeException e) {
+                    // Ended while we looked.
+                }
+            }
+            return false;
+        }
+
+        private static boolean running(ProcFile threadStat) {
+            char state = threadStat.statState();
+            return state != 0 && state != 'Z' && state != 'X';
+        }
+
+        private static void forget() {
+            if (stat != null) {
+                stat.close();
+                children.close();
+            }
+            stat = null;
+            children = null;
+        }
     }
 
     /**
@@ -264,9 +308,8 @@ public final class Reaper {
     }
 
     static boolean isZombie(long pid) {
-        try {
-            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-            return stat.substring(stat.lastIndexOf(')') + 2).startsWith("Z");
+        try (ProcFile stat = ProcFile.open("/proc/" + pid + "/stat")) {
+            return stat.statState() == 'Z';
         } catch (IOException | RuntimeException e) {
             return false;
         }

@@ -142,6 +142,66 @@ class ProcessTreeTest {
         assertEndedBySigtermBeforeTheGrace(workload, "the stopped workload waited for the grace");
     }
 
+    @Test
+    void aChildOrphanedByTheStopSignalBeforeTheLookIsFoundAmongTheAdoptedAndEnded() throws Exception {
+        // With the core adopting, the stop signal reaches the main process before the tree is looked at. The shell dies
+        // at SIGTERM at once; its child gets nothing from the signal (the tree leads no group of its own), so it ends
+        // only if it is found: as the shell's child, or re-parented to this JVM if the shell died first.
+        assertTrue(Reaper.startInBackground().get(10, TimeUnit.SECONDS), "the test JVM could not become a child subreaper");
+        Process shell = start("sleep " + marker + " & wait");
+        awaitChildren(shell.pid(), 1);
+        long child = ProcessTree.children(shell.pid()).getFirst();
+        assertEndedBySigtermBeforeTheGrace(shell, "waited for the grace");
+        assertTrue(ended(child), "the shell's child survived its stop");
+    }
+
+    @Test
+    void aChildForkedAtTheStopSignalIsFoundAmongTheAdoptedAndEnded() throws Exception {
+        // At SIGTERM the shell starts a child and exits: that child never was in the tree when it was signalled, and is
+        // an orphan of this JVM from the moment its parent exits.
+        assertTrue(Reaper.startInBackground().get(10, TimeUnit.SECONDS), "the test JVM could not become a child subreaper");
+        // A child the signal reaches between its fork and its exec runs the trap's handler, which its exec then drops:
+        // it survives SIGTERM, as any process may, and goes at the grace. Found, it ends either way; not found, never.
+        Process shell = start("trap 'sleep " + marker + " & exit 0' TERM; while :; do sleep 0.01; done");
+        awaitChildren(shell.pid(), 1);
+        assertTrue(ProcessTree.end(treeOf(shell), Signals.TERM, Instant.now().plusSeconds(2)));
+        assertTrue(shell.waitFor(10, TimeUnit.SECONDS));
+        assertEquals(0, shell.exitValue(), "the trap did not run: this test shows nothing");
+        assertTrue(ProcessHandle.allProcesses().noneMatch(process -> commandLine(process.pid()).contains(marker) && !ended(process.pid())),
+                "the child forked at the stop signal survived");
+    }
+
+    @Test
+    void aMemberOutsideTheGroupOfAMainProcessThatOutlivesTheSignalGetsItLongBeforeTheGrace() throws Exception {
+        // The first look waits a moment for the main process to obey; one that does not must not hold the signal back
+        // from the members the group signal misses: here a child in a session of its own.
+        assertTrue(Reaper.startInBackground().get(10, TimeUnit.SECONDS), "the test JVM could not become a child subreaper");
+        Process shell = start("trap : TERM; setsid sleep " + marker + " & while :; do wait; done");
+        awaitChildren(shell.pid(), 1);
+        long child = ProcessTree.children(shell.pid()).getFirst();
+        Instant deadline = Instant.now().plusSeconds(10);
+        while (!commandLine(child).contains(marker)) {
+            assertTrue(Instant.now().isBefore(deadline), "the child did not start sleep");
+            Thread.onSpinWait();
+        }
+        var ending = Thread.ofPlatform().start(() -> ProcessTree.end(treeOf(shell), Signals.TERM, Instant.now().plus(GRACE)));
+        try {
+            while (!ended(child)) {
+                assertTrue(Instant.now().isBefore(deadline), "the child outside the group got no signal before the grace");
+                Thread.onSpinWait();
+            }
+            assertTrue(shell.isAlive(), "the shell ended: this test shows nothing");
+        } finally {
+            ProcessTree.kill(shell.pid());
+            ending.join(Duration.ofSeconds(30));
+        }
+    }
+
+    /** Whether {@code pid} has ended: gone, or a zombie waiting to be collected. */
+    private static boolean ended(long pid) {
+        return ProcessHandle.of(pid).map(process -> !process.isAlive() || Reaper.isZombie(pid)).orElse(true);
+    }
+
     /** Ends {@code workload}'s tree with SIGTERM and a long grace, and checks that SIGTERM, not the grace's SIGKILL, ended it. */
     private static void assertEndedBySigtermBeforeTheGrace(Process workload, String waitedForTheGrace) throws InterruptedException {
         Instant began = Instant.now();

@@ -180,4 +180,26 @@ class ReaperTest {
         }
         assertEquals(List.copyOf(expected), codes);
     }
+
+    @Test
+    void theAdoptingThreadsChildListIsReadAsItIsAtEachLook() throws Exception {
+        // The list is held open after the first look; each look must still see what was adopted and reaped since.
+        Reaper.adoptingThreadChildren();
+        String marker = marker();
+        Process outer = new ProcessBuilder("setsid", "sh", "-c", "sh -c 'sleep 30' " + marker + " & exit 0").start();
+        Reaper.childStarted();
+        assertEquals(0, outer.waitFor());
+        long orphan = awaitProcess(marker);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!Reaper.adoptingThreadChildren().contains(orphan)) {
+            assertTrue(System.nanoTime() < deadline, "the orphan adopted after the first look was never in the list");
+            Thread.onSpinWait();
+        }
+        // Its own child (sleep) with it, so that nothing of the test outlives it.
+        ProcessTree.kill(orphan);
+        while (Reaper.adoptingThreadChildren().contains(orphan)) {
+            assertTrue(System.nanoTime() < deadline, "the orphan, killed and reaped, stayed in the list");
+            Thread.onSpinWait();
+        }
+    }
 }

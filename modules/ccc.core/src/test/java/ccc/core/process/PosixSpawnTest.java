@@ -297,7 +297,10 @@ class PosixSpawnTest {
         List<Long> before = waitingHelpers();
         ManagedProcess first = launcher.launch(Launch.of(SH, "-c", "exit 0"));
         long ahead = awaitNewWaitingHelper(before, first.processId());
+        ProcessHandle killed = ProcessHandle.of(ahead).orElseThrow();
         assertEquals(0, Native.kill(ahead, 9));
+        // Gone by the launch (a helper killed during the hand-over would be a workload killed at once: its exit shows it).
+        killed.onExit().get(10, TimeUnit.SECONDS);
         ManagedProcess second = launcher.launch(Launch.of(SH, "-c", "exit 6"));
         assertTrue(second.processId() != ahead);
         assertEquals(6, second.exit().toCompletableFuture().get(10, TimeUnit.SECONDS));

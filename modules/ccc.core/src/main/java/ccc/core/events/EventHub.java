@@ -3,6 +3,7 @@ package ccc.core.events;
 import ccc.core.json.Json;
 import ccc.core.log.Log;
 import ccc.core.log.Timestamps;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -19,7 +20,9 @@ import java.util.Set;
  * subscriber whose buffer is full has fallen behind and is dropped instead.
  *
  * <p>Each event is encoded once, as the frame every subscriber sends, and at most
- * {@link #MAX_EVENT_BYTES} long, so the history and the buffers hold a bounded amount.
+ * {@link #MAX_EVENT_BYTES} long, so the history and the buffers hold a bounded amount. It is
+ * encoded off the publisher's thread, by a virtual thread started as it is published (or by
+ * the first subscriber to send it, if that comes first): a transition does not wait for JSON.
  */
 public final class EventHub {
 
@@ -36,8 +39,57 @@ public final class EventHub {
 
     private static final Log LOG = Log.named("events");
 
-    /** An event of this hub: its id, type and frame. */
-    record Event(long id, EventType type, byte[] frame) {
+    /**
+     * An event of this hub: its id, type and frame, encoded from its data once, by whoever asks
+     * for the frame first; the data is let go then.
+     */
+    static final class Event {
+        private final long id;
+        private final EventType type;
+        // Guarded by this: the data until the frame is encoded, then the frame.
+        private Map<String, Object> data;
+        private Instant at;
+        private byte[] frame;
+
+        private Event(long id, EventType type, Map<String, Object> data, Instant at) {
+            this.id = id;
+            this.type = type;
+            this.data = data;
+            this.at = at;
+        }
+
+        /** An event whose frame is {@code frame} as it is. */
+        Event(long id, EventType type, byte[] frame) {
+            this(id, type, null, null);
+            this.frame = frame;
+        }
+
+        long id() {
+            return id;
+        }
+
+        EventType type() {
+            return type;
+        }
+
+        /**
+         * The frame, encoded now if no one has yet; an event whose data cannot be encoded (a
+         * defect: the core builds every event's data) is a comment, which clients skip.
+         */
+        synchronized byte[] frame() {
+            if (frame == null) {
+                try {
+                    data.putIfAbsent("timestamp", Timestamps.format(at));
+                    frame = Sse.frame(id, type.wireName(), bounded(data));
+                } catch (RuntimeException e) {
+                    LOG.warn("event could not be encoded and was left out", "type", type.wireName(), "reason", Log.describe(e));
+                    frame = (": event " + id + " could not be encoded\n\n").getBytes(StandardCharsets.UTF_8);
+                }
+                data = null;
+                at = null;
+            }
+            return frame;
+        }
     }
 
     /** A subscription the hub refuses; the message says why (answered as a 503). */
@@ -68,26 +120,21 @@ public final class EventHub {
 
     /**
      * Publishes an event of {@code type}: {@code fields}, and {@code timestamp} (now) when they
-     * have none. Returns at once, from any thread; a failure to encode it is logged and drops
-     * only this event.
+     * have none. Returns at once, from any thread; a failure to encode it is logged, and the
+     * event is sent as a comment, which clients skip.
      */
     public void publish(EventType type, Map<String, Object> fields) {
-        byte[] json;
-        try {
-            var data = new LinkedHashMap<String, Object>(fields);
-            data.putIfAbsent("timestamp", Timestamps.format(Instant.now()));
-            json = bounded(data);
-        } catch (RuntimeException e) {
-            LOG.warn("event could not be encoded and was left out", "type", type.wireName(), "reason", Log.describe(e));
-            return;
-        }
+        // A copy: the caller's map may change once this returns. Its timestamp is taken now.
+        var data = new LinkedHashMap<String, Object>(fields);
+        Instant at = Instant.now();
+        Event event;
         int dropped = 0;
         synchronized (this) {
             if (closed) {
                 return;
             }
             long id = nextId++;
-            var event = new Event(id, type, Sse.frame(id, type.wireName(), json));
+            event = new Event(id, type, data, at);
             history[slot(id)] = event;
             for (Subscription subscriber : subscribers) {
                 if (!subscriber.offer(event)) {
@@ -95,6 +142,8 @@ public final class EventHub {
                 }
             }
         }
+        // Encoded at once, but off this thread; its data is held only until then.
+        Thread.ofVirtual().name("event-encoder").start(event::frame);
         if (dropped > 0) {
             LOG.warn("an event subscriber fell behind and is dropped", "subscribers", dropped, "buffer", SUBSCRIBER_BUFFER);
         }

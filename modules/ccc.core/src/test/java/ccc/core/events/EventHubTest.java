@@ -181,4 +181,56 @@ class EventHubTest {
         assertTrue(frames.last(), "nothing comes after what it held");
         assertThrows(EventHub.Refused.class, () -> hub.subscribe(ALL, OptionalLong.empty()));
     }
+
+    /** A list that records the thread its elements are read on, and fails there when asked to. */
+    private static final class WatchedList extends java.util.AbstractList<String> {
+        final java.util.concurrent.CompletableFuture<Thread> readOn = new java.util.concurrent.CompletableFuture<>();
+        private final boolean fails;
+
+        WatchedList(boolean fails) {
+            this.fails = fails;
+        }
+
+        @Override
+        public String get(int index) {
+            readOn.complete(Thread.currentThread());
+            if (fails) {
+                throw new IllegalStateException("cannot be read");
+            }
+            return "line";
+        }
+
+        @Override
+        public int size() {
+            return 1;
+        }
+    }
+
+    @Test
+    void anEventIsEncodedOffThePublishersThreadAndArrivesWhole() throws Exception {
+        var hub = new EventHub(1);
+        var subscription = hub.subscribe(ALL, OptionalLong.empty());
+        var lines = new WatchedList(false);
+        hub.publish(EventType.EXIT, Map.of("stdout", lines));
+        Thread encoder = lines.readOn.get(10, java.util.concurrent.TimeUnit.SECONDS);
+        assertTrue(encoder != Thread.currentThread(), "encoded on the publisher's thread");
+
+        var received = drain(subscription);
+        assertEquals(1, received.size());
+        Map<String, Object> data = Json.readObject(received.getFirst().data().getBytes());
+        assertEquals(List.of("line"), data.get("stdout"));
+    }
+
+    @Test
+    void anEventThatCannotBeEncodedIsSkippedByClientsAndTheNextArrives() throws Exception {
+        var hub = new EventHub(1);
+        var subscription = hub.subscribe(ALL, OptionalLong.empty());
+        var broken = new WatchedList(true);
+        hub.publish(EventType.EXIT, Map.of("stdout", broken));
+        hub.publish(EventType.PHASE, Map.of("phase", "exited"));
+
+        var received = drain(subscription);
+        assertEquals(List.of(2L), received.stream().map(EventHubTest::id).toList(), "the broken event is a comment");
+        assertEquals("phase", received.getFirst().type());
+    }
 }

@@ -12,6 +12,7 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -315,6 +316,28 @@ class PosixSpawnTest {
         IOException failure = assertThrows(IOException.class, () -> launcher.launch(Launch.of("echo", huge, huge)));
         assertTrue(failure.getMessage().contains(Integer.toString(ReadyHelper.MAX_COMMAND_MESSAGE)), failure.getMessage());
         launcher.close();
+    }
+
+    @Test
+    void aCommandMessageOfExactlyTheBoundReachesTheExec() throws Exception {
+        requireSpawn();
+        List<String> arguments = List.of("--", SH, "-c", "exit 0");
+        // Variables under the kernel's bound on one string (MAX_ARG_STRLEN), the last one filling the message to the byte.
+        var environment = new ArrayList<String>();
+        int length = ReadyHelper.message(arguments, environment).length;
+        for (int i = 0; length < ReadyHelper.MAX_COMMAND_MESSAGE; i++) {
+            String name = "FILL" + i + "=";
+            int value = Math.min(64 * 1024, ReadyHelper.MAX_COMMAND_MESSAGE - length - name.length() - 1);
+            environment.add(name + "x".repeat(Math.max(0, value)));
+            length = ReadyHelper.message(arguments, environment).length;
+        }
+        assertEquals(ReadyHelper.MAX_COMMAND_MESSAGE, length, "the message is exactly the bound");
+        Process process = ReadyHelper.start(helper().orElseThrow().toString()).run(arguments, environment);
+        String stderr = readAll(process.getErrorStream());
+        int exit = process.waitFor();
+        // The kernel may refuse that much at the exec (its bound is a quarter of the stack limit), but ccc-exec must not.
+        assertFalse(stderr.contains("command message too long"), stderr);
+        assertTrue(exit == 0 || stderr.contains("Argument list too long"), "exit " + exit + ": " + stderr);
     }
 
     /** The process group and session fields of a {@code /proc/PID/stat}. */

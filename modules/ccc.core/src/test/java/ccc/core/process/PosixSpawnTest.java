@@ -32,7 +32,9 @@ import org.junit.jupiter.api.Test;
  * their output open; they get the environment built for them and nothing else, their output, no
  * descriptor of the core, an empty signal mask and default signal actions; a program that cannot
  * be run fails the start with a message that says why. The helper waiting for the next launch is
- * in a session of its own, replaced when it has ended, and let go when the launcher closes.
+ * in a session of its own, holds no environment and no descriptor of the core but its command
+ * pipe, takes a command message of exactly the bound, is replaced when it has ended, and is let
+ * go when the launcher closes.
  */
 class PosixSpawnTest {
 
@@ -382,6 +384,29 @@ class PosixSpawnTest {
                 launched.exit().toCompletableFuture().get(10, TimeUnit.SECONDS);
             }
         } finally {
+            Native.close(held);
+        }
+    }
+
+    @Test
+    void theHelperWaitingForTheNextLaunchHoldsNoEnvironmentAndNoDescriptorOfTheCore() throws Exception {
+        requireSpawn();
+        // A descriptor the core holds open without close-on-exec, as native code may.
+        int held = Native.openat(Native.AT_FDCWD, "/proc/self/status", Native.O_RDONLY, 0);
+        assertTrue(held >= 0, "open: " + held);
+        var launcher = launcher(withHelper(helper()), new WorkloadOutput(100, new Redactor()));
+        try {
+            List<Long> before = waitingHelpers();
+            ManagedProcess workload = launcher.launch(Launch.of(SH, "-c", "exit 0").withEnvironment("FOR_THE_WORKLOAD", "only"));
+            Path proc = Path.of("/proc", Long.toString(awaitNewWaitingHelper(before, workload.processId())));
+            assertEquals(0, Files.readAllBytes(proc.resolve("environ")).length, "the waiting helper has no environment at all");
+            var descriptors = descriptors(proc);
+            assertEquals(Set.of("0", "1", "2", "3"), descriptors.keySet(), "descriptors " + descriptors);
+            assertEquals("/dev/null", descriptors.get("0"));
+            assertTrue(descriptors.get("3").startsWith("pipe:"), "its command pipe: " + descriptors);
+            assertEquals(0, workload.exit().toCompletableFuture().get(10, TimeUnit.SECONDS));
+        } finally {
+            launcher.close();
             Native.close(held);
         }
     }

@@ -3,10 +3,12 @@ package ccc.core.process;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ccc.api.Launch;
 import ccc.core.log.Redactor;
+import ccc.core.os.Signals;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -308,6 +310,28 @@ class PosixSpawnTest {
         assertTrue(second.processId() != ahead);
         assertEquals(6, second.exit().toCompletableFuture().get(10, TimeUnit.SECONDS));
         launcher.close();
+    }
+
+    @Test
+    void aHelperThatDoesNotTakeItsCommandIsKilledAndReplacedWithinTheHandOverBound() throws Exception {
+        requireSpawn();
+        var launcher = launcher(withHelper(helper()), new WorkloadOutput(100, new Redactor()));
+        List<Long> before = waitingHelpers();
+        ManagedProcess first = launcher.launch(Launch.of(SH, "-c", "exit 0"));
+        long ahead = awaitNewWaitingHelper(before, first.processId());
+        // Stopped, as its own user may stop it when the core is not root: it reads nothing.
+        assertEquals(0, Native.kill(ahead, Signals.STOP));
+        try {
+            // More than a pipe holds, so the hand-over must wait for the helper to read.
+            Launch launch = Launch.of(SH, "-c", "exit 7").withEnvironment("FILL", "x".repeat(120_000));
+            ManagedProcess second = assertTimeoutPreemptively(ReadyHelper.HAND_OVER_WITHIN.multipliedBy(4), () -> launcher.launch(launch));
+            assertTrue(second.processId() != ahead, "the workload runs in another helper");
+            assertEquals(7, second.exit().toCompletableFuture().get(10, TimeUnit.SECONDS));
+            ProcessHandle.of(ahead).ifPresent(stopped -> assertFalse(stopped.isAlive(), "the helper that took nothing was killed"));
+        } finally {
+            Native.kill(ahead, Signals.KILL);
+            launcher.close();
+        }
     }
 
     @Test

@@ -109,16 +109,17 @@ static void drop_core_environment(void) {
  * program) and environ. Returns the argument count, or 0 when the pipe ended with nothing in it.
  */
 static int await_command(char **self, char ***argv_out) {
-    char *message = malloc(MAX_COMMAND_MESSAGE);
+    /* One byte more than the bound, so that a message of exactly MAX_COMMAND_MESSAGE bytes is told from a longer one. */
+    char *message = malloc(MAX_COMMAND_MESSAGE + 1);
     size_t length = 0;
     if (message == NULL) {
         fail("out of memory", NULL);
     }
     for (;;) {
-        if (length == MAX_COMMAND_MESSAGE) {
+        if (length > MAX_COMMAND_MESSAGE) {
             fail("command message too long", NULL);
         }
-        ssize_t got = read(COMMAND_FD, message + length, MAX_COMMAND_MESSAGE - length);
+        ssize_t got = read(COMMAND_FD, message + length, MAX_COMMAND_MESSAGE + 1 - length);
         if (got < 0 && errno == EINTR) {
             continue;
         }

@@ -30,8 +30,10 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * What the workload can get from the core, on the runtime image run as root beside a workload
  * that runs as a real user: none of the core's CCC_* variables (its API token among them), by any
- * of the three ways a workload is started; no life after the core's; and, through the example
- * adapter's stats file, neither a stuck or dead core nor a look at root's files.
+ * of the three ways a workload is started; no life after the core's, for it or for the helper
+ * waiting to become the next workload; no way into that helper (a signal, its environment, its
+ * command pipe); and, through the example adapter's stats file, neither a stuck or dead core nor
+ * a look at root's files.
  */
 class WorkloadIsolationIT {
 
@@ -242,7 +244,7 @@ class WorkloadIsolationIT {
     }
 
     @Test
-    void aWorkloadDiesWithTheCoreEvenWhenTheCoreIsKilledWithSigkill() throws Exception {
+    void aWorkloadAndTheHelperWaitingForTheNextDieWithTheCoreEvenWhenTheCoreIsKilledWithSigkill() throws Exception {
         launch("""
                 process_management:
                   enabled: true
@@ -250,15 +252,65 @@ class WorkloadIsolationIT {
                 """.formatted(marker), Map.of("CCC_API_TOKEN", TOKEN));
         long pid = startAndAwaitPid("{}");
         assertTrue(ProcTable.alive(pid));
+        long helper = awaitWaitingHelper();
 
         core.process.destroyForcibly();
         Instant killed = Instant.now();
         Instant deadline = killed.plusSeconds(1);
-        while (ProcTable.alive(pid) && Instant.now().isBefore(deadline)) {
+        while ((ProcTable.alive(pid) || ProcTable.alive(helper)) && Instant.now().isBefore(deadline)) {
             ImageProcess.sleep(10);
         }
         assertFalse(ProcTable.alive(pid), "the workload outlived the core by a second");
-        System.out.println("workload gone " + Duration.between(killed, Instant.now()).toMillis() + " ms after SIGKILL to the core");
+        assertFalse(ProcTable.alive(helper), "the helper waiting for the next start outlived the core by a second");
+        System.out.println("workload and waiting helper gone " + Duration.between(killed, Instant.now()).toMillis() + " ms after SIGKILL to the core");
+    }
+
+    @Test
+    void theHelperWaitingForTheNextStartIsBeyondTheReachOfTheWorkloadsUser() throws Exception {
+        Path injected = work.resolve("injected");
+        launch("""
+                adapter:
+                  run_as_user: %s
+                process_management:
+                  enabled: true
+                  command: [/bin/sh, -c, "${script}", "%s"]
+                """.formatted(USER, marker), Map.of("CCC_API_TOKEN", TOKEN));
+        startAndAwaitPid("{\"script\": \"exec sleep 60\"}");
+        long helper = awaitWaitingHelper();
+        // What the workload's user would try: signal it, stop it, read its environment, write a command of its own down its pipe.
+        String h = Long.toString(helper);
+        String attempts = String.join("\n",
+                "(kill -0 " + h + ") 2>/dev/null && echo REACHED-signal",
+                "(kill -STOP " + h + ") 2>/dev/null && echo REACHED-stop",
+                "(cat /proc/" + h + "/environ >/dev/null) 2>/dev/null && echo REACHED-environ",
+                "(ls /proc/" + h + "/fd >/dev/null) 2>/dev/null && echo REACHED-descriptors",
+                "(printf '4\\0--\\0/bin/sh\\0-c\\0id -u > " + injected + "\\0' > /proc/" + h + "/fd/3) 2>/dev/null && echo REACHED-pipe",
+                "(exec 3>/proc/" + h + "/mem) 2>/dev/null && echo REACHED-memory",
+                "echo attempts-done");
+        String outcome = run("setpriv", "--reuid=" + USER, "--regid=" + USER, "--clear-groups", "/bin/sh", "-c", attempts);
+        assertEquals("attempts-done", outcome, "the workload's user reached the waiting helper");
+        assertTrue(ProcTable.alive(helper));
+
+        // The next start is the configured command, in that helper, as the workload's user; nothing injected ran.
+        long next = startAndAwaitPid("{\"script\": \"sleep 61; true\"}");
+        assertEquals(helper, next, "the next workload runs in the helper that waited");
+        assertEquals(List.of("-c", "sleep 61; true", marker), List.of(ProcessHandle.of(next).orElseThrow().info().arguments().orElseThrow()));
+        assertEquals(run("id", "-u", USER), Files.getAttribute(Path.of("/proc", Long.toString(next)), "unix:uid").toString());
+        assertFalse(Files.exists(injected), "a command written by the workload's user ran");
+    }
+
+    /** The one helper the core started ahead of its next workload, once it waits. */
+    private long awaitWaitingHelper() throws IOException {
+        Instant deadline = Instant.now().plusSeconds(10);
+        while (Instant.now().isBefore(deadline)) {
+            var waiting = ProcessHandle.of(core.process.pid()).orElseThrow().children().filter(ProcTable::isWaitingHelper).toList();
+            if (!waiting.isEmpty()) {
+                assertEquals(1, waiting.size(), "one helper waits: " + waiting);
+                return waiting.getFirst().pid();
+            }
+            ImageProcess.sleep(10);
+        }
+        throw new AssertionError("no helper waits for the next start: " + core.output());
     }
 
     @Test

@@ -5,6 +5,7 @@ import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 
 /**
@@ -20,6 +21,13 @@ final class ReadyHelper {
 
     /** The bound on one command message, arguments and environment together; {@code ccc-exec}'s is the same. */
     static final int MAX_COMMAND_MESSAGE = 4 * 1024 * 1024;
+
+    /**
+     * How long a helper may take to read its command: one that reads nothing (stopped, as its own
+     * user may stop it when the core is not root) is killed then, so that the launch goes on in
+     * another rather than wait for ever. A helper that reads takes the largest message in milliseconds.
+     */
+    static final Duration HAND_OVER_WITHIN = Duration.ofSeconds(5);
 
     private final SpawnedProcess process;
     // The write end of the helper's command pipe; null once the command went, or the helper was let go.
@@ -70,18 +78,31 @@ final class ReadyHelper {
      * arguments) and {@code environment} (NAME=VALUE entries, the workload's whole environment)
      * to the helper, which becomes the workload.
      *
-     * @throws GoneException if the helper had ended before it took the command
+     * @throws GoneException if the helper had ended before it took the command, or was killed
+     *     because it had not taken it within {@link #HAND_OVER_WITHIN}
      */
     SpawnedProcess run(List<String> arguments, List<String> environment) throws IOException {
         byte[] message = message(arguments, environment);
         OutputStream out = command;
         command = null;
+        // A write that fills the pipe waits for the helper to read; one that never reads is killed, which ends the write.
+        // A virtual thread waits for that (its sleep uses the virtual threads' own timer): the core gains no platform thread.
+        Thread killUnlessTaken = Thread.ofVirtual().name("hand-over-to-" + process.pid()).start(() -> {
+            try {
+                Thread.sleep(HAND_OVER_WITHIN);
+                process.destroyForcibly();
+            } catch (InterruptedException e) {
+                // Taken in time.
+            }
+        });
         try (out) {
             out.write(message);
         } catch (IOException e) {
             // Broken pipe: it has ended. It gets no command now in any case, so it exits.
             closeOutput();
             throw new GoneException("the helper " + process.pid() + " started ahead did not take the command: " + e.getMessage());
+        } finally {
+            killUnlessTaken.interrupt();
         }
         return process;
     }

@@ -3,15 +3,18 @@ package ccc.core.process;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ccc.api.Launch;
 import ccc.core.log.Redactor;
+import ccc.core.os.Signals;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -31,7 +34,9 @@ import org.junit.jupiter.api.Test;
  * their output open; they get the environment built for them and nothing else, their output, no
  * descriptor of the core, an empty signal mask and default signal actions; a program that cannot
  * be run fails the start with a message that says why. The helper waiting for the next launch is
- * in a session of its own, replaced when it has ended, and let go when the launcher closes.
+ * in a session of its own, holds no environment and no descriptor of the core but its command
+ * pipe, takes a command message of exactly the bound, is replaced when it has ended, and is let
+ * go when the launcher closes.
  */
 class PosixSpawnTest {
 
@@ -308,6 +313,28 @@ class PosixSpawnTest {
     }
 
     @Test
+    void aHelperThatDoesNotTakeItsCommandIsKilledAndReplacedWithinTheHandOverBound() throws Exception {
+        requireSpawn();
+        var launcher = launcher(withHelper(helper()), new WorkloadOutput(100, new Redactor()));
+        List<Long> before = waitingHelpers();
+        ManagedProcess first = launcher.launch(Launch.of(SH, "-c", "exit 0"));
+        long ahead = awaitNewWaitingHelper(before, first.processId());
+        // Stopped, as its own user may stop it when the core is not root: it reads nothing.
+        assertEquals(0, Native.kill(ahead, Signals.STOP));
+        try {
+            // More than a pipe holds, so the hand-over must wait for the helper to read.
+            Launch launch = Launch.of(SH, "-c", "exit 7").withEnvironment("FILL", "x".repeat(120_000));
+            ManagedProcess second = assertTimeoutPreemptively(ReadyHelper.HAND_OVER_WITHIN.multipliedBy(4), () -> launcher.launch(launch));
+            assertTrue(second.processId() != ahead, "the workload runs in another helper");
+            assertEquals(7, second.exit().toCompletableFuture().get(10, TimeUnit.SECONDS));
+            ProcessHandle.of(ahead).ifPresent(stopped -> assertFalse(stopped.isAlive(), "the helper that took nothing was killed"));
+        } finally {
+            Native.kill(ahead, Signals.KILL);
+            launcher.close();
+        }
+    }
+
+    @Test
     void aCommandBeyondTheMessageBoundIsRefusedBeforeAnyHelperIsUsed() throws Exception {
         requireSpawn();
         var launcher = launcher(withHelper(helper()), new WorkloadOutput(100, new Redactor()));
@@ -315,6 +342,28 @@ class PosixSpawnTest {
         IOException failure = assertThrows(IOException.class, () -> launcher.launch(Launch.of("echo", huge, huge)));
         assertTrue(failure.getMessage().contains(Integer.toString(ReadyHelper.MAX_COMMAND_MESSAGE)), failure.getMessage());
         launcher.close();
+    }
+
+    @Test
+    void aCommandMessageOfExactlyTheBoundReachesTheExec() throws Exception {
+        requireSpawn();
+        List<String> arguments = List.of("--", SH, "-c", "exit 0");
+        // Variables under the kernel's bound on one string (MAX_ARG_STRLEN), the last one filling the message to the byte.
+        var environment = new ArrayList<String>();
+        int length = ReadyHelper.message(arguments, environment).length;
+        for (int i = 0; length < ReadyHelper.MAX_COMMAND_MESSAGE; i++) {
+            String name = "FILL" + i + "=";
+            int value = Math.min(64 * 1024, ReadyHelper.MAX_COMMAND_MESSAGE - length - name.length() - 1);
+            environment.add(name + "x".repeat(Math.max(0, value)));
+            length = ReadyHelper.message(arguments, environment).length;
+        }
+        assertEquals(ReadyHelper.MAX_COMMAND_MESSAGE, length, "the message is exactly the bound");
+        Process process = ReadyHelper.start(helper().orElseThrow().toString()).run(arguments, environment);
+        String stderr = readAll(process.getErrorStream());
+        int exit = process.waitFor();
+        // The kernel may refuse that much at the exec (its bound is a quarter of the stack limit), but ccc-exec must not.
+        assertFalse(stderr.contains("command message too long"), stderr);
+        assertTrue(exit == 0 || stderr.contains("Argument list too long"), "exit " + exit + ": " + stderr);
     }
 
     /** The process group and session fields of a {@code /proc/PID/stat}. */
@@ -359,6 +408,29 @@ class PosixSpawnTest {
                 launched.exit().toCompletableFuture().get(10, TimeUnit.SECONDS);
             }
         } finally {
+            Native.close(held);
+        }
+    }
+
+    @Test
+    void theHelperWaitingForTheNextLaunchHoldsNoEnvironmentAndNoDescriptorOfTheCore() throws Exception {
+        requireSpawn();
+        // A descriptor the core holds open without close-on-exec, as native code may.
+        int held = Native.openat(Native.AT_FDCWD, "/proc/self/status", Native.O_RDONLY, 0);
+        assertTrue(held >= 0, "open: " + held);
+        var launcher = launcher(withHelper(helper()), new WorkloadOutput(100, new Redactor()));
+        try {
+            List<Long> before = waitingHelpers();
+            ManagedProcess workload = launcher.launch(Launch.of(SH, "-c", "exit 0").withEnvironment("FOR_THE_WORKLOAD", "only"));
+            Path proc = Path.of("/proc", Long.toString(awaitNewWaitingHelper(before, workload.processId())));
+            assertEquals(0, Files.readAllBytes(proc.resolve("environ")).length, "the waiting helper has no environment at all");
+            var descriptors = descriptors(proc);
+            assertEquals(Set.of("0", "1", "2", "3"), descriptors.keySet(), "descriptors " + descriptors);
+            assertEquals("/dev/null", descriptors.get("0"));
+            assertTrue(descriptors.get("3").startsWith("pipe:"), "its command pipe: " + descriptors);
+            assertEquals(0, workload.exit().toCompletableFuture().get(10, TimeUnit.SECONDS));
+        } finally {
+            launcher.close();
             Native.close(held);
         }
     }

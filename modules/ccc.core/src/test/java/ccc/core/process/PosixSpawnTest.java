@@ -259,78 +259,64 @@ class PosixSpawnTest {
 
     @Test
     void aWorkloadRunsInTheHelperStartedAheadAndAnotherIsStartedForTheNext() throws Exception {
-        requireSpawn();
-        var launcher = launcher(withHelper(helper()), new WorkloadOutput(100, new Redactor()));
-        List<Long> before = waitingHelpers();
-        ManagedProcess first = launcher.launch(Launch.of("sleep", "30"));
-        long ahead = awaitNewWaitingHelper(before, first.processId());
-        ManagedProcess second = launcher.launch(Launch.of("sleep", "30"));
-        assertEquals(ahead, second.processId(), "the second workload is the helper started ahead");
-        for (ManagedProcess process : List.of(first, second)) {
+        Launched once = launchOnce(Launch.of("sleep", "30"));
+        ManagedProcess second = once.launcher().launch(Launch.of("sleep", "30"));
+        assertEquals(once.ahead(), second.processId(), "the second workload is the helper started ahead");
+        for (ManagedProcess process : List.of(once.workload(), second)) {
             process.signal("KILL");
             assertEquals(128 + 9, process.exit().toCompletableFuture().get(10, TimeUnit.SECONDS));
         }
-        launcher.close();
+        once.launcher().close();
     }
 
     @Test
     void aHelperStartedAheadIsInASessionOfItsOwnAndGoesWhenTheLauncherCloses() throws Exception {
-        requireSpawn();
-        var launcher = launcher(withHelper(helper()), new WorkloadOutput(100, new Redactor()));
-        List<Long> before = waitingHelpers();
-        ManagedProcess workload = launcher.launch(Launch.of(SH, "-c", "exit 0"));
-        long ahead = awaitNewWaitingHelper(before, workload.processId());
+        Launched once = launchOnce(Launch.of(SH, "-c", "exit 0"));
         // A signal to the core's process group (a terminal's ^C) does not reach it, once it has run its first steps.
-        Path stat = Path.of("/proc", Long.toString(ahead), "stat");
+        Path stat = Path.of("/proc", Long.toString(once.ahead()), "stat");
+        List<String> itsOwn = List.of(Long.toString(once.ahead()), Long.toString(once.ahead()));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         List<String> groupAndSession = groupAndSession(stat);
-        while (!groupAndSession.equals(List.of(Long.toString(ahead), Long.toString(ahead))) && System.nanoTime() < deadline) {
+        while (!groupAndSession.equals(itsOwn) && System.nanoTime() < deadline) {
             Thread.sleep(5);
             groupAndSession = groupAndSession(stat);
         }
-        assertEquals(List.of(Long.toString(ahead), Long.toString(ahead)), groupAndSession, "its own process group and session");
-        ProcessHandle handle = ProcessHandle.of(ahead).orElseThrow();
-        launcher.close();
+        assertEquals(itsOwn, groupAndSession, "its own process group and session");
+        ProcessHandle handle = ProcessHandle.of(once.ahead()).orElseThrow();
+        once.launcher().close();
         handle.onExit().get(10, TimeUnit.SECONDS);
-        assertEquals(List.of(), waitingHelpers().stream().filter(pid -> !before.contains(pid)).toList(), "no helper is started after close");
+        assertEquals(List.of(), waitingHelpers().stream().filter(pid -> !once.helpersBefore().contains(pid)).toList(),
+                "no helper is started after close");
     }
 
     @Test
     void aHelperThatEndedWhileWaitingIsReplacedAtTheLaunch() throws Exception {
-        requireSpawn();
-        var launcher = launcher(withHelper(helper()), new WorkloadOutput(100, new Redactor()));
-        List<Long> before = waitingHelpers();
-        ManagedProcess first = launcher.launch(Launch.of(SH, "-c", "exit 0"));
-        long ahead = awaitNewWaitingHelper(before, first.processId());
-        ProcessHandle killed = ProcessHandle.of(ahead).orElseThrow();
-        assertEquals(0, Native.kill(ahead, 9));
+        Launched once = launchOnce(Launch.of(SH, "-c", "exit 0"));
+        ProcessHandle killed = ProcessHandle.of(once.ahead()).orElseThrow();
+        assertEquals(0, Native.kill(once.ahead(), 9));
         // Gone by the launch (a helper killed during the hand-over would be a workload killed at once: its exit shows it).
         killed.onExit().get(10, TimeUnit.SECONDS);
-        ManagedProcess second = launcher.launch(Launch.of(SH, "-c", "exit 6"));
-        assertTrue(second.processId() != ahead);
+        ManagedProcess second = once.launcher().launch(Launch.of(SH, "-c", "exit 6"));
+        assertTrue(second.processId() != once.ahead());
         assertEquals(6, second.exit().toCompletableFuture().get(10, TimeUnit.SECONDS));
-        launcher.close();
+        once.launcher().close();
     }
 
     @Test
     void aHelperThatDoesNotTakeItsCommandIsKilledAndReplacedWithinTheHandOverBound() throws Exception {
-        requireSpawn();
-        var launcher = launcher(withHelper(helper()), new WorkloadOutput(100, new Redactor()));
-        List<Long> before = waitingHelpers();
-        ManagedProcess first = launcher.launch(Launch.of(SH, "-c", "exit 0"));
-        long ahead = awaitNewWaitingHelper(before, first.processId());
+        Launched once = launchOnce(Launch.of(SH, "-c", "exit 0"));
         // Stopped, as its own user may stop it when the core is not root: it reads nothing.
-        assertEquals(0, Native.kill(ahead, Signals.STOP));
+        assertEquals(0, Native.kill(once.ahead(), Signals.STOP));
         try {
             // More than a pipe holds, so the hand-over must wait for the helper to read.
             Launch launch = Launch.of(SH, "-c", "exit 7").withEnvironment("FILL", "x".repeat(120_000));
-            ManagedProcess second = assertTimeoutPreemptively(ReadyHelper.HAND_OVER_WITHIN.multipliedBy(4), () -> launcher.launch(launch));
-            assertTrue(second.processId() != ahead, "the workload runs in another helper");
+            ManagedProcess second = assertTimeoutPreemptively(ReadyHelper.HAND_OVER_WITHIN.multipliedBy(4), () -> once.launcher().launch(launch));
+            assertTrue(second.processId() != once.ahead(), "the workload runs in another helper");
             assertEquals(7, second.exit().toCompletableFuture().get(10, TimeUnit.SECONDS));
-            ProcessHandle.of(ahead).ifPresent(stopped -> assertFalse(stopped.isAlive(), "the helper that took nothing was killed"));
+            ProcessHandle.of(once.ahead()).ifPresent(stopped -> assertFalse(stopped.isAlive(), "the helper that took nothing was killed"));
         } finally {
-            Native.kill(ahead, Signals.KILL);
-            launcher.close();
+            Native.kill(once.ahead(), Signals.KILL);
+            once.launcher().close();
         }
     }
 
@@ -364,6 +350,18 @@ class PosixSpawnTest {
         // The kernel may refuse that much at the exec (its bound is a quarter of the stack limit), but ccc-exec must not.
         assertFalse(stderr.contains("command message too long"), stderr);
         assertTrue(exit == 0 || stderr.contains("Argument list too long"), "exit " + exit + ": " + stderr);
+    }
+
+    /** A launcher after its first launch: the workload, the helper it started ahead, and the helpers that waited before. */
+    private record Launched(ProcessLauncher launcher, ManagedProcess workload, long ahead, List<Long> helpersBefore) {
+    }
+
+    private static Launched launchOnce(Launch first) throws Exception {
+        requireSpawn();
+        var launcher = launcher(withHelper(helper()), new WorkloadOutput(100, new Redactor()));
+        List<Long> before = waitingHelpers();
+        ManagedProcess workload = launcher.launch(first);
+        return new Launched(launcher, workload, awaitNewWaitingHelper(before, workload.processId()), before);
     }
 
     /** The process group and session fields of a {@code /proc/PID/stat}. */

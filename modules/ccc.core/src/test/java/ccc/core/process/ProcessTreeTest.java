@@ -142,14 +142,20 @@ class ProcessTreeTest {
         assertEndedBySigtermBeforeTheGrace(workload, "the stopped workload waited for the grace");
     }
 
+    /** With this JVM adopting orphans (as the core does), a shell running {@code script} once it has a child. */
+    private Process startAdoptingWithAChild(String script) throws Exception {
+        assertTrue(Reaper.startInBackground().get(10, TimeUnit.SECONDS), "the test JVM could not become a child subreaper");
+        Process shell = start(script);
+        awaitChildren(shell.pid(), 1);
+        return shell;
+    }
+
     @Test
     void aChildOrphanedByTheStopSignalBeforeTheLookIsFoundAmongTheAdoptedAndEnded() throws Exception {
         // With the core adopting, the stop signal reaches the main process before the tree is looked at. The shell dies
         // at SIGTERM at once; its child gets nothing from the signal (the tree leads no group of its own), so it ends
         // only if it is found: as the shell's child, or re-parented to this JVM if the shell died first.
-        assertTrue(Reaper.startInBackground().get(10, TimeUnit.SECONDS), "the test JVM could not become a child subreaper");
-        Process shell = start("sleep " + marker + " & wait");
-        awaitChildren(shell.pid(), 1);
+        Process shell = startAdoptingWithAChild("sleep " + marker + " & wait");
         long child = ProcessTree.children(shell.pid()).getFirst();
         assertEndedBySigtermBeforeTheGrace(shell, "waited for the grace");
         assertTrue(ended(child), "the shell's child survived its stop");
@@ -159,11 +165,9 @@ class ProcessTreeTest {
     void aChildForkedAtTheStopSignalIsFoundAmongTheAdoptedAndEnded() throws Exception {
         // At SIGTERM the shell starts a child and exits: that child never was in the tree when it was signalled, and is
         // an orphan of this JVM from the moment its parent exits.
-        assertTrue(Reaper.startInBackground().get(10, TimeUnit.SECONDS), "the test JVM could not become a child subreaper");
         // A child the signal reaches between its fork and its exec runs the trap's handler, which its exec then drops:
         // it survives SIGTERM, as any process may, and goes at the grace. Found, it ends either way; not found, never.
-        Process shell = start("trap 'sleep " + marker + " & exit 0' TERM; while :; do sleep 0.01; done");
-        awaitChildren(shell.pid(), 1);
+        Process shell = startAdoptingWithAChild("trap 'sleep " + marker + " & exit 0' TERM; while :; do sleep 0.01; done");
         assertTrue(ProcessTree.end(treeOf(shell), Signals.TERM, Instant.now().plusSeconds(2)));
         assertTrue(shell.waitFor(10, TimeUnit.SECONDS));
         assertEquals(0, shell.exitValue(), "the trap did not run: this test shows nothing");
@@ -175,9 +179,7 @@ class ProcessTreeTest {
     void aMemberOutsideTheGroupOfAMainProcessThatOutlivesTheSignalGetsItLongBeforeTheGrace() throws Exception {
         // The first look waits a moment for the main process to obey; one that does not must not hold the signal back
         // from the members the group signal misses: here a child in a session of its own.
-        assertTrue(Reaper.startInBackground().get(10, TimeUnit.SECONDS), "the test JVM could not become a child subreaper");
-        Process shell = start("trap : TERM; setsid sleep " + marker + " & while :; do wait; done");
-        awaitChildren(shell.pid(), 1);
+        Process shell = startAdoptingWithAChild("trap : TERM; setsid sleep " + marker + " & while :; do wait; done");
         long child = ProcessTree.children(shell.pid()).getFirst();
         Instant deadline = Instant.now().plusSeconds(10);
         while (!commandLine(child).contains(marker)) {

@@ -154,7 +154,7 @@ public final class Main {
             // kill(2) is linked now, while memory is plentiful: the fatal-error handler needs it at once.
             Native.kill(ProcessHandle.current().pid(), 0);
             FatalErrors.install(core.lifecycle()::endWorkloadNow);
-            StartupPages.release();
+            StartupPages.releaseLater();
             return serve(core);
         } catch (ConfigException | AdapterCatalog.AdapterException e) {
             return fail(e.getMessage(), checkOnly ? 1 : 2);

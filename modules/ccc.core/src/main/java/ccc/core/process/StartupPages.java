@@ -6,9 +6,11 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -39,6 +41,30 @@ public final class StartupPages {
         long length() {
             return end - start;
         }
+    }
+
+    /**
+     * How long after the core listens the pages are given back: the first answers come first (the
+     * page-out, and linking the call it makes, take 50 to 110 ms of a CPU).
+     */
+    public static final Duration AFTER_LISTENING = Duration.ofSeconds(1);
+
+    /**
+     * {@link #release()}, on a virtual thread, {@link #AFTER_LISTENING} from now; completes with
+     * the bytes advised (0 if the core ends first).
+     */
+    public static CompletableFuture<Long> releaseLater() {
+        var released = new CompletableFuture<Long>();
+        Thread.ofVirtual().name("startup-pages").start(() -> {
+            try {
+                Thread.sleep(AFTER_LISTENING);
+                released.complete(release());
+            } catch (InterruptedException e) {
+                // The core is ending: nothing to give back.
+                released.complete(0L);
+            }
+        });
+        return released;
     }
 
     /**

@@ -1,6 +1,7 @@
 package ccc.core.process;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.BufferedReader;
@@ -10,6 +11,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 class StartupPagesTest {
@@ -59,6 +61,13 @@ class StartupPagesTest {
             thread.join();
         }
         assertEquals("java.util.concurrent.ConcurrentSkipListSet", Class.forName("java.util.concurrent.ConcurrentSkipListSet").getName());
+    }
+
+    @Test
+    void releaseLaterLeavesThePagesToTheFirstAnswersThenGivesThemBack() throws Exception {
+        var released = StartupPages.releaseLater();
+        assertFalse(released.isDone(), "given back at once, while the first answers need the CPU");
+        assertTrue(released.get(StartupPages.AFTER_LISTENING.toSeconds() + 10, TimeUnit.SECONDS) > 0, "nothing was given back");
     }
 
     private static String mapping(String range, String file, int anonymousKib) {

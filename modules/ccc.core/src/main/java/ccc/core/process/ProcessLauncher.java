@@ -159,14 +159,15 @@ public final class ProcessLauncher {
     private Process runInReadyHelper(List<String> command, Map<String, String> variables) throws IOException {
         List<String> arguments = command.subList(1, command.size());
         List<String> environment = variables.entrySet().stream().map(variable -> variable.getKey() + "=" + variable.getValue()).toList();
-        ReadyHelper.message(arguments, environment); // fails before a helper is used on what no helper could run
+        // Built once, and before a helper is used: it fails on what no helper could run.
+        byte[] message = ReadyHelper.message(arguments, environment);
         try {
             ReadyHelper helper = takeReadyHelper(command.getFirst());
             try {
-                return helper.run(arguments, environment);
+                return helper.run(message);
             } catch (ReadyHelper.GoneException e) {
                 log.warn("the helper started ahead had ended; starting another", "reason", e.getMessage());
-                return onTheForker(() -> ReadyHelper.start(command.getFirst()), ReadyHelper::discard).run(arguments, environment);
+                return onTheForker(() -> ReadyHelper.start(command.getFirst()), ReadyHelper::discard).run(message);
             }
         } finally {
             prepareNextHelper(command.getFirst());

@@ -74,15 +74,14 @@ final class ReadyHelper {
     }
 
     /**
-     * Hands {@code arguments} ({@code ccc-exec}'s options, {@code --}, the program and its
-     * arguments) and {@code environment} (NAME=VALUE entries, the workload's whole environment)
-     * to the helper, which becomes the workload.
+     * Hands {@code message} ({@link #message(List, List)}: {@code ccc-exec}'s options, {@code --},
+     * the program and its arguments, and the workload's whole environment) to the helper, which
+     * becomes the workload.
      *
      * @throws GoneException if the helper had ended before it took the command, or was killed
      *     because it had not taken it within {@link #HAND_OVER_WITHIN}
      */
-    SpawnedProcess run(List<String> arguments, List<String> environment) throws IOException {
-        byte[] message = message(arguments, environment);
+    SpawnedProcess run(byte[] message) throws IOException {
         OutputStream out = command;
         command = null;
         // A write that fills the pipe waits for the helper to read; one that never reads is killed, which ends the write.

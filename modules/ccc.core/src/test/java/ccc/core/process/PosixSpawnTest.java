@@ -344,7 +344,7 @@ class PosixSpawnTest {
             length = ReadyHelper.message(arguments, environment).length;
         }
         assertEquals(ReadyHelper.MAX_COMMAND_MESSAGE, length, "the message is exactly the bound");
-        Process process = ReadyHelper.start(helper().orElseThrow().toString()).run(arguments, environment);
+        Process process = ReadyHelper.start(helper().orElseThrow().toString()).run(ReadyHelper.message(arguments, environment));
         String stderr = readAll(process.getErrorStream());
         int exit = process.waitFor();
         // The kernel may refuse that much at the exec (its bound is a quarter of the stack limit), but ccc-exec must not.

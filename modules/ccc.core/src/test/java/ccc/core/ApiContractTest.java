@@ -89,7 +89,7 @@ class ApiContractTest {
         long second = ((Number) status.get("pid")).longValue();
         assertTrue(first != second);
         assertFalse(Processes.alive(first));
-        assertEquals(List.of(second), Processes.withArgument(adapter.marker));
+        assertEquals(List.of(second), Processes.settledWithArgument(adapter.marker, List.of(second)));
     }
 
     @Test

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ccc.api.AdapterContext;
 import ccc.api.Payload;
 import ccc.api.Workload;
+import ccc.core.http.ControlApi;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -121,6 +122,44 @@ class LifecycleTest {
         assertEquals("stopped", core.status().get("phase"));
         assertEquals(List.of(), Processes.withArgument(adapter.marker));
         assertTrue(adapter.starts.get() <= 1, "the superseded start was skipped");
+    }
+
+    @Test
+    void aQuickStartRestartOrStopIsCarriedOutByTheTimeItIsAnswered() throws Exception {
+        start(new SleepAdapter());
+        // A first cycle, so that the timed ones below do not include the first start's class loading.
+        core.post("/api/start", "{}");
+        core.awaitPhase("running");
+        core.post("/api/stop", null);
+        core.awaitPhase("stopped");
+
+        assertEquals(Map.of("message", "start initiated"), core.post("/api/start", "{}").json());
+        var started = core.status();
+        assertEquals("running", started.get("phase"), "the next request after the answer sees the workload running");
+        long startedPid = ((Number) started.get("pid")).longValue();
+        assertEquals(List.of(startedPid), Processes.settledWithArgument(adapter.marker, List.of(startedPid)));
+
+        assertEquals(Map.of("message", "start initiated"), core.post("/api/start", "{}").json());
+        var restarted = core.status();
+        assertEquals("running", restarted.get("phase"));
+        long restartedPid = ((Number) restarted.get("pid")).longValue();
+        assertTrue(restartedPid != startedPid, "a restart's answer comes after the new workload runs");
+        assertEquals(List.of(restartedPid), Processes.settledWithArgument(adapter.marker, List.of(restartedPid)));
+
+        assertEquals(Map.of("message", "stop initiated"), core.post("/api/stop", null).json());
+        assertEquals("stopped", core.get("/api/health").json().get("app_status"));
+        assertEquals(List.of(), Processes.withArgument(adapter.marker));
+    }
+
+    @Test
+    void aSlowStartIsAnsweredWithoutWaitingForIt() throws Exception {
+        start(new SleepAdapter());
+        adapter.startDelay = ControlApi.ANSWER_WAITS_AT_MOST.multipliedBy(10);
+        assertEquals(Map.of("message", "start initiated"), core.post("/api/start", "{}").json());
+        assertEquals("starting", core.status().get("phase"), "the answer did not wait for the start");
+        assertEquals(Map.of("message", "stop initiated"), core.post("/api/stop", null).json());
+        core.awaitPhase("stopped");
+        assertEquals(List.of(), Processes.withArgument(adapter.marker));
     }
 
     @Test

@@ -143,11 +143,16 @@ class ProcessManagementTest {
     @Test
     void theConfiguredStopSignalIsSent() throws Exception {
         Path got = work.resolve("got-int");
-        start("command: " + yamlList("sh", "-c", "trap 'touch " + got + "; exit 0' INT; while :; do sleep 0.02; done", marker) + "\n"
-                + "stop_signal: INT\n");
+        Path trapped = work.resolve("trap-set");
+        start("command: " + yamlList("sh", "-c", "trap 'touch " + got + "; exit 0' INT; touch " + trapped
+                + "; while :; do sleep 0.02; done", marker) + "\n" + "stop_signal: INT\n");
         core.post("/api/start", "{}");
         core.awaitPhase("running");
-        TestCore.sleep(100);
+        // `running` comes when the workload is handed its command, perhaps before its shell has set the trap.
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (!Files.exists(trapped) && System.nanoTime() < deadline) {
+            TestCore.sleep(10);
+        }
         core.post("/api/stop", null);
         var status = core.awaitPhase("stopped");
         assertTrue(Files.exists(got), "the workload received SIGINT");

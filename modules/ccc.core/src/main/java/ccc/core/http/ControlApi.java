@@ -17,14 +17,20 @@ import ccc.core.process.WorkloadOutput;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.sun.net.httpserver.HttpHandler;
 import java.net.URLDecoder;
+import java.time.Duration;
 import java.nio.charset.StandardCharsets;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /** The control API of docs/compatibility.md, plus {@code /api/status}: parses and validates requests, then hands commands to the lifecycle. */
 public final class ControlApi {
@@ -39,6 +45,8 @@ public final class ControlApi {
      * the answers of {@link #MAX_CONCURRENT_LOG_READS}, which a follower would otherwise hold for ever.
      */
     public static final int MAX_LOG_FOLLOWERS = 16;
+    /** How long a start's or stop's answer waits for the lifecycle to carry it out. */
+    public static final Duration ANSWER_WAITS_AT_MOST = Duration.ofMillis(100);
 
     private final Lifecycle lifecycle;
     private final Planner planner;
@@ -117,14 +125,14 @@ public final class ControlApi {
         return Response.ok(body);
     }
 
-    private Response start(Request request) throws HttpError {
+    private Response start(Request request) throws HttpError, InterruptedException {
         StartPlan plan;
         try {
             plan = planner.start(new Payload(request.jsonObject(false)));
         } catch (Planner.InvalidRequest e) {
             throw new HttpError(400, e.getMessage());
         }
-        lifecycle.start(plan);
+        answerOnceCarriedOut(lifecycle.start(plan));
         return Response.message("start initiated");
     }
 
@@ -306,13 +314,31 @@ public final class ControlApi {
         return parameters;
     }
 
-    private Response stop(Request request) throws HttpError {
+    private Response stop(Request request) throws HttpError, InterruptedException {
         Map<String, Object> body = request.jsonObject(true);
         Object force = body.getOrDefault("force", Boolean.FALSE);
         if (!(force instanceof Boolean)) {
             throw new HttpError(422, "'force' must be true or false");
         }
-        boolean stopping = lifecycle.stop((Boolean) force);
-        return Response.message(stopping ? "stop initiated" : "nothing to stop");
+        Optional<CompletableFuture<Void>> stopping = lifecycle.stop((Boolean) force);
+        if (stopping.isEmpty()) {
+            return Response.message("nothing to stop");
+        }
+        answerOnceCarriedOut(stopping.get());
+        return Response.message("stop initiated");
+    }
+
+    /**
+     * Holds a start's or stop's answer until the lifecycle has carried it out, for at most
+     * {@link #ANSWER_WAITS_AT_MOST}: a client's next request then sees the outcome of a quick
+     * transition rather than one more {@code initializing}, and a slow one is still answered at
+     * once. The answer is the same either way.
+     */
+    private static void answerOnceCarriedOut(CompletableFuture<Void> transition) throws InterruptedException {
+        try {
+            transition.get(ANSWER_WAITS_AT_MOST.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException | ExecutionException e) {
+            // Still under way, or ended however it ended: the state and the events tell the rest.
+        }
     }
 }

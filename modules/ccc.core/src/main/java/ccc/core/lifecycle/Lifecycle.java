@@ -17,6 +17,7 @@ import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.OptionalLong;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -108,8 +109,11 @@ public final class Lifecycle {
         ProcessHandle.current().descendants().forEach(process -> Native.kill(process.pid(), Signals.KILL));
     }
 
-    /** Queues a start, which restarts a running workload. Returns at once. */
-    public void start(StartPlan plan) {
+    /**
+     * Queues a start, which restarts a running workload. Returns at once; the future completes
+     * once the lifecycle has carried the start out (running or failed) or found it superseded.
+     */
+    public CompletableFuture<Void> start(StartPlan plan) {
         synchronized (submissions) {
             long request = ++lastRequest;
             latestRequest = request;
@@ -118,7 +122,7 @@ public final class Lifecycle {
             releaseQueuedStart();
             queuedStart = queued;
             tell(observer -> observer.accepted(new ControlRequest.Start()));
-            submit(() -> {
+            return submit(() -> {
                 StartPlan taken = queued.getAndSet(null);
                 if (taken == null) {
                     begunRequest = request;
@@ -140,10 +144,11 @@ public final class Lifecycle {
     }
 
     /**
-     * Queues a stop. Returns whether there was anything to stop: a workload starting, running
-     * or waiting to be restarted, or a start still queued.
+     * Queues a stop if there is anything to stop: a workload starting, running or waiting to be
+     * restarted, or a start still queued. Returns at once: empty if there was nothing to stop,
+     * otherwise a future that completes once the lifecycle has carried the stop out.
      */
-    public boolean stop(boolean force) {
+    public Optional<CompletableFuture<Void>> stop(boolean force) {
         synchronized (submissions) {
             boolean startQueued = latestStartRequest > begunRequest;
             Phase phase = published.get().phase();
@@ -155,14 +160,13 @@ public final class Lifecycle {
                 } catch (RejectedExecutionException e) {
                     // Shutting down: the shutdown sweeps.
                 }
-                return false;
+                return Optional.empty();
             }
             long request = ++lastRequest;
             latestRequest = request;
             releaseQueuedStart();
             tell(observer -> observer.accepted(new ControlRequest.Stop(force, true)));
-            submit(() -> runStop(request, force));
-            return true;
+            return Optional.of(submit(() -> runStop(request, force)));
         }
     }
 
@@ -279,12 +283,22 @@ public final class Lifecycle {
         submitAndWait(() -> Boolean.TRUE);
     }
 
-    private void submit(Runnable transition) {
+    /** Queues {@code transition}; the future completes when it has run, however it ended. */
+    private CompletableFuture<Void> submit(Runnable transition) {
+        var carriedOut = new CompletableFuture<Void>();
         try {
-            writer.execute(transition);
+            // Not writer.submit: an exception must still reach the thread's handler, not hide in a future.
+            writer.execute(() -> {
+                try {
+                    transition.run();
+                } finally {
+                    carriedOut.complete(null);
+                }
+            });
         } catch (RejectedExecutionException e) {
             throw new ShuttingDownException();
         }
+        return carriedOut;
     }
 
     private <T> T submitAndWait(Callable<T> task) throws InterruptedException, ExecutionException {

@@ -245,7 +245,7 @@ class LifecycleStateMachineTest {
         adapter.blockStarts();
         lifecycle.start(plan("a"));
         adapter.awaitStartCalled();
-        assertTrue(lifecycle.stop(false));
+        assertTrue(lifecycle.stop(false).isPresent());
         adapter.releaseStarts();
         Snapshot stopped = settled();
         assertEquals(Phase.STOPPED, stopped.phase());
@@ -269,7 +269,7 @@ class LifecycleStateMachineTest {
     @Test
     void nothingToStopIsSaidAtOnce() throws Exception {
         lifecycle("");
-        assertFalse(lifecycle.stop(false));
+        assertFalse(lifecycle.stop(false).isPresent());
         assertEquals(Phase.IDLE, settled().phase());
     }
 
@@ -379,7 +379,7 @@ class LifecycleStateMachineTest {
         settled();
         adapter.started.getFirst().exit.complete(0);
         assertEquals(Phase.BACKOFF, settled().phase());
-        assertTrue(lifecycle.stop(false), "a workload waiting to be restarted can be stopped");
+        assertTrue(lifecycle.stop(false).isPresent(), "a workload waiting to be restarted can be stopped");
         assertEquals(Phase.STOPPED, settled().phase());
         delays.runAll();
         assertEquals(Phase.STOPPED, settled().phase());
@@ -579,9 +579,9 @@ class LifecycleStateMachineTest {
         adapter.updateResult = UpdateResult.APPLIED;
         lifecycle.update(new UpdatePlan(Payload.of(Map.of("x", 1)), Optional.empty()));
         lifecycle.signal(Signals.number("HUP").orElseThrow());
-        assertTrue(lifecycle.stop(true));
+        assertTrue(lifecycle.stop(true).isPresent());
         settled();
-        assertFalse(lifecycle.stop(false));
+        assertFalse(lifecycle.stop(false).isPresent());
         lifecycle.shutdown(Duration.ofSeconds(5));
         assertEquals(List.of(
                 "request Start[]", "phase starting", "phase running",

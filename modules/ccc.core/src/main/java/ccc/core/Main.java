@@ -12,7 +12,6 @@ import ccc.core.lifecycle.Phase;
 import ccc.core.log.Level;
 import ccc.core.log.Log;
 import ccc.core.log.Timeline;
-import ccc.core.process.Native;
 import ccc.core.process.PrivilegeDrop;
 import ccc.core.process.StartupPages;
 import ccc.core.process.UserDirectory;
@@ -151,8 +150,7 @@ public final class Main {
                 return train(core) + trainSupervision(environment);
             }
             handleSignals(core);
-            // kill(2) is linked now, while memory is plentiful: the fatal-error handler needs it at once.
-            Native.kill(ProcessHandle.current().pid(), 0);
+            // kill(2), which the handler needs, is linked in the background once the core listens, before any launch.
             FatalErrors.install(core.lifecycle()::endWorkloadNow);
             StartupPages.releaseLater();
             return serve(core);

@@ -6,6 +6,7 @@ import ccc.core.adapters.AdapterCatalog;
 import ccc.core.config.ConfigException;
 import ccc.core.config.ConfigLoader;
 import ccc.core.config.CoreConfig;
+import ccc.core.http.ApiServer;
 import ccc.core.json.Json;
 import ccc.core.log.FatalErrors;
 import ccc.core.lifecycle.Phase;
@@ -107,6 +108,10 @@ public final class Main {
                     }
                 }
             }
+        }
+        if (!checkOnly) {
+            // Beside the configuration's loading, on the second CPU: what the first answer would wait for.
+            ApiServer.prepareInBackground();
         }
         try {
             Log.configure(Level.parse(environment.getOrDefault("LOG_LEVEL", "INFO")), Log.Format.TEXT);

@@ -149,15 +149,18 @@ public final class Main {
             }
             Core core = Core.start(config, adapter, adapterName, PrivilegeDrop.system(), startup);
             startup.end();
-            if (trainingRun) {
-                // As a core does once it listens, so that the cache holds what that loads.
-                StartupPages.release();
-                return train(core) + trainSupervision(environment);
-            }
+            // The training run goes this way too, so that the cache holds what it loads and links: the lambdas it makes
+            // were otherwise spun at each start, interpreted, while the first answers were served.
             handleSignals(core);
             // kill(2), which the handler needs, is linked in the background once the core listens, before any launch.
             FatalErrors.install(core.lifecycle()::endWorkloadNow);
-            StartupPages.releaseLater();
+            var startupPages = StartupPages.releaseLater();
+            if (trainingRun) {
+                int trained = train(core) + trainSupervision(environment);
+                // What a core does a second after it listens.
+                startupPages.join();
+                return trained;
+            }
             return serve(core);
         } catch (ConfigException | AdapterCatalog.AdapterException e) {
             return fail(e.getMessage(), checkOnly ? 1 : 2);
@@ -379,7 +382,9 @@ public final class Main {
      * until the workload ends for good, then stops and returns the workload's exit code.
      */
     private static int serve(Core core) {
-        var ephemeral = core.showrunnerSdk().flatMap(sdk -> sdk.ephemeralExitCode());
+        // Without a lambda: the training run does not serve, so one here would be spun at each start.
+        var ephemeral = core.showrunnerSdk().isPresent() ? core.showrunnerSdk().get().ephemeralExitCode()
+                : Optional.<java.util.concurrent.CompletionStage<Integer>>empty();
         if (ephemeral.isEmpty()) {
             return keepRunning();
         }

@@ -2,7 +2,6 @@ package ccc.core;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ccc.api.Payload;
 import ccc.core.lifecycle.Phase;
@@ -40,11 +39,12 @@ class SetUpAfterListeningTest {
                 TestCore.sleep(5);
             }
             assertEquals(Phase.RUNNING, supervisor.lifecycle().snapshot().phase(), supervisor.lifecycle().snapshot().toString());
-            assertEquals(1, Processes.withArgument(marker).size(), "the workload runs");
+            long pid = supervisor.lifecycle().snapshot().pid().orElseThrow();
+            assertEquals(List.of(pid), Processes.settledWithArgument(marker, List.of(pid)), "the workload runs");
         } finally {
             supervisor.lifecycle().shutdown(Duration.ofSeconds(10));
             Processes.killAll(marker);
         }
-        assertTrue(Processes.withArgument(marker).isEmpty(), "stopped at shutdown");
+        assertEquals(List.of(), Processes.settledWithArgument(marker, List.of()), "stopped at shutdown");
     }
 }

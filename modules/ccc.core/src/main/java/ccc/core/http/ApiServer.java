@@ -56,8 +56,9 @@ public final class ApiServer implements AutoCloseable {
      * needs it. First the JSON writer (jackson-jr builds its factories when first used, 5 to 10
      * ms interpreted, which the router's fixed answers need), then a {@code Date} header
      * formatted as the JDK's server does on every answer: the first formatting loads and reads
-     * the locale's calendar names and the time zones' names (the CLDR locale data), about 40 to
-     * 90 ms of a CPU, which the first answer waited for.
+     * the locale's calendar names and the time zones' names (the CLDR locale data), interpreted:
+     * 30 to 45 ms of a CPU (80 to 97 ms of wall time on a loaded machine), which the first answer
+     * waited for.
      */
     public static Thread prepareInBackground() {
         return Thread.ofPlatform().name("http-prepare").daemon().start(() -> {

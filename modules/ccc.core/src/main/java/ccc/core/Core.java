@@ -74,8 +74,10 @@ public final class Core {
                 ? Optional.of(new EphemeralExit()) : Optional.empty();
         var events = new EventHub();
         var lifecycleEvents = new LifecycleEvents(events);
+        // Completed once the API listens: the reaper's set-up and the linking of system calls wait for it (see Supervisor).
+        var listening = new java.util.concurrent.CompletableFuture<Void>();
         var supervisor = Supervisor.create(config, adapter, adapterName, privilegeDrop,
-                Stream.<LifecycleObserver>concat(ephemeral.stream(), Stream.of(lifecycleEvents)).toList());
+                Stream.<LifecycleObserver>concat(ephemeral.stream(), Stream.of(lifecycleEvents)).toList(), listening);
         supervisor.shaper().onChange(lifecycleEvents::trafficChanged);
         if (config.trafficControl().enabled()) {
             supervisor.shaper().removeLeftoverShaping();
@@ -99,6 +101,7 @@ public final class Core {
                 .register(router, prometheus.handler());
         startup.step("api");
         var server = ApiServer.start(config.server(), router);
+        listening.complete(null);
         startup.step("listening");
         Optional<ShowrunnerSdk> showrunnerSdk = Optional.empty();
         if (sdkConfig.enabled()) {

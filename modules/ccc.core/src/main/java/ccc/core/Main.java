@@ -6,13 +6,13 @@ import ccc.core.adapters.AdapterCatalog;
 import ccc.core.config.ConfigException;
 import ccc.core.config.ConfigLoader;
 import ccc.core.config.CoreConfig;
+import ccc.core.http.ApiServer;
 import ccc.core.json.Json;
 import ccc.core.log.FatalErrors;
 import ccc.core.lifecycle.Phase;
 import ccc.core.log.Level;
 import ccc.core.log.Log;
 import ccc.core.log.Timeline;
-import ccc.core.process.Native;
 import ccc.core.process.PrivilegeDrop;
 import ccc.core.process.StartupPages;
 import ccc.core.process.UserDirectory;
@@ -109,6 +109,10 @@ public final class Main {
                 }
             }
         }
+        if (!checkOnly) {
+            // Beside the configuration's loading, on the second CPU: what the first answer would wait for.
+            ApiServer.prepareInBackground();
+        }
         try {
             Log.configure(Level.parse(environment.getOrDefault("LOG_LEVEL", "INFO")), Log.Format.TEXT);
         } catch (IllegalArgumentException e) {
@@ -145,16 +149,18 @@ public final class Main {
             }
             Core core = Core.start(config, adapter, adapterName, PrivilegeDrop.system(), startup);
             startup.end();
-            if (trainingRun) {
-                // As a core does once it listens, so that the cache holds what that loads.
-                StartupPages.release();
-                return train(core) + trainSupervision(environment);
-            }
+            // The training run goes this way too, so that the cache holds what it loads and links: the lambdas it makes
+            // were otherwise spun at each start, interpreted, while the first answers were served.
             handleSignals(core);
-            // kill(2) is linked now, while memory is plentiful: the fatal-error handler needs it at once.
-            Native.kill(ProcessHandle.current().pid(), 0);
+            // kill(2), which the handler needs, is linked in the background once the core listens, before any launch.
             FatalErrors.install(core.lifecycle()::endWorkloadNow);
-            StartupPages.releaseLater();
+            var startupPages = StartupPages.releaseLater();
+            if (trainingRun) {
+                int trained = train(core) + trainSupervision(environment);
+                // What a core does a second after it listens.
+                startupPages.join();
+                return trained;
+            }
             return serve(core);
         } catch (ConfigException | AdapterCatalog.AdapterException e) {
             return fail(e.getMessage(), checkOnly ? 1 : 2);
@@ -376,7 +382,9 @@ public final class Main {
      * until the workload ends for good, then stops and returns the workload's exit code.
      */
     private static int serve(Core core) {
-        var ephemeral = core.showrunnerSdk().flatMap(sdk -> sdk.ephemeralExitCode());
+        // Without a lambda: the training run does not serve, so one here would be spun at each start.
+        var ephemeral = core.showrunnerSdk().isPresent() ? core.showrunnerSdk().get().ephemeralExitCode()
+                : Optional.<java.util.concurrent.CompletionStage<Integer>>empty();
         if (ephemeral.isEmpty()) {
             return keepRunning();
         }

@@ -24,6 +24,8 @@ import ccc.core.traffic.Shaper;
 import ccc.core.traffic.TrafficPlan;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.stream.Stream;
 
 /**
@@ -60,15 +62,27 @@ public record Supervisor(
     /** As {@link #create(CoreConfig, Optional, String, PrivilegeDrop)}, with {@code observers} told of the lifecycle's events too. */
     public static Supervisor create(CoreConfig config, Optional<Adapter> adapter, String adapterName, PrivilegeDrop privilegeDrop,
                                     List<LifecycleObserver> observers) {
+        return create(config, adapter, adapterName, privilegeDrop, observers, CompletableFuture.completedFuture(null));
+    }
+
+    /**
+     * As {@link #create(CoreConfig, Optional, String, PrivilegeDrop, List)}, but the reaper is set
+     * up and the system calls are linked only once {@code setUpAfter} completes (the core passes
+     * its listening): until then they would take a CPU from the start-up that the first answer
+     * waits for, and no launch can come before anyway. Launches wait for both.
+     */
+    public static Supervisor create(CoreConfig config, Optional<Adapter> adapter, String adapterName, PrivilegeDrop privilegeDrop,
+                                    List<LifecycleObserver> observers, CompletionStage<?> setUpAfter) {
         if (adapter.isEmpty() && !config.processManagement().enabled()) {
             throw new IllegalArgumentException("an adapter is needed unless process_management is enabled");
         }
-        // Then the calls that start a workload and end a tree are linked, off the start-up path too; launches wait for both.
-        var reaperReady = Reaper.startInBackground().thenApplyAsync(adopting -> {
+        // The reaper is set up, then the calls that start a workload and end a tree are linked (kill(2) among them, which the
+        // fatal-error handler needs), each off the start-up path; launches wait for both.
+        var reaperReady = setUpAfter.thenCompose(ignored -> Reaper.startInBackground()).thenApplyAsync(adopting -> {
             ProcessLauncher.linkSystemCalls();
             ProcessTree.linkSystemCalls();
             return adopting;
-        }, runnable -> Thread.ofVirtual().name("link-system-calls").start(runnable));
+        }, runnable -> Thread.ofVirtual().name("link-system-calls").start(runnable)).toCompletableFuture();
         // This supervisor's secrets: its components' log lines, its answers and its workload's output are masked with them.
         var output = new WorkloadOutput(OUTPUT_LINES_KEPT, new Redactor());
         var launcher = new ProcessLauncher(privilegeDrop, config.adapter().runAsUser(), config.adapter().envPassthrough(),

@@ -94,6 +94,36 @@ class PrometheusTest {
     }
 
     @Test
+    void aNameFilterServesEveryFamilyItNames() throws Exception {
+        // The registry chooses the collectors a filtered scrape asks by the names they describe: a name missing from a
+        // description would never be served filtered. Every sample of the whole exposition, asked for by its name:
+        String text = new String(scrape(Map.of(), ""), StandardCharsets.UTF_8);
+        var names = text.lines().filter(line -> !line.startsWith("#") && !line.isBlank())
+                .map(line -> line.split("[{ ]", 2)[0]).collect(java.util.stream.Collectors.toCollection(java.util.TreeSet::new));
+        assertTrue(names.containsAll(List.of("container_cpu_percent", "ccc_lifecycle_phase", "ccc_build_info", "flows_requests_total",
+                "flows_rate", "ccc_http_requests_total")), names.toString());
+        for (String name : names) {
+            String filtered = new String(scrape(Map.of(), "?name[]=" + name), StandardCharsets.UTF_8);
+            assertTrue(filtered.lines().anyMatch(line -> line.startsWith(name + " ") || line.startsWith(name + "{")), name + " in\n" + filtered);
+        }
+    }
+
+    @Test
+    void startingACoreAsksTheAdapterForNoFamilies() throws Exception {
+        var fresh = new SleepAdapter();
+        fresh.families = List.of(MetricFamily.counter("flows_requests", "Requests the flows sent.", 1));
+        try (var second = TestCore.start(fresh, "")) {
+            assertEquals(0, fresh.familiesAsked.get(), "registering the adapter's collector asks the adapter nothing");
+            var connection = (HttpURLConnection) URI.create("http://127.0.0.1:" + second.core.port() + "/metrics").toURL().openConnection();
+            String text = new String(connection.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(text.contains("flows_requests_total 1.0"), text);
+            assertEquals(1, fresh.familiesAsked.get(), "a scrape asks");
+        } finally {
+            Processes.killAll(fresh.marker);
+        }
+    }
+
+    @Test
     void theCoresOwnFamiliesAreThere() throws Exception {
         core.get("/api/health");
         core.post("/api/start", "{}");

@@ -28,6 +28,7 @@ class SleepAdapter implements Adapter {
     volatile UpdateResult updateResult = UpdateResult.NOT_SUPPORTED;
     volatile RuntimeException updateFailure;
     volatile List<MetricFamily> families = List.of();
+    final AtomicInteger familiesAsked = new AtomicInteger();
     final AtomicInteger starts = new AtomicInteger();
     final AtomicInteger exits = new AtomicInteger();
     volatile ccc.api.WorkloadExit lastExit;
@@ -96,6 +97,7 @@ class SleepAdapter implements Adapter {
 
     @Override
     public List<MetricFamily> prometheusMetrics() {
+        familiesAsked.incrementAndGet();
         return families;
     }
 }

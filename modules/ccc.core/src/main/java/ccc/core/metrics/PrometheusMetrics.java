@@ -159,7 +159,73 @@ public final class PrometheusMetrics {
         }
     }
 
-    private static final class CoreCollector extends Collector {
+    /**
+     * One family of the core's own, named once for both {@link CoreCollector#collect()} and its
+     * description. A counter's name is given with {@code _total}, as simpleclient takes it.
+     */
+    private record Family(String name, String help, boolean counter, List<String> labels) {
+
+        static Family gauge(String name, String help, String... labels) {
+            return new Family(name, help, false, List.of(labels));
+        }
+
+        static Family counter(String name, String help) {
+            return new Family(name, help, true, List.of());
+        }
+
+        /** The family with one unlabelled sample. */
+        Collector.MetricFamilySamples of(double value) {
+            return counter ? new CounterMetricFamily(name, help, value) : new GaugeMetricFamily(name, help, value);
+        }
+
+        /** The labelled gauge, without samples yet. */
+        GaugeMetricFamily labelled() {
+            return new GaugeMetricFamily(name, help, labels);
+        }
+
+        /** The family without samples: its names and type only. */
+        Collector.MetricFamilySamples described() {
+            return counter ? new CounterMetricFamily(name, help, labels) : new GaugeMetricFamily(name, help, labels);
+        }
+    }
+
+    /**
+     * The container's figures and the lifecycle's. Describable: the registry learns its names from
+     * {@link #describe()}, which reads nothing, where without it registering collected once (a
+     * system reading, on the start-up's way) only to learn them.
+     */
+    private static final class CoreCollector extends Collector implements Collector.Describable {
+        private static final Family CPU_PERCENT = Family.gauge("container_cpu_percent",
+                "CPU use of the container as a percentage of its allowance.");
+        private static final Family MEMORY_PERCENT = Family.gauge("container_memory_percent",
+                "Memory used by the container as a percentage of its limit.");
+        private static final Family MEMORY_USED = Family.gauge("container_memory_used_bytes",
+                "Memory used by the container (its working set), in bytes.");
+        private static final Family MEMORY_LIMIT = Family.gauge("container_memory_limit_bytes",
+                "The container's memory limit in bytes, or the host's memory when none is set.");
+        private static final Family CPU_CORES_USED = Family.gauge("container_cpu_cores_used",
+                "CPU use of the container in cores.");
+        private static final Family CPU_LIMIT_CORES = Family.gauge("container_cpu_limit_cores",
+                "The container's CPU quota in cores, or the online CPUs when none is set.");
+        private static final Family CPU_THROTTLED = Family.counter("container_cpu_throttled_seconds_total",
+                "Time the container was throttled by its CPU quota.");
+        private static final Family OOM_KILLS = Family.counter("container_oom_kills_total",
+                "Processes in the container killed by the OOM killer.");
+        private static final Family PIDS = Family.gauge("container_pids", "Tasks in the container.");
+        private static final Family NETWORK_SENT = Family.counter("container_network_bytes_sent_total",
+                "Bytes sent on the monitored interfaces.");
+        private static final Family NETWORK_RECEIVED = Family.counter("container_network_bytes_recv_total",
+                "Bytes received on the monitored interfaces.");
+        private static final Family LIFECYCLE_PHASE = Family.gauge("ccc_lifecycle_phase",
+                "The lifecycle phase: 1 for the current phase, 0 for the others.", "phase");
+        private static final Family WORKLOAD_UP = Family.gauge("ccc_workload_up", "1 while the workload runs, else 0.");
+        private static final Family WORKLOAD_RESTARTS = Family.counter("ccc_workload_restarts_total",
+                "How often a running workload was started again.");
+        private static final Family BUILD_INFO = Family.gauge("ccc_build_info", "The core's version.", "version");
+        private static final List<Family> ALL = List.of(CPU_PERCENT, MEMORY_PERCENT, MEMORY_USED, MEMORY_LIMIT, CPU_CORES_USED,
+                CPU_LIMIT_CORES, CPU_THROTTLED, OOM_KILLS, PIDS, NETWORK_SENT, NETWORK_RECEIVED, LIFECYCLE_PHASE, WORKLOAD_UP,
+                WORKLOAD_RESTARTS, BUILD_INFO);
+
         private final MetricsService metrics;
         private final java.util.function.Supplier<Snapshot> lifecycle;
         private final String version;
@@ -170,63 +236,66 @@ public final class PrometheusMetrics {
             this.version = version;
         }
 
+        /** Every family {@link #collect()} may give, those it gives only on some machines included. */
+        @Override
+        public List<MetricFamilySamples> describe() {
+            return ALL.stream().map(Family::described).toList();
+        }
+
         @Override
         public List<MetricFamilySamples> collect() {
             var families = new ArrayList<MetricFamilySamples>();
             SystemMetrics.Reading reading = metrics.systemReading();
-            families.add(new GaugeMetricFamily("container_cpu_percent",
-                    "CPU use of the container as a percentage of its allowance.", reading.cpuPercent()));
-            families.add(new GaugeMetricFamily("container_memory_percent",
-                    "Memory used by the container as a percentage of its limit.", reading.memoryPercent()));
-            families.add(new GaugeMetricFamily("container_memory_used_bytes",
-                    "Memory used by the container (its working set), in bytes.", reading.memoryUsed()));
-            families.add(new GaugeMetricFamily("container_memory_limit_bytes",
-                    "The container's memory limit in bytes, or the host's memory when none is set.", reading.memoryLimit()));
-            families.add(new GaugeMetricFamily("container_cpu_cores_used",
-                    "CPU use of the container in cores.", reading.cpuCoresUsed()));
-            families.add(new GaugeMetricFamily("container_cpu_limit_cores",
-                    "The container's CPU quota in cores, or the online CPUs when none is set.", reading.cpuAllowanceCores()));
+            families.add(CPU_PERCENT.of(reading.cpuPercent()));
+            families.add(MEMORY_PERCENT.of(reading.memoryPercent()));
+            families.add(MEMORY_USED.of(reading.memoryUsed()));
+            families.add(MEMORY_LIMIT.of(reading.memoryLimit()));
+            families.add(CPU_CORES_USED.of(reading.cpuCoresUsed()));
+            families.add(CPU_LIMIT_CORES.of(reading.cpuAllowanceCores()));
             CgroupSample cgroup = reading.cgroup();
             if (cgroup != null && cgroup.throttledNanos() >= 0) {
-                families.add(new CounterMetricFamily("container_cpu_throttled_seconds_total",
-                        "Time the container was throttled by its CPU quota.", cgroup.throttledNanos() / 1e9));
+                families.add(CPU_THROTTLED.of(cgroup.throttledNanos() / 1e9));
             }
             if (cgroup != null && cgroup.oomKills() >= 0) {
-                families.add(new CounterMetricFamily("container_oom_kills_total",
-                        "Processes in the container killed by the OOM killer.", cgroup.oomKills()));
+                families.add(OOM_KILLS.of(cgroup.oomKills()));
             }
             if (cgroup != null && cgroup.pids() >= 0) {
-                families.add(new GaugeMetricFamily("container_pids", "Tasks in the container.", cgroup.pids()));
+                families.add(PIDS.of(cgroup.pids()));
             }
             if (reading.network() != null) {
-                families.add(new CounterMetricFamily("container_network_bytes_sent_total",
-                        "Bytes sent on the monitored interfaces.", reading.network().bytesSent()));
-                families.add(new CounterMetricFamily("container_network_bytes_recv_total",
-                        "Bytes received on the monitored interfaces.", reading.network().bytesRecv()));
+                families.add(NETWORK_SENT.of(reading.network().bytesSent()));
+                families.add(NETWORK_RECEIVED.of(reading.network().bytesRecv()));
             }
             Snapshot snapshot = lifecycle.get();
-            var state = new GaugeMetricFamily("ccc_lifecycle_phase",
-                    "The lifecycle phase: 1 for the current phase, 0 for the others.", List.of("phase"));
+            var state = LIFECYCLE_PHASE.labelled();
             for (Phase phase : Phase.values()) {
                 state.addMetric(List.of(phase.wireName()), phase == snapshot.phase() ? 1 : 0);
             }
             families.add(state);
-            families.add(new GaugeMetricFamily("ccc_workload_up",
-                    "1 while the workload runs, else 0.", snapshot.phase() == Phase.RUNNING ? 1 : 0));
-            families.add(new CounterMetricFamily("ccc_workload_restarts_total",
-                    "How often a running workload was started again.", snapshot.restarts()));
-            var build = new GaugeMetricFamily("ccc_build_info", "The core's version.", List.of("version"));
+            families.add(WORKLOAD_UP.of(snapshot.phase() == Phase.RUNNING ? 1 : 0));
+            families.add(WORKLOAD_RESTARTS.of(snapshot.restarts()));
+            var build = BUILD_INFO.labelled();
             build.addMetric(List.of(version), 1);
             families.add(build);
             return families;
         }
     }
 
-    private static final class AdapterCollector extends Collector {
+    /**
+     * The adapter's families, checked one by one. Describable with no names: they are known only
+     * once collected (and may change), so registering asks the adapter nothing, and a filtered
+     * scrape always collects them and keeps the samples the filter names.
+     */
+    private static final class AdapterCollector extends Collector implements Collector.Describable {
         private final MetricsService metrics;
 
         AdapterCollector(MetricsService metrics) {
             this.metrics = metrics;
+        }
+
+        @Override
+        public List<MetricFamilySamples> describe() {
+            return List.of();
         }
 
         @Override

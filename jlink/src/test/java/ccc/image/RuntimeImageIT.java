@@ -89,6 +89,23 @@ class RuntimeImageIT {
         }
     }
 
+    @Test
+    void theHeapsSizesAreStoredInTheImageAndTheCacheLoadsWithThem() throws Exception {
+        // -XX:AOTMode=on: the JVM refuses to start when it cannot use the cache, as when the old
+        // generation has no room for the cache's archived heap objects.
+        var launcher = new ProcessBuilder(ImageProcess.IMAGE.resolve("bin/ccc").toString(), "--version")
+                .directory(work.toFile()).redirectErrorStream(true);
+        launcher.environment().put("CCC_JAVA_OPTIONS", "-XX:AOTMode=on -XX:+PrintFlagsFinal");
+        Process process = launcher.start();
+        String output = new String(process.getInputStream().readAllBytes());
+        assertTrue(process.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(0, process.exitValue(), output);
+        assertTrue(output.matches("(?s).*\\bMaxNewSize += 6291456 .*"), "a 6 MiB young generation: " + output);
+        assertTrue(output.matches("(?s).*\\bInitialHeapSize += 16777216 .*"), "a 16 MiB initial heap: " + output);
+        assertTrue(output.matches("(?s).*\\bSurvivorRatio += 2 .*"), "two survivors half the eden's size: " + output);
+        assertTrue(output.contains("\nccc "), output);
+    }
+
     private String runLauncher(int expectedStatus, String... args) throws Exception {
         var command = new java.util.ArrayList<String>();
         command.add(ImageProcess.IMAGE.resolve("bin/ccc").toString());

@@ -106,6 +106,30 @@ class RuntimeImageIT {
         assertTrue(output.contains("\nccc "), output);
     }
 
+    @Test
+    void aSecondAfterListeningTheCoreGivesBackTheCachesUnwrittenPagesAndServesOn() throws Exception {
+        Pattern givenBack = Pattern.compile("start-up pages given back .*\\bkib=(\\d+) cache_kib=(\\d+)");
+        try (var core = ImageProcess.launch(work, Map.of("LOG_LEVEL", "DEBUG"))) {
+            core.awaitHealthy(Instant.now(), Duration.ofSeconds(30));
+            Instant deadline = Instant.now().plusSeconds(20);
+            Matcher line = givenBack.matcher(core.output());
+            boolean logged;
+            while (!(logged = line.find()) && Instant.now().isBefore(deadline)) {
+                ImageProcess.sleep(50);
+                line = givenBack.matcher(core.output());
+            }
+            assertTrue(logged, "no page-out logged: " + core.output());
+            long cacheKib = Long.parseLong(line.group(2));
+            // The relocation copies most of the cache; the symbols and bytecodes it left are about 4 MiB.
+            assertTrue(cacheKib >= 1024, "the AOT cache's pages still the file's were given back: " + line.group(0));
+            assertTrue(Long.parseLong(line.group(1)) > cacheKib, "and libjvm.so's with them: " + line.group(0));
+            // What serving needs of them comes back from the file.
+            for (String path : List.of("/api/health", "/api/metrics", "/metrics", "/api/status")) {
+                assertEquals(200, core.request("GET", path, null).status(), path);
+            }
+        }
+    }
+
     private String runLauncher(int expectedStatus, String... args) throws Exception {
         var command = new java.util.ArrayList<String>();
         command.add(ImageProcess.IMAGE.resolve("bin/ccc").toString());

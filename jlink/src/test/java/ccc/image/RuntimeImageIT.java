@@ -130,6 +130,23 @@ class RuntimeImageIT {
         }
     }
 
+    @Test
+    void theProbeGivesUpOnAListenerThatNeverAnswers() throws Exception {
+        try (var silent = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+            var probe = new ProcessBuilder(ImageProcess.IMAGE.resolve("bin/ccc").toString(), "--probe")
+                    .directory(work.toFile()).redirectErrorStream(true);
+            probe.environment().put("CCC_PORT", Integer.toString(silent.getLocalPort()));
+            Instant began = Instant.now();
+            Process process = probe.start();
+            // Accepted by the kernel's backlog; nothing is ever read or written.
+            String output = new String(process.getInputStream().readAllBytes());
+            assertTrue(process.waitFor(30, TimeUnit.SECONDS));
+            assertEquals(1, process.exitValue(), output);
+            assertTrue(output.contains("answered nothing"), output);
+            assertTrue(Duration.between(began, Instant.now()).compareTo(Duration.ofSeconds(25)) < 0, "gave up within its bound");
+        }
+    }
+
     private String runLauncher(int expectedStatus, String... args) throws Exception {
         var command = new java.util.ArrayList<String>();
         command.add(ImageProcess.IMAGE.resolve("bin/ccc").toString());

@@ -45,7 +45,7 @@ public final class LinkRuntime {
     // "quiet": the JVM would otherwise print each CompileCommand to standard output at every launch.
     private static final String JVM_OPTIONS = String.join(" ",
             "-XX:+UseSerialGC", "-Xms16m", "-Xmn6m", "-XX:SurvivorRatio=2", "-Xmx96m", "-XX:MaxHeapFreeRatio=30", "-XX:MinHeapFreeRatio=10",
-            "-XX:MaxMetaspaceSize=64m", "-Xss512k",
+            "-XX:MaxMetaspaceSize=64m", "-Xss512k", "-XX:StringTableSize=4096",
             "-XX:TieredStopAtLevel=1", "-XX:CompileThresholdScaling=5", "-XX:ReservedCodeCacheSize=16m", "-XX:TrimNativeHeapInterval=10000",
             "-XX:CompileCommand=quiet", "-XX:CompileCommand=exclude,jdk.internal.classfile.impl.StackMapGenerator::processBlock");
 

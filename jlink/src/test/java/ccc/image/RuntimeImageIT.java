@@ -90,7 +90,7 @@ class RuntimeImageIT {
     }
 
     @Test
-    void theHeapsSizesAreStoredInTheImageAndTheCacheLoadsWithThem() throws Exception {
+    void theMemoryOptionsAreStoredInTheImageAndTheCacheLoadsWithThem() throws Exception {
         // -XX:AOTMode=on: the JVM refuses to start when it cannot use the cache, as when the old
         // generation has no room for the cache's archived heap objects.
         var launcher = new ProcessBuilder(ImageProcess.IMAGE.resolve("bin/ccc").toString(), "--version")
@@ -103,6 +103,7 @@ class RuntimeImageIT {
         assertTrue(output.matches("(?s).*\\bMaxNewSize += 6291456 .*"), "a 6 MiB young generation: " + output);
         assertTrue(output.matches("(?s).*\\bInitialHeapSize += 16777216 .*"), "a 16 MiB initial heap: " + output);
         assertTrue(output.matches("(?s).*\\bSurvivorRatio += 2 .*"), "two survivors half the eden's size: " + output);
+        assertTrue(output.matches("(?s).*\\bStringTableSize += 4096 .*"), "a small string table to start with: " + output);
         assertTrue(output.contains("\nccc "), output);
     }
 

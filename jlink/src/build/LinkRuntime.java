@@ -44,8 +44,8 @@ public final class LinkRuntime {
     // a few hundred times stays interpreted, and its code and compiler arenas are not resident.
     // "quiet": the JVM would otherwise print each CompileCommand to standard output at every launch.
     private static final String JVM_OPTIONS = String.join(" ",
-            "-XX:+UseSerialGC", "-Xms16m", "-Xmn8m", "-XX:SurvivorRatio=2", "-Xmx96m", "-XX:MaxHeapFreeRatio=30", "-XX:MinHeapFreeRatio=10",
-            "-XX:MaxMetaspaceSize=64m", "-Xss512k",
+            "-XX:+UseSerialGC", "-Xms16m", "-Xmn6m", "-XX:SurvivorRatio=2", "-Xmx96m", "-XX:MaxHeapFreeRatio=30", "-XX:MinHeapFreeRatio=10",
+            "-XX:MaxMetaspaceSize=64m", "-Xss512k", "-XX:StringTableSize=4096",
             "-XX:TieredStopAtLevel=1", "-XX:CompileThresholdScaling=5", "-XX:ReservedCodeCacheSize=16m", "-XX:TrimNativeHeapInterval=10000",
             "-XX:CompileCommand=quiet", "-XX:CompileCommand=exclude,jdk.internal.classfile.impl.StackMapGenerator::processBlock");
 

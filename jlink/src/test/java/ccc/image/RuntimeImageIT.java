@@ -89,6 +89,65 @@ class RuntimeImageIT {
         }
     }
 
+    @Test
+    void theMemoryOptionsAreStoredInTheImageAndTheCacheLoadsWithThem() throws Exception {
+        // -XX:AOTMode=on: the JVM refuses to start when it cannot use the cache, as when the old
+        // generation has no room for the cache's archived heap objects.
+        var launcher = new ProcessBuilder(ImageProcess.IMAGE.resolve("bin/ccc").toString(), "--version")
+                .directory(work.toFile()).redirectErrorStream(true);
+        launcher.environment().put("CCC_JAVA_OPTIONS", "-XX:AOTMode=on -XX:+PrintFlagsFinal");
+        Process process = launcher.start();
+        String output = new String(process.getInputStream().readAllBytes());
+        assertTrue(process.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(0, process.exitValue(), output);
+        assertTrue(output.matches("(?s).*\\bMaxNewSize += 6291456 .*"), "a 6 MiB young generation: " + output);
+        assertTrue(output.matches("(?s).*\\bInitialHeapSize += 16777216 .*"), "a 16 MiB initial heap: " + output);
+        assertTrue(output.matches("(?s).*\\bSurvivorRatio += 2 .*"), "two survivors half the eden's size: " + output);
+        assertTrue(output.matches("(?s).*\\bStringTableSize += 4096 .*"), "a small string table to start with: " + output);
+        assertTrue(output.contains("\nccc "), output);
+    }
+
+    @Test
+    void aSecondAfterListeningTheCoreGivesBackTheCachesUnwrittenPagesAndServesOn() throws Exception {
+        Pattern givenBack = Pattern.compile("start-up pages given back .*\\bkib=(\\d+) cache_kib=(\\d+)");
+        try (var core = ImageProcess.launch(work, Map.of("LOG_LEVEL", "DEBUG"))) {
+            core.awaitHealthy(Instant.now(), Duration.ofSeconds(30));
+            Instant deadline = Instant.now().plusSeconds(20);
+            Matcher line = givenBack.matcher(core.output());
+            boolean logged;
+            while (!(logged = line.find()) && Instant.now().isBefore(deadline)) {
+                ImageProcess.sleep(50);
+                line = givenBack.matcher(core.output());
+            }
+            assertTrue(logged, "no page-out logged: " + core.output());
+            long cacheKib = Long.parseLong(line.group(2));
+            // The relocation copies most of the cache; the symbols and bytecodes it left are about 4 MiB.
+            assertTrue(cacheKib >= 1024, "the AOT cache's pages still the file's were given back: " + line.group(0));
+            assertTrue(Long.parseLong(line.group(1)) > cacheKib, "and libjvm.so's with them: " + line.group(0));
+            // What serving needs of them comes back from the file.
+            for (String path : List.of("/api/health", "/api/metrics", "/metrics", "/api/status")) {
+                assertEquals(200, core.request("GET", path, null).status(), path);
+            }
+        }
+    }
+
+    @Test
+    void theProbeGivesUpOnAListenerThatNeverAnswers() throws Exception {
+        try (var silent = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+            var probe = new ProcessBuilder(ImageProcess.IMAGE.resolve("bin/ccc").toString(), "--probe")
+                    .directory(work.toFile()).redirectErrorStream(true);
+            probe.environment().put("CCC_PORT", Integer.toString(silent.getLocalPort()));
+            Instant began = Instant.now();
+            Process process = probe.start();
+            // Accepted by the kernel's backlog; nothing is ever read or written.
+            String output = new String(process.getInputStream().readAllBytes());
+            assertTrue(process.waitFor(30, TimeUnit.SECONDS));
+            assertEquals(1, process.exitValue(), output);
+            assertTrue(output.contains("answered nothing"), output);
+            assertTrue(Duration.between(began, Instant.now()).compareTo(Duration.ofSeconds(25)) < 0, "gave up within its bound");
+        }
+    }
+
     private String runLauncher(int expectedStatus, String... args) throws Exception {
         var command = new java.util.ArrayList<String>();
         command.add(ImageProcess.IMAGE.resolve("bin/ccc").toString());

@@ -169,6 +169,9 @@ public final class Main {
         }
     }
 
+    /** How long {@link #request} waits for a whole answer, connection included. */
+    static final long REQUEST_TIMEOUT_MILLIS = 5000;
+
     /** Exercises the API's common paths, so that an ahead-of-time cache recorded meanwhile holds what they load. */
     private static int train(Core core) {
         List<String[]> calls = List.of(
@@ -262,26 +265,46 @@ public final class Main {
     }
 
     /**
-     * One HTTP/1.1 request to the core on loopback; the status code, or -1 when nothing answered.
-     * Over a plain socket, not {@code HttpURLConnection}: the training run's requests go through
-     * here, and every class they load is recorded in the AOT cache and loaded at each start of the
-     * core, which serves HTTP but is no client of it (the JDK's HTTP client is about 60 classes more).
+     * One HTTP/1.1 request to the core on loopback; the status code, or -1 when nothing answered
+     * within {@link #REQUEST_TIMEOUT_MILLIS}. The training run's requests go through here, and every
+     * class they load is recorded in the AOT cache and loaded at each start of the core, which
+     * serves HTTP but is no client of it: so not {@code HttpURLConnection} (the JDK's HTTP client is
+     * about 60 classes more), nor {@code java.net.Socket} (its socket implementation, proxy
+     * selection and pollers, about 50), but a socket channel and a selector, as the core's server
+     * has loaded already.
      */
     private static int request(int port, String method, String path, String body) {
         byte[] content = body == null ? new byte[0] : body.getBytes(java.nio.charset.StandardCharsets.UTF_8);
         String head = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\nConnection: close\r\n"
                 + (body == null ? "" : "Content-Type: application/json\r\nContent-Length: " + content.length + "\r\n") + "\r\n";
-        try (var socket = new java.net.Socket()) {
-            socket.connect(new java.net.InetSocketAddress("127.0.0.1", port), 2000);
-            socket.setSoTimeout(5000);
-            var out = socket.getOutputStream();
-            out.write(head.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-            out.write(content);
-            out.flush();
-            byte[] answer = socket.getInputStream().readAllBytes();
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(REQUEST_TIMEOUT_MILLIS);
+        // A connection on loopback is accepted or refused at once, so the connect blocks.
+        try (var channel = java.nio.channels.SocketChannel.open(new java.net.InetSocketAddress("127.0.0.1", port));
+                var selector = java.nio.channels.Selector.open()) {
+            for (var out = java.nio.ByteBuffer.wrap(head.getBytes(java.nio.charset.StandardCharsets.US_ASCII)); out.hasRemaining(); ) {
+                channel.write(out);
+            }
+            for (var out = java.nio.ByteBuffer.wrap(content); out.hasRemaining(); ) {
+                channel.write(out);
+            }
+            channel.configureBlocking(false);
+            channel.register(selector, java.nio.channels.SelectionKey.OP_READ);
+            var answer = new java.io.ByteArrayOutputStream();
+            var in = java.nio.ByteBuffer.allocate(8192);
+            // To the end of the answer, as a client does: the server's path is the one every client takes.
+            for (int read = 0; read >= 0; ) {
+                long left = java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+                if (left <= 0) {
+                    return -1;
+                }
+                selector.select(left);
+                selector.selectedKeys().clear();
+                read = channel.read(in.clear());
+                answer.write(in.array(), 0, Math.max(read, 0));
+            }
             // The status line: "HTTP/1.1 200 OK".
-            String status = new String(answer, 0, Math.min(answer.length, 12), java.nio.charset.StandardCharsets.US_ASCII);
-            return status.length() == 12 && status.startsWith("HTTP/1.1 ") ? Integer.parseInt(status.substring(9)) : -1;
+            String status = answer.toString(java.nio.charset.StandardCharsets.US_ASCII);
+            return status.length() >= 12 && status.startsWith("HTTP/1.1 ") ? Integer.parseInt(status.substring(9, 12)) : -1;
         } catch (java.io.IOException | NumberFormatException e) {
             return -1;
         }

@@ -4,6 +4,9 @@ import ccc.core.log.Log;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -25,11 +28,22 @@ import java.util.concurrent.TimeUnit;
  * anonymous page (the relocated part of {@code libjvm.so}, made read-only after the dynamic
  * linker wrote it, holds its only copy in anonymous pages). The kernel leaves alone any page
  * another process maps too.
+ *
+ * <p>The AOT cache ({@code lib/ccc.aot}) is mapped writable, and the JVM's relocation of it at
+ * start-up copied most of its pages; the rest (about 4 MiB: symbols and bytecodes the relocation
+ * did not touch) are still the file's. Of it only those pages are advised, found one by one in
+ * {@code /proc/self/pagemap}: a copied page has no other copy, and advising it would only send it
+ * to swap.
  */
 public final class StartupPages {
 
     /** madvise(2)'s advice to reclaim the pages now (linux/mman.h). */
     static final int MADV_PAGEOUT = 21;
+
+    // A /proc/PID/pagemap entry (one per page, 64 bits): bit 63 "present", bit 61 "a file page or
+    // shared anonymous memory" (Documentation/admin-guide/mm/pagemap.rst).
+    private static final long PAGE_PRESENT = 1L << 63;
+    private static final long PAGE_OF_FILE = 1L << 61;
 
     private static final Log LOG = Log.named("core");
 
@@ -68,19 +82,35 @@ public final class StartupPages {
     }
 
     /**
-     * Pages out this JVM's read-only mappings of {@code libjvm.so} and the modules file; returns the
-     * bytes advised (0 where the kernel refuses the advice or {@code /proc} cannot be read).
+     * Pages out this JVM's read-only mappings of {@code libjvm.so} and the modules file, and the
+     * AOT cache's pages that are still the file's; returns the bytes advised (0 where the kernel
+     * refuses the advice or {@code /proc} cannot be read).
      */
     public static long release() {
         long began = System.nanoTime();
         Path home = Path.of(System.getProperty("java.home"));
         Set<String> files = realPaths(home.resolve("lib/server/libjvm.so"), home.resolve("lib/modules"));
+        Set<String> cache = realPaths(home.resolve("lib/ccc.aot"));
         List<Mapping> mappings;
+        long cacheBytes = 0;
         try (BufferedReader smaps = Files.newBufferedReader(Path.of("/proc/self/smaps"))) {
-            mappings = unwritten(smaps, files);
+            mappings = new ArrayList<>(unwritten(smaps, files));
         } catch (IOException | UncheckedIOException e) {
             LOG.debug("start-up pages kept: /proc/self/smaps cannot be read", "error", Log.describe(e));
             return 0;
+        }
+        if (!cache.isEmpty()) {
+            try (BufferedReader smaps = Files.newBufferedReader(Path.of("/proc/self/smaps"));
+                    FileChannel pagemap = FileChannel.open(Path.of("/proc/self/pagemap"))) {
+                for (PagedMapping mapping : mappingsOf(smaps, cache)) {
+                    for (Mapping run : filePages(pagemap, mapping)) {
+                        mappings.add(run);
+                        cacheBytes += run.length();
+                    }
+                }
+            } catch (IOException | UncheckedIOException e) {
+                LOG.debug("the AOT cache's pages kept: /proc/self/pagemap cannot be read", "error", Log.describe(e));
+            }
         }
         long advised = 0;
         for (Mapping mapping : mappings) {
@@ -99,7 +129,7 @@ public final class StartupPages {
             advised += mapping.length();
         }
         LOG.debug("start-up pages given back", "mappings", mappings.size(), "kib", advised / 1024,
-                "ms", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began));
+                "cache_kib", cacheBytes / 1024, "ms", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began));
         return advised;
     }
 
@@ -131,6 +161,69 @@ public final class StartupPages {
             }
         }
         return found;
+    }
+
+    /** A mapping and the size of its pages, as {@code smaps} gives it ({@code KernelPageSize}). */
+    record PagedMapping(Mapping mapping, long pageSize) {
+    }
+
+    /** Every mapping of {@code files} in {@code smaps}, whatever its permissions. */
+    static List<PagedMapping> mappingsOf(BufferedReader smaps, Set<String> files) throws IOException {
+        List<PagedMapping> found = new ArrayList<>();
+        Mapping candidate = null;
+        String line;
+        while ((line = smaps.readLine()) != null) {
+            if (startsMapping(line)) {
+                candidate = null;
+                int dash = line.indexOf('-');
+                int space = line.indexOf(' ');
+                int path = line.indexOf('/');
+                if (dash > 0 && space > dash && path > space && files.contains(line.substring(path).strip())) {
+                    candidate = new Mapping(Long.parseUnsignedLong(line, 0, dash, 16),
+                            Long.parseUnsignedLong(line, dash + 1, space, 16), line.substring(path).strip());
+                }
+            } else if (candidate != null && line.startsWith("KernelPageSize:")) {
+                // "KernelPageSize:        4 kB"
+                String kib = line.substring("KernelPageSize:".length()).strip();
+                found.add(new PagedMapping(candidate, Long.parseLong(kib.substring(0, kib.indexOf(' '))) * 1024));
+                candidate = null;
+            }
+        }
+        return found;
+    }
+
+    /**
+     * The runs of pages of {@code mapping} that are resident and still the file's, as {@code
+     * pagemap} (this process's {@code /proc/self/pagemap}) tells; a page the process wrote (a
+     * private copy) ends a run.
+     */
+    static List<Mapping> filePages(FileChannel pagemap, PagedMapping paged) throws IOException {
+        Mapping mapping = paged.mapping();
+        long pageSize = paged.pageSize();
+        long pages = mapping.length() / pageSize;
+        ByteBuffer entries = ByteBuffer.allocate(Math.toIntExact(pages * Long.BYTES)).order(ByteOrder.nativeOrder());
+        long position = mapping.start() / pageSize * Long.BYTES;
+        while (entries.hasRemaining() && pagemap.read(entries, position + entries.position()) > 0) {
+            // pagemap answers a page range at a time.
+        }
+        entries.flip();
+        List<Mapping> runs = new ArrayList<>();
+        long runStart = -1;
+        for (long page = 0; page < pages; page++) {
+            long entry = entries.remaining() >= Long.BYTES ? entries.getLong() : 0;
+            boolean ofFile = (entry & PAGE_PRESENT) != 0 && (entry & PAGE_OF_FILE) != 0;
+            long address = mapping.start() + page * pageSize;
+            if (ofFile && runStart < 0) {
+                runStart = address;
+            } else if (!ofFile && runStart >= 0) {
+                runs.add(new Mapping(runStart, address, mapping.file()));
+                runStart = -1;
+            }
+        }
+        if (runStart >= 0) {
+            runs.add(new Mapping(runStart, mapping.end(), mapping.file()));
+        }
+        return runs;
     }
 
     // A mapping's line starts with its address in lower-case hexadecimal; the lines of its

@@ -85,9 +85,15 @@ class QuickStartIT {
         String status = awaitAppStatus(core, "running");
         Matcher pid = PID.matcher(status);
         assertTrue(pid.find(), status);
+        // `running` comes once the workload is handed its command: its helper drops privileges and execs it a moment later.
+        Path commandLine = Path.of("/proc", pid.group(1), "cmdline");
+        for (Instant deadline = Instant.now().plusSeconds(5);
+                !Files.readString(commandLine).contains("ccc.adapter.example.FlowRunner") && Instant.now().isBefore(deadline); ) {
+            Thread.sleep(10);
+        }
+        assertTrue(Files.readString(commandLine).contains("ccc.adapter.example.FlowRunner"));
         String procStatus = Files.readString(Path.of("/proc", pid.group(1), "status"));
         int uid = Integer.parseInt(procStatus.lines().filter(line -> line.startsWith("Uid:")).findFirst().orElseThrow().split("\\s+")[1]);
-        assertTrue(Files.readString(Path.of("/proc", pid.group(1), "cmdline")).contains("ccc.adapter.example.FlowRunner"));
         assertEquals(200, core.request("POST", "/api/stop", null).status());
         awaitAppStatus(core, "stopped");
         return uid;

@@ -207,7 +207,12 @@ class RuntimeImageIT {
             core.awaitHealthy(Instant.now(), Duration.ofSeconds(30));
             assertEquals(200, core.request("POST", "/api/start", "{}").status());
             long pid = awaitRunningPid(core);
+            // `running` comes once the workload is handed its command: its exec may be a moment later.
             String cmdline = Files.readString(Path.of("/proc", Long.toString(pid), "cmdline"));
+            for (Instant deadline = Instant.now().plusSeconds(5); !cmdline.contains("4321.5") && Instant.now().isBefore(deadline); ) {
+                Thread.sleep(10);
+                cmdline = Files.readString(Path.of("/proc", Long.toString(pid), "cmdline"));
+            }
             assertTrue(cmdline.contains("4321.5"), cmdline);
             assertEquals(200, core.request("POST", "/api/stop", null).status());
             awaitBody(core, "\"phase\":\"stopped\"");

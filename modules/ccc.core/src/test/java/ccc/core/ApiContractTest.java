@@ -75,7 +75,7 @@ class ApiContractTest {
         assertEquals(Map.of("message", "start initiated"), reply.json());
         var status = core.awaitPhase("running");
         long pid = ((Number) status.get("pid")).longValue();
-        assertEquals(List.of(pid), Processes.withArgument(adapter.marker));
+        assertEquals(List.of(pid), Processes.settledWithArgument(adapter.marker, List.of(pid)));
         assertTrue(TIMESTAMP.matcher((String) status.get("started_at")).matches());
     }
 

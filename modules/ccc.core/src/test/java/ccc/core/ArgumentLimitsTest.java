@@ -72,6 +72,6 @@ class ArgumentLimitsTest {
         assertRefusedAndStillRunning(pid, "{\"v\": \"" + large + "\", \"flows\": \"small\"}",
                 "the filled process_management.command and env take " + (10 * (110 * 1024 + 1) + marker.length() + 1 + "sleep".length() + 1 + "FLOWS=small".length() + 1)
                         + " bytes together; at most " + ProcessAdapter.MAX_COMMAND_BYTES + " are allowed");
-        assertEquals(List.of(pid), Processes.withArgument(marker));
+        assertEquals(List.of(pid), Processes.settledWithArgument(marker, List.of(pid)));
     }
 }

@@ -113,6 +113,8 @@ class PrivilegeDropTest {
                 + "process_management:\n  enabled: true\n  command: [sleep, '" + marker + "']\n  payload_file: " + payload + "\n");
         core.post("/api/start", "{\"secret\": 1}");
         long pid = ((Number) core.awaitPhase("running").get("pid")).longValue();
+        // Handed its command, the helper drops privileges and execs it a moment after `running`.
+        Processes.settledWithArgument(marker, List.of(pid));
         assertDropped(pid);
         assertEquals(idOf("-u", USER), Files.getAttribute(payload, "unix:uid").toString());
         assertEquals(PosixFilePermissions.fromString("rw-------"), Files.getPosixFilePermissions(payload));
@@ -126,6 +128,8 @@ class PrivilegeDropTest {
         core = TestCore.start(adapter, "  run_as_user: " + USER + "\n");
         core.post("/api/start", "{}");
         long pid = ((Number) core.awaitPhase("running").get("pid")).longValue();
+        // Handed its command, the helper drops privileges and execs it a moment after `running`.
+        Processes.settledWithArgument(adapter.marker, List.of(pid));
         assertDropped(pid);
         Processes.killAll(adapter.marker);
     }

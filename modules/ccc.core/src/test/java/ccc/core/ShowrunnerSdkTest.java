@@ -106,7 +106,8 @@ class ShowrunnerSdkTest {
         double uptime = ((Number) health.get("uptime_seconds")).doubleValue();
         assertTrue(uptime > 0 && uptime < 600, "the core's own uptime: " + uptime);
         assertEquals(1, adapter.starts.get());
-        assertEquals(1, Processes.withArgument(adapter.marker).size(), "one workload runs");
+        long pid = ((Number) core.status().get("pid")).longValue();
+        assertEquals(List.of(pid), Processes.settledWithArgument(adapter.marker, List.of(pid)), "one workload runs");
         assertEquals("running", core.status().get("app_status"), "the control API sees the same workload");
     }
 

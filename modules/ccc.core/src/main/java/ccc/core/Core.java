@@ -7,6 +7,7 @@ import ccc.core.events.LifecycleEvents;
 import ccc.core.http.ApiServer;
 import ccc.core.http.ControlApi;
 import ccc.core.http.Router;
+import ccc.core.http.StartUpGate;
 import ccc.core.http.Streams;
 import ccc.core.lifecycle.Lifecycle;
 import ccc.core.lifecycle.LifecycleObserver;
@@ -69,12 +70,26 @@ public final class Core {
     /** As {@link #start(CoreConfig, Optional, String, PrivilegeDrop)}, marking each step on {@code startup}. */
     public static Core start(CoreConfig config, Optional<Adapter> adapter, String adapterName, PrivilegeDrop privilegeDrop,
                              Timeline startup) throws IOException {
+        // Listening first: the liveness probe is answered while the rest is built (StartUpGate).
+        var gate = new StartUpGate();
+        var server = ApiServer.start(config.server(), gate);
+        startup.step("listening");
+        try {
+            return start(config, adapter, adapterName, privilegeDrop, startup, server, gate);
+        } catch (IOException | RuntimeException | Error e) {
+            server.close();
+            throw e;
+        }
+    }
+
+    private static Core start(CoreConfig config, Optional<Adapter> adapter, String adapterName, PrivilegeDrop privilegeDrop,
+                              Timeline startup, ApiServer server, StartUpGate gate) throws IOException {
         var sdkConfig = config.showrunnerSdk();
         Optional<EphemeralExit> ephemeral = sdkConfig.enabled() && sdkConfig.lifecycle() == CoreConfig.AppLifecycle.EPHEMERAL
                 ? Optional.of(new EphemeralExit()) : Optional.empty();
         var events = new EventHub();
         var lifecycleEvents = new LifecycleEvents(events);
-        // Completed once the API listens: the reaper's set-up and the linking of system calls wait for it (see Supervisor).
+        // Completed once the API serves: the reaper's set-up and the linking of system calls wait for it (see Supervisor).
         var listening = new java.util.concurrent.CompletableFuture<Void>();
         var supervisor = Supervisor.create(config, adapter, adapterName, privilegeDrop,
                 Stream.<LifecycleObserver>concat(ephemeral.stream(), Stream.of(lifecycleEvents)).toList(), listening);
@@ -100,9 +115,8 @@ public final class Core {
         new ControlApi(lifecycle, supervisor.planner(), metrics, output, readiness::get, events, streams)
                 .register(router, prometheus.handler());
         startup.step("api");
-        var server = ApiServer.start(config.server(), router);
+        gate.open(router);
         listening.complete(null);
-        startup.step("listening");
         Optional<ShowrunnerSdk> showrunnerSdk = Optional.empty();
         if (sdkConfig.enabled()) {
             showrunnerSdk = Optional.of(ShowrunnerSdk.listen(config, lifecycle, supervisor.planner(), prometheus,

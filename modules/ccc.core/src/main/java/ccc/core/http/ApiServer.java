@@ -76,7 +76,7 @@ public final class ApiServer implements AutoCloseable {
      * Binds and starts serving; a port of 0 takes any free port. The JDK server reads its limits
      * from system properties once, when it is first used, so they are set here, before that.
      */
-    public static ApiServer start(CoreConfig.ServerSection config, Router router) throws IOException {
+    public static ApiServer start(CoreConfig.ServerSection config, com.sun.net.httpserver.HttpHandler router) throws IOException {
         var openFiles = openFilesLimit();
         long heap = Runtime.getRuntime().maxMemory();
         int maxConnections = connectionLimit(config.maxConnections(), openFiles, heap, config.maxHeaderBytes());

@@ -45,6 +45,8 @@ public final class ControlApi {
      * the answers of {@link #MAX_CONCURRENT_LOG_READS}, which a follower would otherwise hold for ever.
      */
     public static final int MAX_LOG_FOLLOWERS = 16;
+    /** The detail of {@code /api/ready}'s 503. */
+    static final String NOT_READY = "not ready";
     /** How long a start's or stop's answer waits for the lifecycle to carry it out. */
     public static final Duration ANSWER_WAITS_AT_MOST = Duration.ofMillis(100);
 
@@ -91,7 +93,7 @@ public final class ControlApi {
         return router
                 .raw("GET", "/api/health", this::health)
                 .json("GET", "/api/ready", request -> ready.getAsBoolean()
-                        ? Response.ok(Map.of("status", "ready")) : Response.detail(503, "not ready"))
+                        ? Response.ok(Map.of("status", "ready")) : Response.detail(503, NOT_READY))
                 .json("GET", "/api/status", this::status)
                 .json("POST", "/api/start", this::start)
                 .json("POST", "/api/update", this::update)
@@ -116,7 +118,12 @@ public final class ControlApi {
             }));
 
     private void health(com.sun.net.httpserver.HttpExchange exchange) throws java.io.IOException {
-        Router.send(exchange, 200, HEALTH_BODIES.get(lifecycle.snapshot().appStatus()));
+        Router.send(exchange, 200, healthBody(lifecycle.snapshot().appStatus()));
+    }
+
+    /** The body of {@code /api/health} for {@code appStatus}. */
+    static byte[] healthBody(String appStatus) {
+        return HEALTH_BODIES.get(appStatus);
     }
 
     private Response status(Request request) {

@@ -143,16 +143,7 @@ public final class StartupPages {
         String line;
         while ((line = smaps.readLine()) != null) {
             if (startsMapping(line)) {
-                // "7f3c1c200000-7f3c1c4e3000 r--p 00000000 fd:01 1234   /path/libjvm.so"
-                candidate = null;
-                int dash = line.indexOf('-');
-                int space = line.indexOf(' ');
-                int path = line.indexOf('/');
-                if (dash > 0 && space > dash && path > space && line.charAt(space + 2) != 'w'
-                        && files.contains(line.substring(path).strip())) {
-                    candidate = new Mapping(Long.parseUnsignedLong(line, 0, dash, 16),
-                            Long.parseUnsignedLong(line, dash + 1, space, 16), line.substring(path).strip());
-                }
+                candidate = mappingStartedBy(line, files, false);
             } else if (candidate != null && line.startsWith("Anonymous:")) {
                 if (line.substring("Anonymous:".length()).strip().equals("0 kB")) {
                     found.add(candidate);
@@ -161,6 +152,23 @@ public final class StartupPages {
             }
         }
         return found;
+    }
+
+    /**
+     * The mapping that {@code line}, a mapping's first line in {@code smaps}, starts, if it maps
+     * one of {@code files} and is not writable (or {@code writableToo}); null otherwise.
+     */
+    private static Mapping mappingStartedBy(String line, Set<String> files, boolean writableToo) {
+        // "7f3c1c200000-7f3c1c4e3000 r--p 00000000 fd:01 1234   /path/libjvm.so"
+        int dash = line.indexOf('-');
+        int space = line.indexOf(' ');
+        int path = line.indexOf('/');
+        if (dash > 0 && space > dash && path > space && (writableToo || line.charAt(space + 2) != 'w')
+                && files.contains(line.substring(path).strip())) {
+            return new Mapping(Long.parseUnsignedLong(line, 0, dash, 16), Long.parseUnsignedLong(line, dash + 1, space, 16),
+                    line.substring(path).strip());
+        }
+        return null;
     }
 
     /** A mapping and the size of its pages, as {@code smaps} gives it ({@code KernelPageSize}). */
@@ -174,14 +182,7 @@ public final class StartupPages {
         String line;
         while ((line = smaps.readLine()) != null) {
             if (startsMapping(line)) {
-                candidate = null;
-                int dash = line.indexOf('-');
-                int space = line.indexOf(' ');
-                int path = line.indexOf('/');
-                if (dash > 0 && space > dash && path > space && files.contains(line.substring(path).strip())) {
-                    candidate = new Mapping(Long.parseUnsignedLong(line, 0, dash, 16),
-                            Long.parseUnsignedLong(line, dash + 1, space, 16), line.substring(path).strip());
-                }
+                candidate = mappingStartedBy(line, files, true);
             } else if (candidate != null && line.startsWith("KernelPageSize:")) {
                 // "KernelPageSize:        4 kB"
                 String kib = line.substring("KernelPageSize:".length()).strip();

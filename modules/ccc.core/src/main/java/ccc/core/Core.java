@@ -74,6 +74,9 @@ public final class Core {
         var gate = new StartUpGate();
         var server = ApiServer.start(config.server(), gate);
         startup.step("listening");
+        // Logged as the port opens, so that a first answer of the probe always comes after this line.
+        LOG.info("listening", "host", config.server().host(), "port", server.port(), "adapter", adapterName,
+                "config", config.source(), "auth", config.server().authToken().isPresent() ? "bearer token" : "none");
         try {
             return start(config, adapter, adapterName, privilegeDrop, startup, server, gate);
         } catch (IOException | RuntimeException | Error e) {
@@ -128,8 +131,6 @@ public final class Core {
         if (!privilegeDrop.runningAsRoot()) {
             LOG.warn("not running as root: privileged commands and traffic control are off, and the workload runs as the core's own user");
         }
-        LOG.info("listening", "host", config.server().host(), "port", server.port(), "adapter", adapterName,
-                "config", config.source(), "auth", config.server().authToken().isPresent() ? "bearer token" : "none");
         readiness.set(true);
         showrunnerSdk.ifPresent(ShowrunnerSdk::startWorkload);
         return new Core(config, supervisor, server, router, readiness, showrunnerSdk, events, streams);

@@ -163,6 +163,33 @@ class LifecycleTest {
     }
 
     @Test
+    void startsPiledOnASlowStartAreEachAnsweredAfterTheBoundedWaitAndHealthStaysPrompt() throws Exception {
+        start(new SleepAdapter());
+        adapter.startDelay = ControlApi.ANSWER_WAITS_AT_MOST.multipliedBy(15);
+        int calls = 40;
+        var took = new ConcurrentLinkedQueue<Long>();
+        var answers = new ConcurrentLinkedQueue<Integer>();
+        try (var clients = Executors.newFixedThreadPool(calls)) {
+            for (int i = 0; i < calls; i++) {
+                clients.execute(() -> {
+                    long asked = System.nanoTime();
+                    answers.add(core.post("/api/start", "{}").status());
+                    took.add((System.nanoTime() - asked) / 1_000_000);
+                });
+            }
+            Instant asked = Instant.now();
+            assertEquals(200, core.get("/api/health").status());
+            assertTrue(Duration.between(asked, Instant.now()).compareTo(adapter.startDelay) < 0,
+                    "health is answered while the starts wait for the slow one");
+        }
+        assertEquals(java.util.Collections.nCopies(calls, 200), List.copyOf(answers));
+        // Each answer waits for its start at most ANSWER_WAITS_AT_MOST, not for the slow start before it.
+        assertTrue(took.stream().allMatch(ms -> ms < adapter.startDelay.toMillis()), "answer times, ms: " + took);
+        core.awaitPhase("running");
+        assertTrue(adapter.starts.get() <= 2, "the starts queued behind the slow one were superseded: " + adapter.starts.get());
+    }
+
+    @Test
     void aWorkloadExitingWithZeroIsStopped() throws Exception {
         start(new SleepAdapter());
         adapter.command = List.of("sh", "-c", "sleep 0.2; exit 0", adapter.marker);

@@ -53,11 +53,25 @@ class ChaosIT {
      * The roots of live workload trees: processes with the marker on their command line whose
      * parent has not. (A shell's child shows its parent's command line between fork and exec.)
      */
+    /**
+     * The workloads alive, one pid each: the marked processes by session. Each workload's helper
+     * starts a session of its own, which its processes keep, also a child re-parented to the core
+     * when its parent has just died (seen by parents alone, such a child and its dying parent
+     * looked like two workloads).
+     */
     private static List<Long> workloadRoots() throws IOException {
-        List<Long> marked = ProcTable.withArgument(MARKER);
-        return marked.stream()
-                .filter(pid -> ProcessHandle.of(pid).flatMap(ProcessHandle::parent).map(parent -> !marked.contains(parent.pid())).orElse(true))
-                .toList();
+        var bySession = new java.util.TreeMap<Long, Long>();
+        for (long pid : ProcTable.withArgument(MARKER)) {
+            try {
+                String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+                // After "pid (comm) ": state, parent, process group, session.
+                long session = Long.parseLong(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[3]);
+                bySession.merge(session, pid, Math::min);
+            } catch (IOException e) {
+                // Ended while we looked.
+            }
+        }
+        return List.copyOf(bySession.values());
     }
 
     private static final Pattern TIMESTAMP = Pattern.compile(",\"timestamp\":\"[^\"]*\"");

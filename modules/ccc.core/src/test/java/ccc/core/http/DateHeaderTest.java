@@ -32,16 +32,22 @@ class DateHeaderTest {
             assertNotNull(written, "the JDK's server writes a Date header");
             Instant instant = ZonedDateTime.parse(written, DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
             assertEquals(written, ApiServer.formatDateHeader(instant));
+            String zoneName = DateTimeFormatter.ofPattern(ApiServer.DATE_HEADER_ZONE_PATTERN, java.util.Locale.US)
+                    .withZone(java.time.ZoneId.of("GMT")).format(instant);
+            assertEquals(written.substring(written.lastIndexOf(' ') + 1), zoneName, "the zone's name is the header's last part");
         } finally {
             server.stop(0);
         }
     }
 
     @Test
-    void theWarmUpRunsOnADaemonThreadAndEnds() throws Exception {
-        Thread thread = ApiServer.prepareInBackground();
-        assertEquals(true, thread.isDaemon());
-        thread.join(TimeUnit.SECONDS.toMillis(30));
-        assertFalse(thread.isAlive(), "the warm-up ends");
+    void theWarmUpRunsOnDaemonThreadsThatEnd() throws Exception {
+        var threads = ApiServer.prepareInBackground();
+        assertEquals(2, threads.size());
+        for (Thread thread : threads) {
+            assertEquals(true, thread.isDaemon(), thread.getName());
+            thread.join(TimeUnit.SECONDS.toMillis(30));
+            assertFalse(thread.isAlive(), "the warm-up ends: " + thread.getName());
+        }
     }
 }

@@ -2,6 +2,7 @@ package ccc.core;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ccc.core.log.Level;
@@ -295,6 +296,24 @@ class ProcessManagementTest {
         assertEquals("unknown signal 'SIGFOO'", unknown.json().get("detail"));
         assertEquals(422, core.post("/api/signal", "{\"signal\": 10}").status());
         assertEquals("running", core.status().get("phase"));
+    }
+
+    @Test
+    void aSignalReachesAWorkloadWhoseStopWaitsOutItsGrace() throws Exception {
+        Path ready = work.resolve("ignoring-term");
+        start("command: " + yamlList("sh", "-c", "trap '' TERM; touch " + ready + "; while :; do sleep 0.05; done", marker)
+                + "\nstop_timeout_seconds: 120\n");
+        core.post("/api/start", "{}");
+        core.awaitPhase("running");
+        awaitFile(ready);
+        assertEquals(200, core.post("/api/stop", "{}").status());
+        assertEquals("stopping", core.status().get("phase"), "the workload ignores SIGTERM, so its stop waits out the grace");
+        // Before, the signal queued behind the stop and was answered when the grace ran out.
+        var reply = assertTimeoutPreemptively(Duration.ofSeconds(10), () -> core.post("/api/signal", "{\"signal\": \"KILL\"}"));
+        assertEquals(200, reply.status(), reply.json().toString());
+        assertEquals(Map.of("message", "signal KILL delivered"), reply.json());
+        core.awaitStatus(status -> "stopped".equals(status.get("phase")), Duration.ofSeconds(10));
+        assertEquals(409, core.post("/api/signal", "{\"signal\": \"KILL\"}").status(), "nothing runs any more");
     }
 
     @Test

@@ -54,7 +54,7 @@ public final class Lifecycle {
     private final ExecutorService writer =
             Executors.newSingleThreadExecutor(Thread.ofPlatform().name("lifecycle").daemon(true).factory());
     private final AtomicReference<Snapshot> published;
-    // The running workload's tree, for ending it from outside the writer (shutdown's grace exhausted, a fatal error).
+    // The running workload's tree, for ending or signalling it from outside the writer (shutdown's grace exhausted, a fatal error, /api/signal).
     private volatile WorkloadTree activeTree = WorkloadTree.NONE;
 
     // Request numbering: assigned under this lock so that numbers follow the writer's queue order.
@@ -211,25 +211,27 @@ public final class Lifecycle {
         }
     }
 
-    /** Sends signal {@code number} to the workload's process, in turn with the other transitions. */
-    public SignalOutcome signal(int number) throws InterruptedException {
-        try {
-            return submitAndWait(() -> {
-                if (active.isEmpty() || active.get().tree().pid().isEmpty()) {
-                    return SignalOutcome.NOT_RUNNING;
-                }
-                long pid = active.get().tree().pid().getAsLong();
-                boolean delivered = processes.signal(active.get().tree(), number);
-                log.info("signal sent to the workload", "signal", Signals.name(number).orElse(Integer.toString(number)),
-                        "pid", pid, "delivered", delivered);
-                if (delivered) {
-                    tell(observer -> observer.accepted(new ControlRequest.Signal(number)));
-                }
-                return delivered ? SignalOutcome.DELIVERED : SignalOutcome.NOT_RUNNING;
-            });
-        } catch (ExecutionException e) {
-            throw new IllegalStateException(e.getCause());
+    /**
+     * Sends signal {@code number} to the workload's main process now, from the caller's thread,
+     * not in turn with the transitions: a stop that waits out its grace for a workload that
+     * ignores the stop signal can be hurried with SIGKILL. The workload is the one whose tree the
+     * lifecycle holds: from the moment it runs until its stop or exit has ended it; the signal
+     * goes through a pidfd, so never to a process that took a reaped one's number.
+     */
+    public SignalOutcome signal(int number) {
+        WorkloadTree tree = activeTree;
+        if (tree.pid().isEmpty()) {
+            return SignalOutcome.NOT_RUNNING;
         }
+        boolean delivered = processes.signal(tree, number);
+        log.info("signal sent to the workload", "signal", Signals.name(number).orElse(Integer.toString(number)),
+                "pid", tree.pid().getAsLong(), "delivered", delivered);
+        if (delivered) {
+            synchronized (submissions) {
+                tell(observer -> observer.accepted(new ControlRequest.Signal(number)));
+            }
+        }
+        return delivered ? SignalOutcome.DELIVERED : SignalOutcome.NOT_RUNNING;
     }
 
     /**

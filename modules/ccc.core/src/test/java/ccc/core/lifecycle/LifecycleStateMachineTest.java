@@ -548,19 +548,19 @@ class LifecycleStateMachineTest {
         lifecycle("");
         lifecycle.start(plan("a"));
         settled();
-        processes.signalGate = new CountDownLatch(1);
+        adapter.updateGate = new CountDownLatch(1);
         Thread.ofVirtual().start(() -> {
             try {
-                lifecycle.signal(Signals.TERM);
+                lifecycle.update(new UpdatePlan(Payload.of(Map.of("x", 1)), Optional.empty()));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
         });
-        processes.signalCalled.await();
-        // The writer is held: the exit and then a start queue up behind it, in that order.
+        adapter.updateCalled.await();
+        // The writer is held in the update: the exit and then a start queue up behind it, in that order.
         adapter.started.getFirst().exit.complete(0);
         lifecycle.start(plan("b"));
-        processes.signalGate.countDown();
+        adapter.updateGate.countDown();
         Snapshot running = settled();
         assertEquals(Phase.RUNNING, running.phase());
         assertEquals(List.of("a", "b"), adapter.started.stream().map(w -> w.name).toList());
@@ -638,20 +638,10 @@ class LifecycleStateMachineTest {
             return workload;
         }
 
-        /** Holds the lifecycle's writer in a signal until released, so that events queue up behind it. */
-        volatile CountDownLatch signalGate = new CountDownLatch(0);
-        final CountDownLatch signalCalled = new CountDownLatch(1);
-
         @Override
         public boolean signal(WorkloadTree tree, int signal) {
             long pid = tree.pid().orElseThrow();
             signals.add(pid + ":" + signal);
-            signalCalled.countDown();
-            try {
-                signalGate.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
             return alive.containsKey(pid);
         }
 
@@ -701,6 +691,9 @@ class LifecycleStateMachineTest {
         volatile int exitWithCodeOnStop = -1;
         volatile UpdateResult updateResult = UpdateResult.NOT_SUPPORTED;
         volatile RuntimeException updateFailure;
+        /** Holds an update, and so the lifecycle's writer, until released, so that events queue up behind it. */
+        volatile CountDownLatch updateGate = new CountDownLatch(0);
+        final CountDownLatch updateCalled = new CountDownLatch(1);
         volatile RuntimeException postStopFailure;
 
         FakeAdapter(FakeProcesses processes) {
@@ -758,7 +751,9 @@ class LifecycleStateMachineTest {
         }
 
         @Override
-        public UpdateResult update(Payload payload) {
+        public UpdateResult update(Payload payload) throws InterruptedException {
+            updateCalled.countDown();
+            updateGate.await();
             if (updateFailure != null) {
                 throw updateFailure;
             }

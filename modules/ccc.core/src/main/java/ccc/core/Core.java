@@ -118,7 +118,7 @@ public final class Core {
         new ControlApi(lifecycle, supervisor.planner(), metrics, output, readiness::get, events, streams)
                 .register(router, prometheus.handler());
         startup.step("api");
-        gate.open(router);
+        gate.open(router, prometheus::countRequest);
         listening.complete(null);
         Optional<ShowrunnerSdk> showrunnerSdk = Optional.empty();
         if (sdkConfig.enabled()) {

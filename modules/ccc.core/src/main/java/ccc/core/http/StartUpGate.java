@@ -25,11 +25,45 @@ public final class StartUpGate implements HttpHandler {
     /** How long a request waits for the core's set-up at most; it is answered 503 after that. */
     public static final Duration SET_UP_WITHIN = Duration.ofSeconds(30);
 
-    private final CompletableFuture<HttpHandler> router = new CompletableFuture<>();
+    private static final String HEALTH = "/api/health";
+    private static final String READY = "/api/ready";
 
-    /** From now on every request goes to {@code opened}, those waiting for it first. */
-    public void open(HttpHandler opened) {
+    private final CompletableFuture<HttpHandler> router = new CompletableFuture<>();
+    // The probes answered here before the router opened, counted once there is a counter to count them.
+    private final Object counting = new Object();
+    private long healthAnswered;
+    private long readyAnswered;
+    private Router.Observer counter;
+
+    /**
+     * From now on every request goes to {@code opened}, those waiting for it first; {@code
+     * counter} (the router's) is told of the probes answered here until now, and of any answered
+     * here after, so that the request counters miss none. A request that gave up waiting for the
+     * router ({@link #SET_UP_WITHIN}) is not counted: which route it asked for is the router's to say.
+     */
+    public void open(HttpHandler opened, Router.Observer counter) {
+        synchronized (counting) {
+            this.counter = counter;
+            for (long i = 0; i < healthAnswered; i++) {
+                counter.answered(HEALTH, "GET", 200);
+            }
+            for (long i = 0; i < readyAnswered; i++) {
+                counter.answered(READY, "GET", 503);
+            }
+        }
         router.complete(opened);
+    }
+
+    private void answered(String path, int status) {
+        synchronized (counting) {
+            if (counter != null) {
+                counter.answered(path, "GET", status);
+            } else if (path.equals(HEALTH)) {
+                healthAnswered++;
+            } else {
+                readyAnswered++;
+            }
+        }
     }
 
     @Override
@@ -37,12 +71,14 @@ public final class StartUpGate implements HttpHandler {
         HttpHandler opened = router.getNow(null);
         if (opened == null && "GET".equals(exchange.getRequestMethod())) {
             String path = exchange.getRequestURI().getPath();
-            if (path.equals("/api/health")) {
+            if (path.equals(HEALTH)) {
                 Router.send(exchange, 200, ControlApi.healthBody(Phase.IDLE.appStatus()));
+                answered(HEALTH, 200);
                 return;
             }
-            if (path.equals("/api/ready")) {
+            if (path.equals(READY)) {
                 Router.send(exchange, 503, Json.write(Map.of("detail", ControlApi.NOT_READY)));
+                answered(READY, 503);
                 return;
             }
         }

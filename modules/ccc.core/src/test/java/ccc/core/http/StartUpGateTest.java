@@ -59,6 +59,23 @@ class StartUpGateTest {
     }
 
     @Test
+    void theProbesAnsweredBeforeTheRouterOpensAreCountedOnceItDoes() throws Exception {
+        for (int i = 0; i < 3; i++) {
+            assertEquals(200, get("/api/health").statusCode());
+        }
+        assertEquals(503, get("/api/ready").statusCode());
+        var counted = new java.util.concurrent.CopyOnWriteArrayList<String>();
+        Router.Observer counter = (route, method, status) -> counted.add(method + " " + route + " " + status);
+        gate.open(new Router(1024, counter, Optional.empty(), false)
+                .raw("GET", "/api/health", exchange -> Router.send(exchange, 200, "{}".getBytes())), counter);
+        assertEquals(java.util.List.of("GET /api/health 200", "GET /api/health 200", "GET /api/health 200", "GET /api/ready 503"),
+                counted);
+        assertEquals(200, get("/api/health").statusCode());
+        assertEquals(5, counted.size(), "the router counts what it answers, once: " + counted);
+        assertEquals("GET /api/health 200", counted.getLast());
+    }
+
+    @Test
     void everyOtherRequestWaitsForTheRouterAndIsAnsweredByIt() throws Exception {
         CompletableFuture<HttpResponse<String>> start = client.sendAsync(
                 request("/api/start").POST(HttpRequest.BodyPublishers.ofString("{\"flowfile\": \"x\"}")).build(),
@@ -71,7 +88,7 @@ class StartUpGateTest {
         var router = new Router(1024, Router.Observer.NONE, Optional.empty(), false)
                 .json("POST", "/api/start", request -> Response.ok(Map.of("got", request.jsonObject(false).get("flowfile"))))
                 .raw("GET", "/api/health", exchange -> Router.send(exchange, 200, "{\"from\":\"router\"}".getBytes()));
-        gate.open(router);
+        gate.open(router, Router.Observer.NONE);
 
         var started = start.get(20, TimeUnit.SECONDS);
         assertEquals(200, started.statusCode());

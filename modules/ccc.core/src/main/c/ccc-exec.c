@@ -60,12 +60,19 @@ static void fail(const char *what, const char *detail) {
     exit(127);
 }
 
-static long number(const char *text, const char *option) {
+/* The largest user or group id: one more, (uid_t) -1, means "leave unchanged" to the set*id calls. */
+#define MAX_ID 4294967294ULL
+
+/* Decimal digits only (no sign, no space), at most max. */
+static unsigned long long number(const char *text, const char *option, unsigned long long max) {
     char *end = NULL;
     errno = 0;
-    long value = strtol(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || value < 0 || value > INT_MAX) {
-        fprintf(stderr, "ccc-exec: %s expects a non-negative number, got '%s'\n", option, text);
+    unsigned long long value = 0;
+    if (text[0] >= '0' && text[0] <= '9') {
+        value = strtoull(text, &end, 10);
+    }
+    if (end == NULL || errno != 0 || *end != '\0' || value > max) {
+        fprintf(stderr, "ccc-exec: %s expects a number from 0 to %llu, got '%s'\n", option, max, text);
         exit(127);
     }
     return value;
@@ -79,7 +86,7 @@ static int parse_groups(const char *text, gid_t *groups) {
         if (count == MAX_GROUPS) {
             fail("too many supplementary groups", NULL);
         }
-        groups[count++] = (gid_t) number(item, "--groups");
+        groups[count++] = (gid_t) number(item, "--groups", MAX_ID);
     }
     free(copy);
     return count;
@@ -150,7 +157,7 @@ static int await_command(char **self, char ***argv_out) {
     for (size_t at = 0; at < length; at += strlen(message + at) + 1) {
         all[count++] = message + at;
     }
-    long arguments = number(all[0], "the command message's argument count");
+    long arguments = (long) number(all[0], "the command message's argument count", INT_MAX);
     if ((size_t) arguments > count - 1) {
         fail("command message shorter than its argument count", NULL);
     }
@@ -185,8 +192,10 @@ int main(int argc, char **argv) {
         argc = await_command(argv, &argv);
         awaited = 1;
     }
-    long uid = -1;
-    long gid = -1;
+    int uid_given = 0;
+    int gid_given = 0;
+    uid_t uid = 0;
+    gid_t gid = 0;
     gid_t groups[MAX_GROUPS];
     int group_count = -1;
     int new_session = 0;
@@ -240,9 +249,11 @@ int main(int argc, char **argv) {
         } else if (strcmp(option, "--groups") == 0) {
             group_count = parse_groups(value, groups);
         } else if (strcmp(option, "--gid") == 0) {
-            gid = number(value, "--gid");
+            gid = (gid_t) number(value, "--gid", MAX_ID);
+            gid_given = 1;
         } else if (strcmp(option, "--uid") == 0) {
-            uid = number(value, "--uid");
+            uid = (uid_t) number(value, "--uid", MAX_ID);
+            uid_given = 1;
         } else {
             fprintf(stderr, "ccc-exec: unknown option '%s'\n", option);
             return 127;
@@ -264,8 +275,8 @@ int main(int argc, char **argv) {
     if (drop_core_env) {
         drop_core_environment();
     }
-    if (uid >= 0) {
-        if (gid < 0) {
+    if (uid_given) {
+        if (!gid_given) {
             fail("--uid needs --gid", NULL);
         }
         for (int cap = 0; cap <= 63; cap++) {
@@ -277,13 +288,13 @@ int main(int argc, char **argv) {
         if (setgroups(group_count < 0 ? 0 : (size_t) group_count, groups) < 0) {
             fail("cannot set", "supplementary groups");
         }
-        if (setgid((gid_t) gid) < 0) {
+        if (setgid(gid) < 0) {
             fail("cannot set", "gid");
         }
-        if (setuid((uid_t) uid) < 0) {
+        if (setuid(uid) < 0) {
             fail("cannot set", "uid");
         }
-        if (uid != 0 && (setuid(0) == 0 || geteuid() != (uid_t) uid || getegid() != (gid_t) gid)) {
+        if (uid != 0 && (setuid(0) == 0 || geteuid() != uid || getegid() != gid)) {
             fail("privileges were not dropped", NULL);
         }
     }

@@ -27,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 class NoFollowFilesTest {
 
     private static final byte[] CONTENT = "{\"a\": 1}".getBytes(StandardCharsets.UTF_8);
-    private static final UserAccount SOMEONE = new UserAccount("someone", 54321, 54322, "/", List.of(54322));
+    private static final UserAccount SOMEONE = new UserAccount("someone", 54321, 54322, "/", List.of(54322L));
 
     @TempDir
     Path dir;
@@ -199,7 +199,7 @@ class NoFollowFilesTest {
         requireRoot();
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
         Path owned = configMapVolume(dir.resolve("owned"));
-        Files.setAttribute(owned.getParent(), "unix:uid", SOMEONE.uid());
+        Files.setAttribute(owned.getParent(), "unix:uid", (int) SOMEONE.uid());
         Path open = configMapVolume(dir.resolve("open"));
         Files.setPosixFilePermissions(open.getParent(), PosixFilePermissions.fromString("rwxrwxrwx"));
         Path sticky = configMapVolume(dir.resolve("sticky"));
@@ -218,7 +218,7 @@ class NoFollowFilesTest {
     void aLinkAnotherUserOwnsInARootOnlyDirectoryIsRefused() throws Exception {
         requireRoot();
         Path file = configMapVolume(dir.resolve("config"));
-        Files.setAttribute(file.resolveSibling("..data"), "unix:uid", SOMEONE.uid(), LinkOption.NOFOLLOW_LINKS);
+        Files.setAttribute(file.resolveSibling("..data"), "unix:uid", (int) SOMEONE.uid(), LinkOption.NOFOLLOW_LINKS);
         var refused = assertThrows(IOException.class, () -> NoFollowFiles.read(file, 1024));
         assertEquals("'" + file.resolveSibling("..data") + "' is a symbolic link owned by uid " + SOMEONE.uid()
                 + "; the core follows a link it reads through as root only where nobody but root can have made it", refused.getMessage());

@@ -19,7 +19,7 @@ class WorkloadEnvironmentTest {
             "CCC_API_TOKEN", "the-core's-token", "CCC_X", "core only", "PATH", "/opt/bin:/usr/bin",
             "HOME", "/root", "USER", "root", "LANG", "C.UTF-8", "LC_TIME", "C", "TZ", "UTC",
             "SITE_PROXY", "http://proxy:3128", "JAVA_TOOL_OPTIONS", "-Xmx1g");
-    private static final UserAccount APP = new UserAccount("app", 1000, 1000, "/home/app", List.of(1000));
+    private static final UserAccount APP = new UserAccount("app", 1000, 1000, "/home/app", List.of(1000L));
 
     @Test
     void aDroppedWorkloadGetsTheBaseOfItsUserThePassedOnVariablesAndItsOwn() {

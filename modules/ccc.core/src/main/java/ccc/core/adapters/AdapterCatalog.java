@@ -167,7 +167,7 @@ public final class AdapterCatalog {
      * given and along the path it really leads to.
      */
     static Optional<String> untrusted(Path path) {
-        int coreUid = PrivilegeDrop.currentUid();
+        long coreUid = PrivilegeDrop.currentUid();
         try {
             Optional<String> given = untrustedAlong(path.toAbsolutePath().normalize(), coreUid);
             return given.isPresent() ? given : untrustedAlong(path.toRealPath(), coreUid);
@@ -176,13 +176,14 @@ public final class AdapterCatalog {
         }
     }
 
-    private static Optional<String> untrustedAlong(Path path, int coreUid) throws java.io.IOException {
+    private static Optional<String> untrustedAlong(Path path, long coreUid) throws java.io.IOException {
         for (Path current = path; current != null; current = current.getParent()) {
             if (Files.isSymbolicLink(current)) {
                 continue; // a link's own owner and mode mean nothing; who may replace it is its directory's question
             }
             var unix = Files.readAttributes(current, "unix:uid,mode", LinkOption.NOFOLLOW_LINKS);
-            int uid = (Integer) unix.get("uid");
+            // The JDK gives the kernel's unsigned id as an int's bits.
+            long uid = Integer.toUnsignedLong((Integer) unix.get("uid"));
             int mode = (Integer) unix.get("mode");
             if (uid != 0 && uid != coreUid) {
                 return Optional.of("'" + current + "' is owned by uid " + uid + ", neither root nor the core's user");

@@ -308,10 +308,10 @@ public final class Native {
                 Errno.result((int) Unlinkat.HANDLE.invokeExact(state, directory, arena.allocateFrom(name), 0), state));
     }
 
-    /** {@code fchown(2)}: 0, or minus the errno. */
-    static int fchown(int descriptor, int uid, int gid) {
+    /** {@code fchown(2)}: 0, or minus the errno; ids up to {@link UserAccount#MAX_ID}, passed as the C {@code uid_t} and {@code gid_t} bits. */
+    static int fchown(int descriptor, long uid, long gid) {
         return call("fchown(2)", (arena, state) ->
-                Errno.result((int) Fchown.HANDLE.invokeExact(state, descriptor, uid, gid), state));
+                Errno.result((int) Fchown.HANDLE.invokeExact(state, descriptor, (int) uid, (int) gid), state));
     }
 
     /** {@code fchmod(2)}: 0, or minus the errno. */

@@ -98,7 +98,7 @@ public final class PrivilegeDrop {
         if (user.isPresent() && root) {
             return Optional.of(requireAccount(user.get()));
         }
-        return users.find(Integer.toString(currentUid()));
+        return users.find(Long.toString(currentUid()));
     }
 
     private UserAccount requireAccount(String user) {
@@ -108,8 +108,8 @@ public final class PrivilegeDrop {
     private static List<String> switchTo(UserAccount account) {
         return List.of(
                 "--groups", account.groups().stream().map(String::valueOf).collect(Collectors.joining(",")),
-                "--gid", Integer.toString(account.gid()),
-                "--uid", Integer.toString(account.uid()),
+                "--gid", Long.toString(account.gid()),
+                "--uid", Long.toString(account.uid()),
                 "--no-new-privs");
     }
 
@@ -130,19 +130,19 @@ public final class PrivilegeDrop {
     }
 
     /** The real uid of this process, from {@code /proc/self/status}, read once (the core never changes it); -1 when unknown. */
-    public static int currentUid() {
+    public static long currentUid() {
         return OwnUid.VALUE;
     }
 
     private static final class OwnUid {
-        static final int VALUE = readUid();
+        static final long VALUE = readUid();
     }
 
-    private static int readUid() {
+    private static long readUid() {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
                 if (line.startsWith("Uid:")) {
-                    return Integer.parseInt(line.substring(4).trim().split("\\s+")[0]);
+                    return UserAccount.parseId(line.substring(4).trim().split("\\s+")[0]).orElse(-1);
                 }
             }
         } catch (IOException | RuntimeException e) {

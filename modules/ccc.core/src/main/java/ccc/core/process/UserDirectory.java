@@ -8,6 +8,7 @@ import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.TreeSet;
 
 /**
@@ -43,20 +44,21 @@ public final class UserDirectory {
         accounts = current(accounts, passwd, UserDirectory::parseAccounts);
         for (String[] fields : accounts.content()) {
             if (fields[0].equals(nameOrUid) || fields[2].equals(nameOrUid)) {
-                try {
-                    int gid = Integer.parseInt(fields[3]);
-                    return Optional.of(new UserAccount(fields[0], Integer.parseInt(fields[2]), gid, fields[5], groupsOf(fields[0], gid)));
-                } catch (NumberFormatException e) {
+                OptionalLong uid = UserAccount.parseId(fields[2]);
+                OptionalLong gid = UserAccount.parseId(fields[3]);
+                if (uid.isEmpty() || gid.isEmpty()) {
                     return Optional.empty();
                 }
+                return Optional.of(new UserAccount(fields[0], uid.getAsLong(), gid.getAsLong(), fields[5],
+                        groupsOf(fields[0], gid.getAsLong())));
             }
         }
         return Optional.empty();
     }
 
-    private List<Integer> groupsOf(String user, int primary) {
+    private List<Long> groupsOf(String user, long primary) {
         groups = current(groups, group, UserDirectory::parseGroups);
-        var memberOf = new TreeSet<Integer>();
+        var memberOf = new TreeSet<Long>();
         memberOf.add(primary);
         for (GroupEntry entry : groups.content()) {
             if (entry.members().contains(user)) {
@@ -83,19 +85,15 @@ public final class UserDirectory {
         var entries = new ArrayList<GroupEntry>(lines.size());
         for (String line : lines) {
             String[] fields = line.split(":", -1);
-            if (fields.length >= 4) {
-                try {
-                    entries.add(new GroupEntry(Integer.parseInt(fields[2]), List.of(fields[3].split(","))));
-                } catch (NumberFormatException ignored) {
-                    // A malformed line names no usable group.
-                }
-            }
+            OptionalLong gid = fields.length >= 4 ? UserAccount.parseId(fields[2]) : OptionalLong.empty();
+            // A malformed line names no usable group.
+            gid.ifPresent(id -> entries.add(new GroupEntry(id, List.of(fields[3].split(",")))));
         }
         return entries;
     }
 
     /** One group of the group file. */
-    private record GroupEntry(int gid, List<String> members) {
+    private record GroupEntry(long gid, List<String> members) {
     }
 
     /** A parsed file, with the identity and modification it had when it was read. */

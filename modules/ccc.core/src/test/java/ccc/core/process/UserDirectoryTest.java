@@ -35,9 +35,9 @@ class UserDirectoryTest {
 
     @Test
     void findsAnAccountByNameOrUidWithItsGroups() {
-        assertEquals(Optional.of(new UserAccount("alice", 1001, 1001, "/home/alice", List.of(1001))), users.find("alice"));
+        assertEquals(Optional.of(new UserAccount("alice", 1001, 1001, "/home/alice", List.of(1001L))), users.find("alice"));
         assertEquals(users.find("alice"), users.find("1001"));
-        assertEquals(List.of(0, 50), users.find("root").orElseThrow().groups());
+        assertEquals(List.of(0L, 50L), users.find("root").orElseThrow().groups());
         assertTrue(users.find("nobody").isEmpty());
     }
 
@@ -84,9 +84,9 @@ class UserDirectoryTest {
 
     @Test
     void aGroupMembershipAddedAfterAFirstLookupIsSeen() throws Exception {
-        assertEquals(List.of(1001), users.find("alice").orElseThrow().groups());
+        assertEquals(List.of(1001L), users.find("alice").orElseThrow().groups());
         Files.writeString(group, "wheel:x:10:alice\n", java.nio.file.StandardOpenOption.APPEND);
-        assertEquals(List.of(10, 1001), users.find("alice").orElseThrow().groups());
+        assertEquals(List.of(10L, 1001L), users.find("alice").orElseThrow().groups());
     }
 
     @Test

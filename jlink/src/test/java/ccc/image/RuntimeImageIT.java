@@ -108,7 +108,7 @@ class RuntimeImageIT {
     }
 
     @Test
-    void aSecondAfterListeningTheCoreGivesBackTheCachesUnwrittenPagesAndServesOn() throws Exception {
+    void onceQuietAfterListeningTheCoreGivesBackTheCachesUnwrittenPagesAndServesOn() throws Exception {
         Pattern givenBack = Pattern.compile("start-up pages given back .*\\bkib=(\\d+) cache_kib=(\\d+)");
         try (var core = ImageProcess.launch(work, Map.of("LOG_LEVEL", "DEBUG"))) {
             core.awaitHealthy(Instant.now(), Duration.ofSeconds(30));

@@ -136,6 +136,11 @@ public final class Core {
         return new Core(config, supervisor, server, router, readiness, showrunnerSdk, events, streams);
     }
 
+    /** The {@link System#nanoTime()} at which the API last answered a request. */
+    public long lastAnsweredNanos() {
+        return router.lastAnsweredNanos();
+    }
+
     public int port() {
         return server.port();
     }

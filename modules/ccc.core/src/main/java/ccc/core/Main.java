@@ -154,10 +154,10 @@ public final class Main {
             handleSignals(core);
             // kill(2), which the handler needs, is linked in the background once the core listens, before any launch.
             FatalErrors.install(core.lifecycle()::endWorkloadNow);
-            var startupPages = StartupPages.releaseLater();
+            var startupPages = StartupPages.releaseWhenQuiet(core::lastAnsweredNanos);
             if (trainingRun) {
                 int trained = train(core) + trainSupervision(environment);
-                // What a core does a second after it listens.
+                // What a core does once it is first quiet.
                 startupPages.join();
                 return trained;
             }

@@ -45,6 +45,8 @@ public final class Router implements HttpHandler {
     private final long maxBodyBytes;
     private final BodyBudget bodies;
     private final Observer observer;
+    // When the latest request was answered (System.nanoTime()): how long the core has been quiet.
+    private volatile long lastAnswered = System.nanoTime();
     private final Optional<Secret> token;
     private final boolean metricsNeedToken;
 
@@ -140,7 +142,14 @@ public final class Router implements HttpHandler {
             observer.answered(path, methodLabel, exchange.getResponseCode());
         } catch (IOException e) {
             LOG.debug("connection failed while answering", "path", path, "reason", e.getMessage());
+        } finally {
+            lastAnswered = System.nanoTime();
         }
+    }
+
+    /** The {@link System#nanoTime()} at which the latest request was answered (or the router was made). */
+    public long lastAnsweredNanos() {
+        return lastAnswered;
     }
 
     private void answer(HttpExchange exchange, JsonRoute route) throws IOException {

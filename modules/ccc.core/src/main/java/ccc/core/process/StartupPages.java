@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 
 /**
  * Gives the kernel back the pages of the JVM's own files that start-up read and serving does not
@@ -58,20 +59,48 @@ public final class StartupPages {
     }
 
     /**
-     * How long after the core listens the pages are given back: the first answers come first (the
-     * page-out, and linking the call it makes, take 50 to 110 ms of a CPU).
+     * How long after the core listens the pages are given back at the soonest: the first answers
+     * come first (the page-out, and linking the call it makes, take 50 to 110 ms of a CPU).
      */
     public static final Duration AFTER_LISTENING = Duration.ofSeconds(1);
 
     /**
-     * {@link #release()}, on a virtual thread, {@link #AFTER_LISTENING} from now; completes with
-     * the bytes advised (0 if the core ends first).
+     * How long no request may have been answered before the pages are given back: a page-out
+     * while requests are served would give back pages they are reading, only for them to be
+     * read in again.
      */
-    public static CompletableFuture<Long> releaseLater() {
+    public static final Duration QUIET_FOR = Duration.ofSeconds(1);
+
+    /** The latest the pages are given back, after listening, however busy the core is. */
+    public static final Duration AT_THE_LATEST = Duration.ofSeconds(30);
+
+    /**
+     * {@link #release()}, on a virtual thread, once {@link #AFTER_LISTENING} has passed and no
+     * request has been answered for {@link #QUIET_FOR} ({@code lastAnswered}: the
+     * {@link System#nanoTime()} of the latest answer), or at {@link #AT_THE_LATEST}; completes
+     * with the bytes advised (0 if the core ends first).
+     */
+    public static CompletableFuture<Long> releaseWhenQuiet(LongSupplier lastAnswered) {
+        return releaseWhenQuiet(lastAnswered, AT_THE_LATEST);
+    }
+
+    static CompletableFuture<Long> releaseWhenQuiet(LongSupplier lastAnswered, Duration atTheLatest) {
         var released = new CompletableFuture<Long>();
+        long listened = System.nanoTime();
         Thread.ofVirtual().name("startup-pages").start(() -> {
             try {
                 Thread.sleep(AFTER_LISTENING);
+                long quietNanos = QUIET_FOR.toNanos();
+                while (true) {
+                    long now = System.nanoTime();
+                    long last = lastAnswered.getAsLong();
+                    // nanoTime values compare by their difference only.
+                    long quietSince = last - listened > 0 ? last : listened;
+                    if (now - quietSince >= quietNanos || now - listened >= atTheLatest.toNanos()) {
+                        break;
+                    }
+                    Thread.sleep(Duration.ofNanos(quietNanos - (now - quietSince)));
+                }
                 released.complete(release());
             } catch (InterruptedException e) {
                 // The core is ending: nothing to give back.

@@ -8,10 +8,12 @@ import java.io.BufferedReader;
 import java.io.StringReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -65,10 +67,30 @@ class StartupPagesTest {
     }
 
     @Test
-    void releaseLaterLeavesThePagesToTheFirstAnswersThenGivesThemBack() throws Exception {
-        var released = StartupPages.releaseLater();
+    void thePagesAreGivenBackOnceTheCoreIsQuietNotWhileItAnswers() throws Exception {
+        var lastAnswered = new AtomicLong(System.nanoTime());
+        var released = StartupPages.releaseWhenQuiet(lastAnswered::get);
         assertFalse(released.isDone(), "given back at once, while the first answers need the CPU");
-        assertTrue(released.get(StartupPages.AFTER_LISTENING.toSeconds() + 10, TimeUnit.SECONDS) > 0, "nothing was given back");
+        // A request answered every 50 ms, well past AFTER_LISTENING: never QUIET_FOR apart, unless this thread is held up
+        // for most of a second, after which nothing more is asserted.
+        long busyUntil = System.nanoTime() + StartupPages.AFTER_LISTENING.plusMillis(1500).toNanos();
+        boolean heldUp = false;
+        while (System.nanoTime() < busyUntil && !heldUp) {
+            long now = System.nanoTime();
+            heldUp = now - lastAnswered.get() > StartupPages.QUIET_FOR.toNanos() / 2;
+            lastAnswered.set(now);
+            if (!heldUp) {
+                assertFalse(released.isDone(), "given back while requests were being answered");
+            }
+            Thread.sleep(50);
+        }
+        assertTrue(released.get(StartupPages.QUIET_FOR.toSeconds() + 10, TimeUnit.SECONDS) > 0, "nothing was given back once quiet");
+    }
+
+    @Test
+    void aCoreThatIsNeverQuietHasThePagesGivenBackAtTheLatest() throws Exception {
+        var released = StartupPages.releaseWhenQuiet(System::nanoTime, Duration.ofSeconds(2));
+        assertTrue(released.get(20, TimeUnit.SECONDS) > 0, "nothing was given back");
     }
 
     @Test

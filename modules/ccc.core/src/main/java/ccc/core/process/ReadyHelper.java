@@ -29,13 +29,6 @@ final class ReadyHelper {
      */
     static final Duration HAND_OVER_WITHIN = Duration.ofSeconds(5);
 
-    /**
-     * A command message this long at most goes into the helper's empty pipe in one write that
-     * never waits, as a pipe holds at least a page ({@code PIPE_BUF}, 4096 bytes): then no
-     * thread watches the hand-over.
-     */
-    static final int WRITTEN_AT_ONCE = 4096;
-
     private final SpawnedProcess process;
     // The write end of the helper's command pipe; null once the command went, or the helper was let go.
     private OutputStream command;
@@ -91,11 +84,6 @@ final class ReadyHelper {
     SpawnedProcess run(byte[] message) throws IOException {
         OutputStream out = command;
         command = null;
-        if (message.length <= WRITTEN_AT_ONCE) {
-            // The common case: the write cannot wait, so nothing needs to watch it.
-            write(out, message);
-            return process;
-        }
         // A write that fills the pipe waits for the helper to read; one that never reads is killed, which ends the write.
         // A virtual thread waits for that (its sleep uses the virtual threads' own timer): the core gains no platform thread.
         Thread killUnlessTaken = Thread.ofVirtual().name("hand-over-to-" + process.pid()).start(() -> {
@@ -106,22 +94,16 @@ final class ReadyHelper {
                 // Taken in time.
             }
         });
-        try {
-            write(out, message);
-        } finally {
-            killUnlessTaken.interrupt();
-        }
-        return process;
-    }
-
-    private void write(OutputStream out, byte[] message) throws GoneException {
         try (out) {
             out.write(message);
         } catch (IOException e) {
             // Broken pipe: it has ended. It gets no command now in any case, so it exits.
             closeOutput();
             throw new GoneException("the helper " + process.pid() + " started ahead did not take the command: " + e.getMessage());
+        } finally {
+            killUnlessTaken.interrupt();
         }
+        return process;
     }
 
     /** Lets the helper go unused: its command pipe ends empty, so it exits. */

@@ -321,6 +321,30 @@ class PosixSpawnTest {
     }
 
     @Test
+    void aSmallCommandForAStoppedHelperWhosePipeWasFilledEndsWithinTheHandOverBound() throws Exception {
+        Launched once = launchOnce(Launch.of(SH, "-c", "exit 0"));
+        // What a workload of a core that is not root can do (its user is the helper's): stop the helper, then fill its
+        // command pipe through /proc (descriptor 3, the read end, opened for writing), so that a message of a page or
+        // less no longer fits.
+        assertEquals(0, Native.kill(once.ahead(), Signals.STOP));
+        Process fill = new ProcessBuilder("dd", "if=/dev/zero", "of=/proc/" + once.ahead() + "/fd/3", "bs=4096", "count=1024",
+                "oflag=nonblock").redirectErrorStream(true).start();
+        String filled = readAll(fill.getInputStream());
+        assertTrue(fill.waitFor(10, TimeUnit.SECONDS));
+        assertTrue(filled.contains("Resource temporarily unavailable"), "the pipe is full: " + filled);
+        try {
+            Launch small = Launch.of(SH, "-c", "exit 7");
+            ManagedProcess second = assertTimeoutPreemptively(ReadyHelper.HAND_OVER_WITHIN.multipliedBy(4), () -> once.launcher().launch(small),
+                    "a command that fits a page waited on the full pipe of a stopped helper, with nothing to end the wait");
+            assertTrue(second.processId() != once.ahead(), "the workload runs in another helper");
+            assertEquals(7, second.exit().toCompletableFuture().get(10, TimeUnit.SECONDS));
+        } finally {
+            Native.kill(once.ahead(), Signals.KILL);
+            once.launcher().close();
+        }
+    }
+
+    @Test
     void aCommandBeyondTheMessageBoundIsRefusedBeforeAnyHelperIsUsed() throws Exception {
         requireSpawn();
         var launcher = launcher(withHelper(helper()), new WorkloadOutput(100, new Redactor()));

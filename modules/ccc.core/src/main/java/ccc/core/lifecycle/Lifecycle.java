@@ -212,14 +212,28 @@ public final class Lifecycle {
     }
 
     /**
-     * Sends signal {@code number} to the workload's main process now, from the caller's thread,
-     * not in turn with the transitions: a stop that waits out its grace for a workload that
-     * ignores the stop signal can be hurried with SIGKILL. The workload is the one whose tree the
-     * lifecycle holds: from the moment it runs until its stop or exit has ended it; the signal
-     * goes through a pidfd, so never to a process that took a reaped one's number.
+     * Sends signal {@code number} to the workload's main process. A process the core started is
+     * signalled now, from the caller's thread, not in turn with the transitions: a stop that waits
+     * out its grace for a workload that ignores the stop signal can be hurried with SIGKILL. Its
+     * tree is the one the lifecycle holds from the moment it runs until its stop or exit has ended
+     * it, and its pidfd is opened only while it is not reaped, so the signal never reaches a
+     * process that took its number. An adapter's own process, known by its number alone, is
+     * signalled in turn with the transitions, as before: only the lifecycle knows whether its
+     * number is still its own (a stop or exit being carried out may have reaped it).
      */
-    public SignalOutcome signal(int number) {
+    public SignalOutcome signal(int number) throws InterruptedException {
         WorkloadTree tree = activeTree;
+        if (tree.root().refusesOnceReaped()) {
+            return deliver(tree, number);
+        }
+        try {
+            return submitAndWait(() -> deliver(active.map(RunningWorkload::tree).orElse(WorkloadTree.NONE), number));
+        } catch (ExecutionException e) {
+            throw new IllegalStateException(e.getCause());
+        }
+    }
+
+    private SignalOutcome deliver(WorkloadTree tree, int number) {
         if (tree.pid().isEmpty()) {
             return SignalOutcome.NOT_RUNNING;
         }

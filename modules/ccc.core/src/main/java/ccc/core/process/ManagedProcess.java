@@ -84,8 +84,18 @@ public final class ManagedProcess implements WorkloadProcess {
         return pidfd;
     }
 
-    /** This process's tree, opened through {@link #openPidfd()}; see {@link WorkloadTree}. */
+    /** This process's tree, opened through {@link #openPidfd()}, which refuses once it is reaped; see {@link WorkloadTree}. */
     public WorkloadTree tree() {
-        return new WorkloadTree(java.util.OptionalLong.of(process.pid()), ownProcessGroup, this::openPidfd);
+        return new WorkloadTree(java.util.OptionalLong.of(process.pid()), ownProcessGroup, new WorkloadTree.RootProcess() {
+            @Override
+            public int openPidfd() {
+                return ManagedProcess.this.openPidfd();
+            }
+
+            @Override
+            public boolean refusesOnceReaped() {
+                return true;
+            }
+        });
     }
 }

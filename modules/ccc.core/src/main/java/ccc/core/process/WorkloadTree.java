@@ -19,7 +19,8 @@ public record WorkloadTree(OptionalLong pid, boolean ownProcessGroup, RootProces
 
     /**
      * A tree known by its main process's number alone (an adapter's own process, a privileged
-     * command): its number is opened once, at the first look, and never again.
+     * command): its number is opened at each look, so it names the main process only while the
+     * caller knows that process is not reaped (the lifecycle, in turn with its exit).
      */
     public WorkloadTree(OptionalLong pid, boolean ownProcessGroup) {
         this(pid, ownProcessGroup, () -> pid.isPresent() ? Native.pidfdOpen(pid.getAsLong()) : -Native.ESRCH);
@@ -30,5 +31,14 @@ public record WorkloadTree(OptionalLong pid, boolean ownProcessGroup, RootProces
     public interface RootProcess {
         /** A pidfd of the main process, or minus the errno: ESRCH once it is reaped, ENOSYS where the kernel has no pidfds. */
         int openPidfd();
+
+        /**
+         * Whether {@link #openPidfd()} knows when the main process is reaped and refuses from
+         * then on (a process the core started), rather than open its number whoever has it now
+         * (a process known by its number alone, such as an adapter's own).
+         */
+        default boolean refusesOnceReaped() {
+            return false;
+        }
     }
 }

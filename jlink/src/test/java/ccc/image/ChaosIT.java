@@ -322,7 +322,7 @@ class ChaosIT {
             for (Subscriber subscriber : subscribers) {
                 subscriber.stop();
             }
-            List<ProcessHandle> leftovers = ProcTable.childrenButTheWaitingHelper(ProcessHandle.of(corePid).orElseThrow());
+            List<ProcessHandle> leftovers = ProcTable.childrenButTheWaitingHelpers(ProcessHandle.of(corePid).orElseThrow());
             long totalCalls = calls.values().stream().mapToLong(LongAdder::sum).sum();
             var byOp = new TreeMap<String, Long>();
             calls.forEach((op, count) -> byOp.put(op, count.sum()));

@@ -1,5 +1,6 @@
 package ccc.image;
 
+import ccc.core.process.ProcessLauncher;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -51,12 +52,12 @@ final class ProcTable {
         return process.info().arguments().map(arguments -> List.of(arguments).equals(List.of("--await-command"))).orElse(false);
     }
 
-    /** The process's children but for the helper it started ahead of its next workload; at most one such helper is allowed. */
-    static List<ProcessHandle> childrenButTheWaitingHelper(ProcessHandle process) {
+    /** The process's children but for the helpers it started ahead of its next workloads; at most {@link ProcessLauncher#HELPERS_AHEAD}. */
+    static List<ProcessHandle> childrenButTheWaitingHelpers(ProcessHandle process) {
         List<ProcessHandle> children = process.children().toList();
         List<ProcessHandle> waiting = children.stream().filter(ProcTable::isWaitingHelper).toList();
-        if (waiting.size() > 1) {
-            throw new AssertionError("more than one helper waits for a command: " + waiting);
+        if (waiting.size() > ProcessLauncher.HELPERS_AHEAD) {
+            throw new AssertionError("more than " + ProcessLauncher.HELPERS_AHEAD + " helpers wait for a command: " + waiting);
         }
         return children.stream().filter(child -> !waiting.contains(child)).toList();
     }

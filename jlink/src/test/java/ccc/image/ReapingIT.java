@@ -39,19 +39,19 @@ class ReapingIT {
             long adopted = 0;
             Instant deadline = Instant.now().plusSeconds(8);
             while (adopted < 150 && Instant.now().isBefore(deadline)) {
-                adopted = ProcTable.childrenButTheWaitingHelper(jvm).size() - 1;
+                adopted = ProcTable.childrenButTheWaitingHelpers(jvm).size() - 1;
                 ImageProcess.sleep(20);
             }
             assertTrue(adopted >= 150, "the orphans were re-parented to the core as PID 1: " + adopted);
 
             // Once they have all ended, none is left a zombie: a core that did not reap them would keep them for ever.
             deadline = Instant.now().plusSeconds(30);
-            while (ProcTable.childrenButTheWaitingHelper(jvm).size() > 1 && Instant.now().isBefore(deadline)) {
+            while (ProcTable.childrenButTheWaitingHelpers(jvm).size() > 1 && Instant.now().isBefore(deadline)) {
                 ImageProcess.sleep(100);
             }
             long zombies = jvm.children().filter(child -> ProcTable.isZombie(child.pid())).count();
             assertEquals(0, zombies, "no zombie is left among the core's children");
-            assertEquals(1, ProcTable.childrenButTheWaitingHelper(jvm).size(),
+            assertEquals(1, ProcTable.childrenButTheWaitingHelpers(jvm).size(),
                     "only the workload (and the helper waiting for the next) is left: " + jvm.children().toList());
 
             new ProcessBuilder("kill", "-TERM", Long.toString(jvm.pid())).start().waitFor();

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ccc.core.process.ProcessLauncher;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
@@ -252,16 +253,16 @@ class WorkloadIsolationIT {
                 """.formatted(marker), Map.of("CCC_API_TOKEN", TOKEN));
         long pid = startAndAwaitPid("{}");
         assertTrue(ProcTable.alive(pid));
-        long helper = awaitWaitingHelper();
+        List<Long> helpers = awaitWaitingHelpers();
 
         core.process.destroyForcibly();
         Instant killed = Instant.now();
         Instant deadline = killed.plusSeconds(1);
-        while ((ProcTable.alive(pid) || ProcTable.alive(helper)) && Instant.now().isBefore(deadline)) {
+        while ((ProcTable.alive(pid) || helpers.stream().anyMatch(ProcTable::alive)) && Instant.now().isBefore(deadline)) {
             ImageProcess.sleep(10);
         }
         assertFalse(ProcTable.alive(pid), "the workload outlived the core by a second");
-        assertFalse(ProcTable.alive(helper), "the helper waiting for the next start outlived the core by a second");
+        assertEquals(List.of(), helpers.stream().filter(ProcTable::alive).toList(), "helpers waiting for the next start outlived the core by a second");
         System.out.println("workload and waiting helper gone " + Duration.between(killed, Instant.now()).toMillis() + " ms after SIGKILL to the core");
     }
 
@@ -276,41 +277,45 @@ class WorkloadIsolationIT {
                   command: [/bin/sh, -c, "${script}", "%s"]
                 """.formatted(USER, marker), Map.of("CCC_API_TOKEN", TOKEN));
         startAndAwaitPid("{\"script\": \"exec sleep 60\"}");
-        long helper = awaitWaitingHelper();
-        // What the workload's user would try: signal it, stop it, read its environment, write a command of its own down its pipe.
-        String h = Long.toString(helper);
-        String attempts = String.join("\n",
-                "(kill -0 " + h + ") 2>/dev/null && echo REACHED-signal",
-                "(kill -STOP " + h + ") 2>/dev/null && echo REACHED-stop",
-                "(cat /proc/" + h + "/environ >/dev/null) 2>/dev/null && echo REACHED-environ",
-                "(ls /proc/" + h + "/fd >/dev/null) 2>/dev/null && echo REACHED-descriptors",
-                "(printf '4\\0--\\0/bin/sh\\0-c\\0id -u > " + injected + "\\0' > /proc/" + h + "/fd/3) 2>/dev/null && echo REACHED-pipe",
-                "(exec 3>/proc/" + h + "/mem) 2>/dev/null && echo REACHED-memory",
-                "echo attempts-done");
-        String outcome = run("setpriv", "--reuid=" + USER, "--regid=" + USER, "--clear-groups", "/bin/sh", "-c", attempts);
-        assertEquals("attempts-done", outcome, "the workload's user reached the waiting helper");
-        assertTrue(ProcTable.alive(helper));
+        List<Long> helpers = awaitWaitingHelpers();
+        for (long helper : helpers) {
+            // What the workload's user would try: signal it, stop it, read its environment, write a command of its own down its pipe.
+            String h = Long.toString(helper);
+            String attempts = String.join("\n",
+                    "(kill -0 " + h + ") 2>/dev/null && echo REACHED-signal",
+                    "(kill -STOP " + h + ") 2>/dev/null && echo REACHED-stop",
+                    "(cat /proc/" + h + "/environ >/dev/null) 2>/dev/null && echo REACHED-environ",
+                    "(ls /proc/" + h + "/fd >/dev/null) 2>/dev/null && echo REACHED-descriptors",
+                    "(printf '4\\0--\\0/bin/sh\\0-c\\0id -u > " + injected + "\\0' > /proc/" + h + "/fd/3) 2>/dev/null && echo REACHED-pipe",
+                    "(exec 3>/proc/" + h + "/mem) 2>/dev/null && echo REACHED-memory",
+                    "echo attempts-done");
+            String outcome = run("setpriv", "--reuid=" + USER, "--regid=" + USER, "--clear-groups", "/bin/sh", "-c", attempts);
+            assertEquals("attempts-done", outcome, "the workload's user reached the waiting helper " + helper);
+            assertTrue(ProcTable.alive(helper));
+        }
 
-        // The next start is the configured command, in that helper, as the workload's user; nothing injected ran.
+        // The next start is the configured command, in one of those helpers, as the workload's user; nothing injected ran.
         long next = startAndAwaitPid("{\"script\": \"sleep 61; true\"}");
-        assertEquals(helper, next, "the next workload runs in the helper that waited");
+        assertTrue(helpers.contains(next), "the next workload runs in a helper that waited: " + next + " not in " + helpers);
         assertEquals(List.of("-c", "sleep 61; true", marker), List.of(ProcessHandle.of(next).orElseThrow().info().arguments().orElseThrow()));
         assertEquals(run("id", "-u", USER), Files.getAttribute(Path.of("/proc", Long.toString(next)), "unix:uid").toString());
         assertFalse(Files.exists(injected), "a command written by the workload's user ran");
     }
 
-    /** The one helper the core started ahead of its next workload, once it waits. */
-    private long awaitWaitingHelper() throws IOException {
+    /** The helpers the core started ahead of its next workloads, once as many wait as it keeps ahead. */
+    private List<Long> awaitWaitingHelpers() throws IOException {
         Instant deadline = Instant.now().plusSeconds(10);
+        List<Long> waiting = List.of();
         while (Instant.now().isBefore(deadline)) {
-            var waiting = ProcessHandle.of(core.process.pid()).orElseThrow().children().filter(ProcTable::isWaitingHelper).toList();
-            if (!waiting.isEmpty()) {
-                assertEquals(1, waiting.size(), "one helper waits: " + waiting);
-                return waiting.getFirst().pid();
+            waiting = ProcessHandle.of(core.process.pid()).orElseThrow().children().filter(ProcTable::isWaitingHelper)
+                    .map(ProcessHandle::pid).toList();
+            if (waiting.size() == ProcessLauncher.HELPERS_AHEAD) {
+                return waiting;
             }
             ImageProcess.sleep(10);
         }
-        throw new AssertionError("no helper waits for the next start: " + core.output());
+        throw new AssertionError("not " + ProcessLauncher.HELPERS_AHEAD + " helpers wait for the next start, but " + waiting + ": "
+                + core.output());
     }
 
     @Test

@@ -5,6 +5,9 @@ import ccc.core.log.Log;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -12,10 +15,11 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
@@ -24,11 +28,23 @@ import java.util.function.Consumer;
  * core die, as the workload's user when the core is root, with an environment built rather than
  * inherited ({@link WorkloadEnvironment}), and with stdout and stderr read continuously. Where
  * the C library allows, the helper is started with {@code posix_spawn(3)} ({@link PosixSpawn})
- * ahead of the launch that uses it ({@link ReadyHelper}): after each launch the next helper is
- * started and waits for its command, so a launch hands its command over instead of spawning.
+ * ahead of the launch that uses it ({@link ReadyHelper}): up to {@link #HELPERS_AHEAD} wait for
+ * their command, so a launch hands its command over instead of spawning.
  * Elsewhere, like a command when the helper is missing, it is started with {@link ProcessBuilder}.
  */
 public final class ProcessLauncher {
+
+    /**
+     * How many helpers wait for a launch: enough for a start, the restart right after it and the
+     * next start after a stop to find one each without a spawn.
+     */
+    public static final int HELPERS_AHEAD = 3;
+    /**
+     * How long no launch must have come before the helpers used are replaced. A spawn takes a CPU
+     * for about a millisecond, which the launches of a burst (a start, then a restart) and their
+     * answers need more; only a launch that leaves none waiting has one started at once.
+     */
+    static final Duration REFILL_WHEN_QUIET_FOR = Duration.ofMillis(3);
 
     /**
      * The thread every workload is forked from. The kernel sends the parent-death signal when
@@ -37,7 +53,7 @@ public final class ProcessLauncher {
      * thread that lives as long as the core keeps workloads alive until the core itself ends.
      */
     private static final class Forker {
-        static final ExecutorService THREAD = Executors.newSingleThreadExecutor(
+        static final ScheduledExecutorService THREAD = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().name("ccc-launcher").daemon().factory());
     }
 
@@ -48,8 +64,13 @@ public final class ProcessLauncher {
     private final Log log;
     private final Future<?> ready;
     private Optional<Path> workloadDirectory = Optional.empty();
-    // The helper started ahead for the next launch (see ReadyHelper), by the launcher's thread; guarded by this.
-    private CompletableFuture<ReadyHelper> nextHelper;
+    private final int helpersAhead;
+    private final long refillWhenQuietNanos;
+    // The helpers started ahead (see ReadyHelper), oldest first, each by the launcher's thread; guarded by this.
+    private final Deque<CompletableFuture<ReadyHelper>> ahead = new ArrayDeque<>();
+    // The System.nanoTime() of the latest launch through a helper, and the refill waiting for a quiet moment; guarded by this.
+    private long lastLaunch;
+    private Future<?> refill;
     private boolean closed;
 
     /**
@@ -58,6 +79,17 @@ public final class ProcessLauncher {
      */
     public ProcessLauncher(PrivilegeDrop privilegeDrop, Optional<String> runAsUser, List<String> envPassthrough,
                            WorkloadOutput output, Future<?> ready) {
+        this(privilegeDrop, runAsUser, envPassthrough, output, ready, HELPERS_AHEAD, REFILL_WHEN_QUIET_FOR);
+    }
+
+    /** A launcher that keeps {@code helpersAhead} helpers waiting, replaced once no launch came for {@code refillWhenQuietFor}. */
+    ProcessLauncher(PrivilegeDrop privilegeDrop, Optional<String> runAsUser, List<String> envPassthrough,
+                    WorkloadOutput output, Future<?> ready, int helpersAhead, Duration refillWhenQuietFor) {
+        if (helpersAhead < 1) {
+            throw new IllegalArgumentException("at least one helper waits ahead");
+        }
+        this.helpersAhead = helpersAhead;
+        this.refillWhenQuietNanos = refillWhenQuietFor.toNanos();
         this.privilegeDrop = privilegeDrop;
         this.runAsUser = runAsUser;
         this.environment = new WorkloadEnvironment(System.getenv(), envPassthrough);
@@ -153,8 +185,8 @@ public final class ProcessLauncher {
 
     /**
      * Runs {@code command} (the helper's absolute path, its options, {@code --}, the workload)
-     * in the helper started ahead for it, or in one started now when none is ready (the first
-     * launch) or the one ready has ended; then starts the next one, off this launch's path.
+     * in the oldest helper started ahead that still waits, or in one started now when none does
+     * (the first launch); then has the one it used replaced, off this launch's path.
      */
     private Process runInReadyHelper(List<String> command, Map<String, String> variables) throws IOException {
         List<String> arguments = command.subList(1, command.size());
@@ -170,18 +202,20 @@ public final class ProcessLauncher {
                 return onTheForker(() -> ReadyHelper.start(command.getFirst()), ReadyHelper::discard).run(message);
             }
         } finally {
-            prepareNextHelper(command.getFirst());
+            replaceUsedHelper(command.getFirst());
         }
     }
 
-    /** The helper started ahead, or one started now; never one that has ended. */
+    /** The oldest helper started ahead that still waits, or one started now; never one that has ended. */
     private ReadyHelper takeReadyHelper(String helper) throws IOException {
-        CompletableFuture<ReadyHelper> next;
-        synchronized (this) {
-            next = nextHelper;
-            nextHelper = null;
-        }
-        if (next != null) {
+        while (true) {
+            CompletableFuture<ReadyHelper> next;
+            synchronized (this) {
+                next = ahead.pollFirst();
+            }
+            if (next == null) {
+                return onTheForker(() -> ReadyHelper.start(helper), ReadyHelper::discard);
+            }
             // Started by now but for a launch right after the last: no hand-over to the launcher's thread then.
             ReadyHelper ready = next.exceptionally(failure -> null).join();
             if (ready != null && ready.waiting()) {
@@ -191,38 +225,88 @@ public final class ProcessLauncher {
                 ready.discard();
             }
         }
-        return onTheForker(() -> ReadyHelper.start(helper), ReadyHelper::discard);
-    }
-
-    private synchronized void prepareNextHelper(String helper) {
-        if (closed || nextHelper != null) {
-            return;
-        }
-        nextHelper = CompletableFuture.supplyAsync(() -> {
-            try {
-                return ReadyHelper.start(helper);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }, Forker.THREAD);
-        // A helper that cannot be started now is started at the next launch, which reports why if it fails again.
-        nextHelper.exceptionally(failure -> null);
     }
 
     /**
-     * Lets the helper started ahead go and starts no other: at shutdown, once no workload is
+     * After a launch: with no helper left waiting, one is started at once, for a launch right
+     * after; the rest once no launch has come for the quiet time (see {@link #REFILL_WHEN_QUIET_FOR}).
+     */
+    private synchronized void replaceUsedHelper(String helper) {
+        if (closed) {
+            return;
+        }
+        lastLaunch = System.nanoTime();
+        if (ahead.isEmpty()) {
+            CompletableFuture<ReadyHelper> next = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return ReadyHelper.start(helper);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }, Forker.THREAD);
+            // A helper that cannot be started now is started at the next launch, which reports why if it fails again.
+            next.exceptionally(failure -> null);
+            ahead.addLast(next);
+        }
+        if (ahead.size() < helpersAhead && refill == null) {
+            refill = Forker.THREAD.schedule(() -> refillWhenQuiet(helper), refillWhenQuietNanos, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    /**
+     * On the launcher's thread: starts helpers until {@link #helpersAhead} wait, each only once no
+     * launch has come for the quiet time, else waits for it again. A helper that cannot be started
+     * ends the refill: the next launch tries again.
+     */
+    private void refillWhenQuiet(String helper) {
+        while (true) {
+            synchronized (this) {
+                if (closed || ahead.size() >= helpersAhead) {
+                    refill = null;
+                    return;
+                }
+                long quietFor = System.nanoTime() - lastLaunch;
+                if (quietFor < refillWhenQuietNanos) {
+                    refill = Forker.THREAD.schedule(() -> refillWhenQuiet(helper), refillWhenQuietNanos - quietFor, TimeUnit.NANOSECONDS);
+                    return;
+                }
+            }
+            ReadyHelper started;
+            try {
+                started = ReadyHelper.start(helper);
+            } catch (IOException | RuntimeException e) {
+                synchronized (this) {
+                    refill = null;
+                }
+                return;
+            }
+            synchronized (this) {
+                if (closed) {
+                    started.discard();
+                    refill = null;
+                    return;
+                }
+                ahead.addLast(CompletableFuture.completedFuture(started));
+            }
+        }
+    }
+
+    /**
+     * Lets the helpers started ahead go and starts no other: at shutdown, once no workload is
      * launched any more. A launch after it still works, without a helper started ahead.
      */
     public void close() {
-        CompletableFuture<ReadyHelper> next;
+        List<CompletableFuture<ReadyHelper>> waiting;
         synchronized (this) {
             closed = true;
-            next = nextHelper;
-            nextHelper = null;
+            waiting = List.copyOf(ahead);
+            ahead.clear();
+            if (refill != null) {
+                refill.cancel(false);
+                refill = null;
+            }
         }
-        if (next != null) {
-            next.thenAccept(ReadyHelper::discard);
-        }
+        waiting.forEach(next -> next.thenAccept(ReadyHelper::discard));
     }
 
     /**

@@ -14,7 +14,9 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -53,8 +55,14 @@ class PosixSpawnTest {
         return helper;
     }
 
+    /** A launcher with one helper ahead: what one helper does, apart from how many wait. */
     private static ProcessLauncher launcher(PrivilegeDrop privilegeDrop, WorkloadOutput output) {
-        return new ProcessLauncher(privilegeDrop, Optional.empty(), List.of(), output, CompletableFuture.completedFuture(null));
+        return launcher(privilegeDrop, output, 1, ProcessLauncher.REFILL_WHEN_QUIET_FOR);
+    }
+
+    private static ProcessLauncher launcher(PrivilegeDrop privilegeDrop, WorkloadOutput output, int helpersAhead, Duration refillWhenQuietFor) {
+        return new ProcessLauncher(privilegeDrop, Optional.empty(), List.of(), output, CompletableFuture.completedFuture(null),
+                helpersAhead, refillWhenQuietFor);
     }
 
     private static PrivilegeDrop withHelper(Optional<Path> helper) {
@@ -270,6 +278,73 @@ class PosixSpawnTest {
     }
 
     @Test
+    void helpersUsedInABurstOfLaunchesAreReplacedOnlyOnceItPausesButOneIsAlwaysReady() throws Exception {
+        requireSpawn();
+        // A pause that never comes: only the helper started because none was left ever waits.
+        var launcher = launcher(withHelper(helper()), new WorkloadOutput(100, new Redactor()), ProcessLauncher.HELPERS_AHEAD, Duration.ofHours(1));
+        try {
+            List<Long> before = waitingHelpers();
+            ManagedProcess first = launcher.launch(Launch.of("sleep", "30"));
+            long ready = awaitNewWaitingHelper(before, first.processId());
+            Thread.sleep(300);
+            assertEquals(List.of(ready), newWaitingHelpers(before, first.processId()), "no helper is started during the burst but the one needed");
+            ManagedProcess second = launcher.launch(Launch.of("sleep", "30"));
+            assertEquals(ready, second.processId(), "the second runs in the helper that was ready");
+            awaitNewWaitingHelper(before, first.processId(), second.processId());
+            for (ManagedProcess process : List.of(first, second)) {
+                process.signal("KILL");
+                assertEquals(128 + 9, process.exit().toCompletableFuture().get(10, TimeUnit.SECONDS));
+            }
+        } finally {
+            launcher.close();
+        }
+    }
+
+    @Test
+    void onceLaunchesPauseAsManyHelpersWaitAsABurstNeedsAndEachLaunchOfTheNextBurstRunsInOne() throws Exception {
+        requireSpawn();
+        var launcher = new ProcessLauncher(withHelper(helper()), Optional.empty(), List.of(), new WorkloadOutput(100, new Redactor()),
+                CompletableFuture.completedFuture(null));
+        List<ManagedProcess> workloads = new ArrayList<>();
+        List<Long> before = waitingHelpers();
+        try {
+            workloads.add(launcher.launch(Launch.of("sleep", "30")));
+            List<Long> waiting = awaitWaitingHelpers(before, ProcessLauncher.HELPERS_AHEAD, workloads);
+            for (int i = 0; i < ProcessLauncher.HELPERS_AHEAD; i++) {
+                ManagedProcess next = launcher.launch(Launch.of("sleep", "30"));
+                assertTrue(waiting.contains(next.processId()), "launch " + (i + 2) + " ran in a helper that waited: " + next.processId()
+                        + " not in " + waiting);
+                workloads.add(next);
+            }
+            awaitWaitingHelpers(before, ProcessLauncher.HELPERS_AHEAD, workloads);
+        } finally {
+            for (ManagedProcess process : workloads) {
+                process.signal("KILL");
+                process.exit().toCompletableFuture().get(10, TimeUnit.SECONDS);
+            }
+            launcher.close();
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!waitingHelpers().stream().filter(pid -> !before.contains(pid)).toList().isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertEquals(List.of(), waitingHelpers().stream().filter(pid -> !before.contains(pid)).toList(), "every helper ahead goes at close");
+    }
+
+    /** Waits until exactly {@code count} helpers this JVM started wait, none of them {@code workloads}; their pids. */
+    private static List<Long> awaitWaitingHelpers(List<Long> before, int count, List<ManagedProcess> workloads) throws InterruptedException {
+        long[] excluded = workloads.stream().mapToLong(ManagedProcess::processId).toArray();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        List<Long> waiting = newWaitingHelpers(before, excluded);
+        while (waiting.size() != count && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+            waiting = newWaitingHelpers(before, excluded);
+        }
+        assertEquals(count, waiting.size(), "helpers waiting: " + waiting);
+        return waiting;
+    }
+
+    @Test
     void aHelperStartedAheadIsInASessionOfItsOwnAndGoesWhenTheLauncherCloses() throws Exception {
         Launched once = launchOnce(Launch.of(SH, "-c", "exit 0"));
         // A signal to the core's process group (a terminal's ^C) does not reach it, once it has run its first steps.
@@ -394,11 +469,17 @@ class PosixSpawnTest {
         return List.of(fields[2], fields[3]);
     }
 
-    /** The helper this JVM started ahead after a launch: a waiting one that was not there {@code before}, nor is the workload. */
-    private static long awaitNewWaitingHelper(List<Long> before, long workload) throws InterruptedException {
+    /** The waiting helpers that were not there {@code before} and are none of {@code workloads}. */
+    private static List<Long> newWaitingHelpers(List<Long> before, long... workloads) {
+        return waitingHelpers().stream().filter(pid -> !before.contains(pid) && Arrays.stream(workloads).noneMatch(workload -> workload == pid))
+                .toList();
+    }
+
+    /** The helper this JVM started ahead after a launch: a waiting one that was not there {@code before}, nor is a workload. */
+    private static long awaitNewWaitingHelper(List<Long> before, long... workloads) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (System.nanoTime() < deadline) {
-            List<Long> fresh = waitingHelpers().stream().filter(pid -> !before.contains(pid) && pid != workload).toList();
+            List<Long> fresh = newWaitingHelpers(before, workloads);
             if (!fresh.isEmpty()) {
                 assertEquals(1, fresh.size(), "one helper started ahead: " + fresh);
                 return fresh.getFirst();

@@ -11,6 +11,7 @@ import ccc.core.lifecycle.LifecycleObserver;
 import ccc.core.lifecycle.LifecycleSetup;
 import ccc.core.lifecycle.NoAdapter;
 import ccc.core.lifecycle.Planner;
+import ccc.core.lifecycle.Snapshot;
 import ccc.core.log.Redactor;
 import ccc.core.metrics.LifecycleTimings;
 import ccc.core.process.PrivilegeDrop;
@@ -100,8 +101,19 @@ public record Supervisor(
         var timings = new LifecycleTimings();
         var lifecycle = new Lifecycle(new LifecycleSetup(adapterName, hooks, processAdapter, context, config.lifecycle(),
                 config.privilegedCommands(), privilegeDrop.runningAsRoot(), trafficPlan, shaper, new SystemProcessControl(),
-                output, restart, Stream.<LifecycleObserver>concat(Stream.of(timings), observers.stream()).toList(), Delays.onTimerThread()));
+                output, restart, Stream.<LifecycleObserver>concat(Stream.of(timings, quietWhenIdle(launcher)), observers.stream()).toList(),
+                Delays.onTimerThread()));
         var planner = new Planner(config.adapter().primaryPayloadKey(), processAdapter, trafficPlan);
         return new Supervisor(config, hooks, planner, lifecycle, output, timings, shaper, launcher);
+    }
+
+    /** Tells {@code launcher} of each change of phase, so that it starts helpers between transitions, not during them. */
+    private static LifecycleObserver quietWhenIdle(ProcessLauncher launcher) {
+        return new LifecycleObserver() {
+            @Override
+            public void published(Snapshot snapshot) {
+                launcher.noteActivity();
+            }
+        };
     }
 }

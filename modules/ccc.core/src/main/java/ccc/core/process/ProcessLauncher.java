@@ -40,11 +40,12 @@ public final class ProcessLauncher {
      */
     public static final int HELPERS_AHEAD = 3;
     /**
-     * How long no launch must have come before the helpers used are replaced. A spawn takes a CPU
-     * for about a millisecond, which the launches of a burst (a start, then a restart) and their
+     * How long the core must have been quiet (no launch, and no change of the lifecycle's phase:
+     * {@link #noteActivity()}) before the helpers used are replaced. A spawn takes a CPU for about
+     * a millisecond, which the transitions of a burst (a start, a restart, a stop) and their
      * answers need more; only a launch that leaves none waiting has one started at once.
      */
-    static final Duration REFILL_WHEN_QUIET_FOR = Duration.ofMillis(3);
+    static final Duration REFILL_WHEN_QUIET_FOR = Duration.ofMillis(10);
 
     /**
      * The thread every workload is forked from. The kernel sends the parent-death signal when
@@ -68,8 +69,9 @@ public final class ProcessLauncher {
     private final long refillWhenQuietNanos;
     // The helpers started ahead (see ReadyHelper), oldest first, each by the launcher's thread; guarded by this.
     private final Deque<CompletableFuture<ReadyHelper>> ahead = new ArrayDeque<>();
-    // The System.nanoTime() of the latest launch through a helper, and the refill waiting for a quiet moment; guarded by this.
-    private long lastLaunch;
+    // The System.nanoTime() of the latest launch or other activity (noteActivity).
+    private volatile long lastActivity;
+    // The refill waiting for a quiet moment; guarded by this.
     private Future<?> refill;
     private boolean closed;
 
@@ -229,13 +231,13 @@ public final class ProcessLauncher {
 
     /**
      * After a launch: with no helper left waiting, one is started at once, for a launch right
-     * after; the rest once no launch has come for the quiet time (see {@link #REFILL_WHEN_QUIET_FOR}).
+     * after; the rest once the core has been quiet for {@link #REFILL_WHEN_QUIET_FOR}.
      */
     private synchronized void replaceUsedHelper(String helper) {
         if (closed) {
             return;
         }
-        lastLaunch = System.nanoTime();
+        lastActivity = System.nanoTime();
         if (ahead.isEmpty()) {
             CompletableFuture<ReadyHelper> next = CompletableFuture.supplyAsync(() -> {
                 try {
@@ -254,8 +256,8 @@ public final class ProcessLauncher {
     }
 
     /**
-     * On the launcher's thread: starts helpers until {@link #helpersAhead} wait, each only once no
-     * launch has come for the quiet time, else waits for it again. A helper that cannot be started
+     * On the launcher's thread: starts helpers until {@link #helpersAhead} wait, each only once the
+     * core has been quiet for the quiet time, else waits for it again. A helper that cannot be started
      * ends the refill: the next launch tries again.
      */
     private void refillWhenQuiet(String helper) {
@@ -265,7 +267,7 @@ public final class ProcessLauncher {
                     refill = null;
                     return;
                 }
-                long quietFor = System.nanoTime() - lastLaunch;
+                long quietFor = System.nanoTime() - lastActivity;
                 if (quietFor < refillWhenQuietNanos) {
                     refill = Forker.THREAD.schedule(() -> refillWhenQuiet(helper), refillWhenQuietNanos - quietFor, TimeUnit.NANOSECONDS);
                     return;
@@ -289,6 +291,14 @@ public final class ProcessLauncher {
                 ahead.addLast(CompletableFuture.completedFuture(started));
             }
         }
+    }
+
+    /**
+     * Tells the launcher the core is busy now (the lifecycle changed phase): the helpers used are
+     * replaced only once it has been quiet for {@link #REFILL_WHEN_QUIET_FOR}.
+     */
+    public void noteActivity() {
+        lastActivity = System.nanoTime();
     }
 
     /**

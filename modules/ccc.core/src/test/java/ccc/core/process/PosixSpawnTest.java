@@ -301,6 +301,30 @@ class PosixSpawnTest {
     }
 
     @Test
+    void helpersAreReplacedOnlyOnceTheCoreHasBeenQuietNotWhileItChangesPhase() throws Exception {
+        requireSpawn();
+        Duration quiet = Duration.ofMillis(300);
+        var launcher = launcher(withHelper(helper()), new WorkloadOutput(100, new Redactor()), ProcessLauncher.HELPERS_AHEAD, quiet);
+        List<Long> before = waitingHelpers();
+        ManagedProcess workload = launcher.launch(Launch.of("sleep", "30"));
+        try {
+            awaitNewWaitingHelper(before, workload.processId());
+            // Busy for three quiet times: the lifecycle changing phase every 50 ms.
+            long busyUntil = System.nanoTime() + quiet.multipliedBy(3).toNanos();
+            while (System.nanoTime() < busyUntil) {
+                launcher.noteActivity();
+                Thread.sleep(50);
+            }
+            assertEquals(1, newWaitingHelpers(before, workload.processId()).size(), "a helper was started while the core was busy");
+            awaitWaitingHelpers(before, ProcessLauncher.HELPERS_AHEAD, List.of(workload));
+        } finally {
+            workload.signal("KILL");
+            workload.exit().toCompletableFuture().get(10, TimeUnit.SECONDS);
+            launcher.close();
+        }
+    }
+
+    @Test
     void onceLaunchesPauseAsManyHelpersWaitAsABurstNeedsAndEachLaunchOfTheNextBurstRunsInOne() throws Exception {
         requireSpawn();
         var launcher = new ProcessLauncher(withHelper(helper()), Optional.empty(), List.of(), new WorkloadOutput(100, new Redactor()),

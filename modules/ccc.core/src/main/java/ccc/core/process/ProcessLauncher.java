@@ -84,7 +84,7 @@ public final class ProcessLauncher {
         this(privilegeDrop, runAsUser, envPassthrough, output, ready, HELPERS_AHEAD, REFILL_WHEN_QUIET_FOR);
     }
 
-    /** A launcher that keeps {@code helpersAhead} helpers waiting, replaced once no launch came for {@code refillWhenQuietFor}. */
+    /** A launcher that keeps {@code helpersAhead} helpers waiting, replaced once the core has been quiet for {@code refillWhenQuietFor}. */
     ProcessLauncher(PrivilegeDrop privilegeDrop, Optional<String> runAsUser, List<String> envPassthrough,
                     WorkloadOutput output, Future<?> ready, int helpersAhead, Duration refillWhenQuietFor) {
         if (helpersAhead < 1) {

@@ -67,6 +67,7 @@ public final class ProcessLauncher {
     private Optional<Path> workloadDirectory = Optional.empty();
     private final int helpersAhead;
     private final long refillWhenQuietNanos;
+    private final HelperStart helperStart;
     // The helpers started ahead (see ReadyHelper), oldest first, each by the launcher's thread; guarded by this.
     private final Deque<CompletableFuture<ReadyHelper>> ahead = new ArrayDeque<>();
     // The System.nanoTime() of the latest launch or other activity (noteActivity).
@@ -87,6 +88,19 @@ public final class ProcessLauncher {
     /** A launcher that keeps {@code helpersAhead} helpers waiting, replaced once the core has been quiet for {@code refillWhenQuietFor}. */
     ProcessLauncher(PrivilegeDrop privilegeDrop, Optional<String> runAsUser, List<String> envPassthrough,
                     WorkloadOutput output, Future<?> ready, int helpersAhead, Duration refillWhenQuietFor) {
+        this(privilegeDrop, runAsUser, envPassthrough, output, ready, helpersAhead, refillWhenQuietFor, ReadyHelper::start);
+    }
+
+    /** How a helper is started ahead: {@link ReadyHelper#start(String)}; a test's may fail as a machine out of threads does. */
+    @FunctionalInterface
+    interface HelperStart {
+        ReadyHelper start(String helper) throws IOException;
+    }
+
+    /** A launcher as above whose helpers are started by {@code helperStart}. */
+    ProcessLauncher(PrivilegeDrop privilegeDrop, Optional<String> runAsUser, List<String> envPassthrough,
+                    WorkloadOutput output, Future<?> ready, int helpersAhead, Duration refillWhenQuietFor, HelperStart helperStart) {
+        this.helperStart = helperStart;
         if (helpersAhead < 1) {
             throw new IllegalArgumentException("at least one helper waits ahead");
         }
@@ -201,7 +215,7 @@ public final class ProcessLauncher {
                 return helper.run(message);
             } catch (ReadyHelper.GoneException e) {
                 log.warn("the helper started ahead had ended; starting another", "reason", e.getMessage());
-                return onTheForker(() -> ReadyHelper.start(command.getFirst()), ReadyHelper::discard).run(message);
+                return onTheForker(() -> helperStart.start(command.getFirst()), ReadyHelper::discard).run(message);
             }
         } finally {
             replaceUsedHelper(command.getFirst());
@@ -216,7 +230,7 @@ public final class ProcessLauncher {
                 next = ahead.pollFirst();
             }
             if (next == null) {
-                return onTheForker(() -> ReadyHelper.start(helper), ReadyHelper::discard);
+                return onTheForker(() -> helperStart.start(helper), ReadyHelper::discard);
             }
             // Started by now but for a launch right after the last: no hand-over to the launcher's thread then.
             ReadyHelper ready = next.exceptionally(failure -> null).join();
@@ -241,7 +255,7 @@ public final class ProcessLauncher {
         if (ahead.isEmpty()) {
             CompletableFuture<ReadyHelper> next = CompletableFuture.supplyAsync(() -> {
                 try {
-                    return ReadyHelper.start(helper);
+                    return helperStart.start(helper);
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
                 }
@@ -275,7 +289,7 @@ public final class ProcessLauncher {
             }
             ReadyHelper started;
             try {
-                started = ReadyHelper.start(helper);
+                started = helperStart.start(helper);
             } catch (IOException | RuntimeException e) {
                 synchronized (this) {
                     refill = null;

@@ -1,6 +1,7 @@
 package ccc.core.process;
 
 import ccc.api.Launch;
+import ccc.core.log.FatalErrors;
 import ccc.core.log.Log;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -258,6 +259,9 @@ public final class ProcessLauncher {
                     return helperStart.start(helper);
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
+                } catch (Error e) {
+                    passOnIfFatal(e);
+                    throw e;
                 }
             }, Forker.THREAD);
             // A helper that cannot be started now is started at the next launch, which reports why if it fails again.
@@ -272,7 +276,7 @@ public final class ProcessLauncher {
     /**
      * On the launcher's thread: starts helpers until {@link #helpersAhead} wait, each only once the
      * core has been quiet for the quiet time, else waits for it again. A helper that cannot be started
-     * ends the refill: the next launch tries again.
+     * ends the refill, whatever the reason: the next launch tries again.
      */
     private void refillWhenQuiet(String helper) {
         while (true) {
@@ -290,10 +294,12 @@ public final class ProcessLauncher {
             ReadyHelper started;
             try {
                 started = helperStart.start(helper);
-            } catch (IOException | RuntimeException e) {
+            } catch (IOException | RuntimeException | Error e) {
+                // Whatever it was, the refill is over: the next launch schedules another.
                 synchronized (this) {
                     refill = null;
                 }
+                passOnIfFatal(e);
                 return;
             }
             synchronized (this) {
@@ -313,6 +319,18 @@ public final class ProcessLauncher {
      */
     public void noteActivity() {
         lastActivity = System.nanoTime();
+    }
+
+    /**
+     * Hands {@code error} to this thread's uncaught exception handler (the fatal error handler's)
+     * when it is fatal: what a task on the launcher's thread throws stays in its future, where no
+     * handler would see it.
+     */
+    private static void passOnIfFatal(Throwable error) {
+        if (FatalErrors.isFatal(error)) {
+            Thread thread = Thread.currentThread();
+            thread.getUncaughtExceptionHandler().uncaughtException(thread, error);
+        }
     }
 
     /**
@@ -368,6 +386,10 @@ public final class ProcessLauncher {
                 throw failure;
             }
             if (cause instanceof RuntimeException failure) {
+                throw failure;
+            }
+            if (cause instanceof Error failure) {
+                // Thrown as itself, so that the caller's thread passes a fatal one on to the fatal error handler.
                 throw failure;
             }
             throw new IOException(cause);

@@ -101,14 +101,14 @@ public record Supervisor(
         var timings = new LifecycleTimings();
         var lifecycle = new Lifecycle(new LifecycleSetup(adapterName, hooks, processAdapter, context, config.lifecycle(),
                 config.privilegedCommands(), privilegeDrop.runningAsRoot(), trafficPlan, shaper, new SystemProcessControl(),
-                output, restart, Stream.<LifecycleObserver>concat(Stream.of(timings, quietWhenIdle(launcher)), observers.stream()).toList(),
+                output, restart, Stream.<LifecycleObserver>concat(Stream.of(timings, phaseChangesTo(launcher)), observers.stream()).toList(),
                 Delays.onTimerThread()));
         var planner = new Planner(config.adapter().primaryPayloadKey(), processAdapter, trafficPlan);
         return new Supervisor(config, hooks, planner, lifecycle, output, timings, shaper, launcher);
     }
 
     /** Tells {@code launcher} of each change of phase, so that it starts helpers between transitions, not during them. */
-    private static LifecycleObserver quietWhenIdle(ProcessLauncher launcher) {
+    private static LifecycleObserver phaseChangesTo(ProcessLauncher launcher) {
         return new LifecycleObserver() {
             @Override
             public void published(Snapshot snapshot) {

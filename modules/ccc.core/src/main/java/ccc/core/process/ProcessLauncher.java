@@ -41,12 +41,13 @@ public final class ProcessLauncher {
      */
     public static final int HELPERS_AHEAD = 3;
     /**
-     * How long the core must have been quiet (no launch, and no change of the lifecycle's phase:
-     * {@link #noteActivity()}) before the helpers used are replaced. A spawn takes a CPU for about
-     * a millisecond, which the transitions of a burst (a start, a restart, a stop) and their
-     * answers need more; only a launch that leaves none waiting has one started at once.
+     * How long the core must have been quiet (no launch, no change of the lifecycle's phase and no
+     * request answered: {@link #noteActivity()}) before the helpers used are replaced. A spawn
+     * takes a CPU for one to three milliseconds, which the transitions of a burst (a start, a
+     * restart, a stop), their answers and the requests between them need more; only a launch that
+     * leaves none waiting has one started at once.
      */
-    static final Duration REFILL_WHEN_QUIET_FOR = Duration.ofMillis(10);
+    static final Duration REFILL_WHEN_QUIET_FOR = Duration.ofMillis(3);
 
     /**
      * The thread every workload is forked from. The kernel sends the parent-death signal when
@@ -314,8 +315,8 @@ public final class ProcessLauncher {
     }
 
     /**
-     * Tells the launcher the core is busy now (the lifecycle changed phase): the helpers used are
-     * replaced only once it has been quiet for {@link #REFILL_WHEN_QUIET_FOR}.
+     * Tells the launcher the core is busy now (the lifecycle changed phase, or the API answered a
+     * request): the helpers used are replaced only once it has been quiet for {@link #REFILL_WHEN_QUIET_FOR}.
      */
     public void noteActivity() {
         lastActivity = System.nanoTime();

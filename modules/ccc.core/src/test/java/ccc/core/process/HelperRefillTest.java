@@ -82,25 +82,32 @@ class HelperRefillTest {
         return workload;
     }
 
-    @Test
-    void aVirtualMachineErrorInTheRefillReachesTheFatalErrorHandler() throws Exception {
-        launcherFailingAt(3, new OutOfMemoryError("unable to create native thread: possibly out of memory or process/resource limits reached"));
+    /** What a machine out of threads throws: each helper ahead needs one of the core's threads to wait for it. */
+    private static OutOfMemoryError outOfThreads() {
+        return new OutOfMemoryError("unable to create native thread: possibly out of memory or process/resource limits reached");
+    }
+
+    /** A launch, after which helper start number {@code failing} runs out of threads: the fatal error handler is told. */
+    private void assertOutOfThreadsAtStartReachesTheHandler(int failing) throws Exception {
+        launcherFailingAt(failing, outOfThreads());
         launch();
         Throwable seen = uncaught.get(10, TimeUnit.SECONDS);
         assertTrue(seen instanceof OutOfMemoryError, "the handler got " + seen);
+    }
+
+    @Test
+    void aVirtualMachineErrorInTheRefillReachesTheFatalErrorHandler() throws Exception {
+        assertOutOfThreadsAtStartReachesTheHandler(3);
     }
 
     @Test
     void aVirtualMachineErrorStartingTheHelperForTheNextLaunchReachesTheFatalErrorHandler() throws Exception {
-        launcherFailingAt(2, new OutOfMemoryError("unable to create native thread: possibly out of memory or process/resource limits reached"));
-        launch();
-        Throwable seen = uncaught.get(10, TimeUnit.SECONDS);
-        assertTrue(seen instanceof OutOfMemoryError, "the handler got " + seen);
+        assertOutOfThreadsAtStartReachesTheHandler(2);
     }
 
     @Test
     void aVirtualMachineErrorStartingTheLaunchsOwnHelperIsThrownAsItself() {
-        launcherFailingAt(1, new OutOfMemoryError("unable to create native thread: possibly out of memory or process/resource limits reached"));
+        launcherFailingAt(1, outOfThreads());
         // Not an IOException that the start reports as one more failure: the caller's thread passes it on to the handler.
         assertThrows(OutOfMemoryError.class, this::launch);
     }

@@ -1,5 +1,6 @@
 package ccc.core.lifecycle;
 
+import ccc.api.WorkloadExit;
 import ccc.core.config.CoreConfig;
 import ccc.core.log.FatalErrors;
 import ccc.core.log.Log;
@@ -74,7 +75,7 @@ public final class Lifecycle {
 
     public Lifecycle(LifecycleSetup setup) {
         this.log = Log.named("lifecycle", setup.output().redactor());
-        this.stopping = new StopSequence(setup, exit -> tell(observer -> observer.exited(exit)), log);
+        this.stopping = new StopSequence(setup, this::tellExit, log);
         this.starting = new StartSequence(setup, stopping, log);
         this.updating = new UpdateSequence(setup.adapter(), setup.processAdapter(), setup.shaper(), setup.timeouts(), log);
         this.restartPolicy = setup.restart();
@@ -237,15 +238,25 @@ public final class Lifecycle {
         if (tree.pid().isEmpty()) {
             return SignalOutcome.NOT_RUNNING;
         }
-        boolean delivered = processes.signal(tree, number);
-        log.info("signal sent to the workload", "signal", Signals.name(number).orElse(Integer.toString(number)),
-                "pid", tree.pid().getAsLong(), "delivered", delivered);
-        if (delivered) {
-            synchronized (submissions) {
+        boolean delivered;
+        // Sent and told under the lock the exit's telling takes (tellExit): a signal sent from the request's thread may end
+        // the workload at once, and its request is still told before the exit it caused.
+        synchronized (submissions) {
+            delivered = processes.signal(tree, number);
+            if (delivered) {
                 tell(observer -> observer.accepted(new ControlRequest.Signal(number)));
             }
         }
+        log.info("signal sent to the workload", "signal", Signals.name(number).orElse(Integer.toString(number)),
+                "pid", tree.pid().getAsLong(), "delivered", delivered);
         return delivered ? SignalOutcome.DELIVERED : SignalOutcome.NOT_RUNNING;
+    }
+
+    /** Tells the observers how the workload ended: after the request of any signal already sent (see {@link #deliver}). */
+    private void tellExit(WorkloadExit exit) {
+        synchronized (submissions) {
+            tell(observer -> observer.exited(exit));
+        }
     }
 
     /**

@@ -112,14 +112,10 @@ public final class Core {
                 config.metrics(), lifecycle::snapshot, bound);
         startup.step("metrics");
         var prometheus = new PrometheusMetrics(metrics, lifecycle::snapshot, version(), timings);
-        var launcher = supervisor.launcher();
-        // Each answer is counted, and tells the launcher the core is busy: helpers ahead are started between requests.
-        Router.Observer answered = (route, method, status) -> {
-            prometheus.countRequest(route, method, status);
-            launcher.noteActivity();
-        };
-        var router = new Router(config.server().maxBodyBytes(), answered,
+        var router = new Router(config.server().maxBodyBytes(), prometheus::countRequest,
                 config.server().authToken(), config.server().authMetrics());
+        // Helpers ahead are started between requests, not beside them.
+        supervisor.launcher().countAnswersOf(router::lastAnsweredNanos);
         var streams = new Streams();
         new ControlApi(lifecycle, supervisor.planner(), metrics, output, readiness::get, events, streams)
                 .register(router, prometheus.handler());

@@ -22,6 +22,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 
 /**
  * The one way the core starts a workload, for its own process management and for adapters:
@@ -41,11 +42,11 @@ public final class ProcessLauncher {
      */
     public static final int HELPERS_AHEAD = 3;
     /**
-     * How long the core must have been quiet (no launch, no change of the lifecycle's phase and no
-     * request answered: {@link #noteActivity()}) before the helpers used are replaced. A spawn
-     * takes a CPU for one to three milliseconds, which the transitions of a burst (a start, a
-     * restart, a stop), their answers and the requests between them need more; only a launch that
-     * leaves none waiting has one started at once.
+     * How long the core must have been quiet (no launch, no change of the lifecycle's phase,
+     * {@link #noteActivity()}, and no request answered, {@link #countAnswersOf}) before the helpers
+     * used are replaced. A spawn takes a CPU for one to three milliseconds, which the transitions
+     * of a burst (a start, a restart, a stop), their answers and the requests between them need
+     * more; only a launch that leaves none waiting has one started at once.
      */
     static final Duration REFILL_WHEN_QUIET_FOR = Duration.ofMillis(3);
 
@@ -74,6 +75,8 @@ public final class ProcessLauncher {
     private final Deque<CompletableFuture<ReadyHelper>> ahead = new ArrayDeque<>();
     // The System.nanoTime() of the latest launch or other activity (noteActivity).
     private volatile long lastActivity;
+    // The System.nanoTime() of the API's latest answer, once the API is known (countAnswersOf).
+    private volatile LongSupplier lastAnswer = () -> lastActivity;
     // The refill waiting for a quiet moment; guarded by this.
     private Future<?> refill;
     private boolean closed;
@@ -286,7 +289,8 @@ public final class ProcessLauncher {
                     refill = null;
                     return;
                 }
-                long quietFor = System.nanoTime() - lastActivity;
+                long now = System.nanoTime();
+                long quietFor = Math.min(now - lastActivity, now - lastAnswer.getAsLong());
                 if (quietFor < refillWhenQuietNanos) {
                     refill = Forker.THREAD.schedule(() -> refillWhenQuiet(helper), refillWhenQuietNanos - quietFor, TimeUnit.NANOSECONDS);
                     return;
@@ -315,11 +319,19 @@ public final class ProcessLauncher {
     }
 
     /**
-     * Tells the launcher the core is busy now (the lifecycle changed phase, or the API answered a
-     * request): the helpers used are replaced only once it has been quiet for {@link #REFILL_WHEN_QUIET_FOR}.
+     * Tells the launcher the core is busy now (the lifecycle changed phase): the helpers used are
+     * replaced only once it has been quiet for {@link #REFILL_WHEN_QUIET_FOR}.
      */
     public void noteActivity() {
         lastActivity = System.nanoTime();
+    }
+
+    /**
+     * Counts the API's answers as activity too: {@code lastAnswerNanos} gives the {@link System#nanoTime()}
+     * of the latest, read only when a refill looks for a quiet moment.
+     */
+    public void countAnswersOf(LongSupplier lastAnswerNanos) {
+        lastAnswer = lastAnswerNanos;
     }
 
     /**

@@ -302,20 +302,39 @@ class PosixSpawnTest {
 
     @Test
     void helpersAreReplacedOnlyOnceTheCoreHasBeenQuietNotWhileItChangesPhase() throws Exception {
+        assertNoHelperStartedWhileBusy(launcher -> launcher::noteActivity, "while the core changed phase");
+    }
+
+    @Test
+    void helpersAreNotReplacedWhileTheApiAnswersRequests() throws Exception {
+        assertNoHelperStartedWhileBusy(launcher -> {
+            var lastAnswer = new java.util.concurrent.atomic.AtomicLong(System.nanoTime());
+            launcher.countAnswersOf(lastAnswer::get);
+            return () -> lastAnswer.set(System.nanoTime());
+        }, "while requests were answered");
+    }
+
+    /**
+     * After a launch, the core made busy by {@code busyNow} (given the launcher) every 50 ms for
+     * three quiet times starts only the helper the launch left missing; once it is quiet, as many
+     * as it keeps ahead wait.
+     */
+    private static void assertNoHelperStartedWhileBusy(java.util.function.Function<ProcessLauncher, Runnable> busyNow, String busy)
+            throws Exception {
         requireSpawn();
         Duration quiet = Duration.ofMillis(300);
         var launcher = launcher(withHelper(helper()), new WorkloadOutput(100, new Redactor()), ProcessLauncher.HELPERS_AHEAD, quiet);
+        Runnable activity = busyNow.apply(launcher);
         List<Long> before = waitingHelpers();
         ManagedProcess workload = launcher.launch(Launch.of("sleep", "30"));
         try {
             awaitNewWaitingHelper(before, workload.processId());
-            // Busy for three quiet times: the lifecycle changing phase every 50 ms.
             long busyUntil = System.nanoTime() + quiet.multipliedBy(3).toNanos();
             while (System.nanoTime() < busyUntil) {
-                launcher.noteActivity();
+                activity.run();
                 Thread.sleep(50);
             }
-            assertEquals(1, newWaitingHelpers(before, workload.processId()).size(), "a helper was started while the core was busy");
+            assertEquals(1, newWaitingHelpers(before, workload.processId()).size(), "a helper was started " + busy);
             awaitWaitingHelpers(before, ProcessLauncher.HELPERS_AHEAD, List.of(workload));
         } finally {
             workload.signal("KILL");

@@ -50,5 +50,6 @@ class LaunchThreadTest {
         TestCore.sleep(2000);
         assertTrue(Processes.alive(pid), "the workload still runs 2 s after the launching thread ended");
         launched.get().signal("KILL");
+        launcher.close();
     }
 }

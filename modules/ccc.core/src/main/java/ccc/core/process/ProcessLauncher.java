@@ -346,6 +346,11 @@ public final class ProcessLauncher {
         }
     }
 
+    /** Waits until what the launcher's thread was given before now is done (a helper's spawn among it): for tests. */
+    static void awaitLauncherThread() throws InterruptedException, ExecutionException {
+        Forker.THREAD.submit(() -> { }).get();
+    }
+
     /**
      * Lets the helpers started ahead go and starts no other: at shutdown, once no workload is
      * launched any more. A launch after it still works, without a helper started ahead.

@@ -32,7 +32,7 @@ class HelperRefillTest {
     private final Thread.UncaughtExceptionHandler previous = Thread.getDefaultUncaughtExceptionHandler();
     private final List<ManagedProcess> workloads = new ArrayList<>();
     // Helpers of launchers earlier tests left to end on their own.
-    private final List<Long> before = waitingHelpers();
+    private final List<Long> before = PosixSpawnTest.helpersWaitingNow();
     private ProcessLauncher launcher;
 
     HelperRefillTest() {

@@ -81,6 +81,19 @@ class PosixSpawnTest {
                 .map(ProcessHandle::pid).sorted().toList();
     }
 
+    /**
+     * The helpers waiting once the launcher's thread has done what it was given: another test's
+     * launcher may have a spawn under way, whose helper would otherwise seem this test's.
+     */
+    static List<Long> helpersWaitingNow() {
+        try {
+            ProcessLauncher.awaitLauncherThread();
+        } catch (InterruptedException | java.util.concurrent.ExecutionException e) {
+            throw new AssertionError(e);
+        }
+        return waitingHelpers();
+    }
+
     private static String readAll(InputStream in) throws IOException {
         try (in) {
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);
@@ -283,7 +296,7 @@ class PosixSpawnTest {
         // A pause that never comes: only the helper started because none was left ever waits.
         var launcher = launcher(withHelper(helper()), new WorkloadOutput(100, new Redactor()), ProcessLauncher.HELPERS_AHEAD, Duration.ofHours(1));
         try {
-            List<Long> before = waitingHelpers();
+            List<Long> before = helpersWaitingNow();
             ManagedProcess first = launcher.launch(Launch.of("sleep", "30"));
             long ready = awaitNewWaitingHelper(before, first.processId());
             Thread.sleep(300);
@@ -325,7 +338,7 @@ class PosixSpawnTest {
         Duration quiet = Duration.ofMillis(300);
         var launcher = launcher(withHelper(helper()), new WorkloadOutput(100, new Redactor()), ProcessLauncher.HELPERS_AHEAD, quiet);
         Runnable activity = busyNow.apply(launcher);
-        List<Long> before = waitingHelpers();
+        List<Long> before = helpersWaitingNow();
         ManagedProcess workload = launcher.launch(Launch.of("sleep", "30"));
         try {
             awaitNewWaitingHelper(before, workload.processId());
@@ -349,7 +362,7 @@ class PosixSpawnTest {
         var launcher = new ProcessLauncher(withHelper(helper()), Optional.empty(), List.of(), new WorkloadOutput(100, new Redactor()),
                 CompletableFuture.completedFuture(null));
         List<ManagedProcess> workloads = new ArrayList<>();
-        List<Long> before = waitingHelpers();
+        List<Long> before = helpersWaitingNow();
         try {
             workloads.add(launcher.launch(Launch.of("sleep", "30")));
             List<Long> waiting = awaitWaitingHelpers(before, ProcessLauncher.HELPERS_AHEAD, workloads);
@@ -501,7 +514,7 @@ class PosixSpawnTest {
     private static Launched launchOnce(Launch first) throws Exception {
         requireSpawn();
         var launcher = launcher(withHelper(helper()), new WorkloadOutput(100, new Redactor()));
-        List<Long> before = waitingHelpers();
+        List<Long> before = helpersWaitingNow();
         ManagedProcess workload = launcher.launch(first);
         return new Launched(launcher, workload, awaitNewWaitingHelper(before, workload.processId()), before);
     }
@@ -566,7 +579,7 @@ class PosixSpawnTest {
         assertTrue(held >= 0, "open: " + held);
         var launcher = launcher(withHelper(helper()), new WorkloadOutput(100, new Redactor()));
         try {
-            List<Long> before = waitingHelpers();
+            List<Long> before = helpersWaitingNow();
             ManagedProcess workload = launcher.launch(Launch.of(SH, "-c", "exit 0").withEnvironment("FOR_THE_WORKLOAD", "only"));
             Path proc = Path.of("/proc", Long.toString(awaitNewWaitingHelper(before, workload.processId())));
             assertEquals(0, Files.readAllBytes(proc.resolve("environ")).length, "the waiting helper has no environment at all");

@@ -83,6 +83,20 @@ final class ImageProcess implements AutoCloseable {
         throw new AssertionError("not healthy within " + timeout + ": " + output());
     }
 
+    /**
+     * Waits until {@code /api/ready} answers 200: the core has finished setting up (the liveness
+     * probe is answered from the moment it listens, before that).
+     */
+    void awaitReady(Duration timeout) throws IOException {
+        Instant deadline = Instant.now().plus(timeout);
+        while (request("GET", "/api/ready", null).status() != 200) {
+            if (Instant.now().isAfter(deadline)) {
+                throw new AssertionError("not ready within " + timeout + ": " + output());
+            }
+            sleep(5);
+        }
+    }
+
     /** A status code and body. */
     record Reply(int status, String body) {
     }

@@ -47,6 +47,20 @@ class SignalsIT {
     }
 
     @Test
+    void aStopSignalAsTheCoreBeginsToAnswerStopsItInOrderWithExitZero() throws Exception {
+        // The core answers probes as soon as it listens, before its own signal handling is in place: a signal then is
+        // held and served once it is (before, the JVM's own handling exited with 130 or 143).
+        for (int launch = 0; launch < 10; launch++) {
+            try (var core = ImageProcess.launch(work, Map.of())) {
+                core.awaitHealthy(Instant.now(), Duration.ofSeconds(30));
+                send(launch % 2 == 0 ? "TERM" : "INT", core.process.pid());
+                assertTrue(core.process.waitFor(30, TimeUnit.SECONDS), "still running after the signal: " + core.output());
+                assertEquals(0, core.process.exitValue(), core.output());
+            }
+        }
+    }
+
+    @Test
     void sighupIsLoggedAndIgnoredAndTheWorkloadKeepsRunning() throws Exception {
         try (var core = coreWithRunningWorkload()) {
             long workload = awaitRunningPid(core);

@@ -147,11 +147,13 @@ public final class Main {
                 System.out.println(describe(config, adapterName, adapter, adaptersDir, UserDirectory.system()));
                 return 0;
             }
+            holdSignalsWhileStarting();
             Core core = Core.start(config, adapter, adapterName, PrivilegeDrop.system(), startup);
             startup.end();
             // The training run goes this way too, so that the cache holds what it loads and links: the lambdas it makes
             // were otherwise spun at each start, interpreted, while the first answers were served.
             handleSignals(core);
+            serveHeldSignal();
             // kill(2), which the handler needs, is linked in the background once the core listens, before any launch.
             FatalErrors.install(core.lifecycle()::endWorkloadNow);
             var startupPages = StartupPages.releaseWhenQuiet(core::lastAnsweredNanos);
@@ -369,6 +371,40 @@ public final class Main {
 
     // Set once, by the first signal that ends the core or by the end of an ephemeral workload: whichever comes first exits.
     private static final java.util.concurrent.atomic.AtomicBoolean SHUTTING_DOWN = new java.util.concurrent.atomic.AtomicBoolean();
+
+    // While the core starts: null, or the first signal that ends the core, held; once it has started, STARTED.
+    private static final java.util.concurrent.atomic.AtomicReference<Object> HELD = new java.util.concurrent.atomic.AtomicReference<>();
+    private static final Object STARTED = new Object();
+
+    /**
+     * Holds the signals that end the core from the moment it begins to start: the core answers
+     * probes as soon as it listens, well before {@link #handleSignals} can stop it in order, and
+     * the JVM's own handling would exit with 128 plus the signal's number.
+     */
+    private static void holdSignalsWhileStarting() {
+        SignalHandler hold = signal -> {
+            // The JVM runs a handler on a thread of its own, which may come after the core has started: it is served then.
+            if (!HELD.compareAndSet(null, signal) && HELD.get() == STARTED) {
+                Signal.raise(signal);
+            }
+        };
+        SIGNALS.forEach((name, action) -> {
+            if (action == OnSignal.SHUT_DOWN) {
+                try {
+                    Signal.handle(new Signal(name), hold);
+                } catch (IllegalArgumentException e) {
+                    // The JVM keeps this one; handleSignals says so.
+                }
+            }
+        });
+    }
+
+    /** Sends a signal held while the core started to the core again, now that {@link #handleSignals} serves it. */
+    private static void serveHeldSignal() {
+        if (HELD.getAndSet(STARTED) instanceof Signal held) {
+            Signal.raise(held);
+        }
+    }
 
     private static void handleSignals(Core core) {
         SignalHandler shutDown = signal -> {

@@ -181,6 +181,7 @@ class HostileWorkloadIT {
             }
             assertTrue(refusedForks(cgroup) > 0, "the workload took every place: " + pidsCurrent(cgroup) + " of " + limit);
             long refusedBefore = refusedForks(cgroup);
+            var answers = new java.util.LinkedHashMap<String, Integer>();
             for (String path : List.of("/api/metrics", "/metrics", "/metrics?name[]=container_pids", "/api/status")) {
                 ImageProcess.Reply reply;
                 try {
@@ -190,6 +191,7 @@ class HostileWorkloadIT {
                             + (core.process.isAlive() ? "runs" : "exited with " + core.process.exitValue()) + ": " + core.output(), e);
                 }
                 assertTrue(reply.status() == 200 || reply.status() == 503 && reply.body().contains("\"detail\""), path + ": " + reply);
+                answers.put(path, reply.status());
             }
             assertTrue(refusedForks(cgroup) > refusedBefore, "the places were still all taken while the core answered");
             assertTrue(core.process.isAlive(), "the core runs: " + core.output());
@@ -202,7 +204,8 @@ class HostileWorkloadIT {
             long left = pidsCurrent(cgroup);
             assertTrue(left < limit - 32, "the bomb's processes ended: " + left + " of " + limit + " places taken");
             assertEquals(200, core.request("GET", "/api/metrics", null).status());
-            System.out.printf("a workload holding all %d places of its cgroup: the core answered and stopped it; %d places taken after%n", limit, left);
+            System.out.printf("a workload holding all %d places of its cgroup: the core answered %s and stopped it; %d places taken after%n",
+                    limit, answers, left);
         } finally {
             removeCgroup(cgroup);
         }

@@ -146,6 +146,118 @@ class HostileWorkloadIT {
     }
 
     /**
+     * A container's process limit (its cgroup's {@code pids.max}) counts the core's threads and
+     * the workload's processes together, so the workload can take every place, whatever its user:
+     * a fork bomb that retries each failed fork holds them all. The core must still answer its
+     * requests (those that need a new thread of their own included, refused where they cannot
+     * have one) and end the bomb when asked, rather than halting as on a failure of the virtual
+     * machine: no thread failed to run, one was not created.
+     */
+    @Test
+    void aWorkloadTakingEveryProcessTheContainerAllowsEndsNeitherTheCoreNorItsAnswers() throws Exception {
+        Requirements.require(ProcTable.isRoot(), "a pids cgroup of the test's own needs root (run the tests as root to cover it)");
+        Requirements.require(Files.isExecutable(Path.of("/usr/bin/perl")), "perl (Debian's essential perl-base) is not installed");
+        Path cgroup = newPidsCgroup("ccc-pids-" + ProcessHandle.current().pid());
+        Requirements.require(cgroup != null, "no pids cgroup can be made here (cgroup v1 /sys/fs/cgroup/pids, or v2 with pids in the root's subtree_control)");
+        // Forks children that sleep; a fork that fails is tried again 2 ms later, for ever. ($$ is a literal $.)
+        Files.writeString(work.resolve("config.yaml"), """
+                adapter:
+                  run_as_user: nobody
+                process_management:
+                  enabled: true
+                  command: [perl, -e, 'while (1) { my $$pid = fork; if (!defined $$pid) { select(undef, undef, undef, 0.002) } elsif ($$pid == 0) { sleep 1000; exit 0 } }']
+                  stop_timeout_seconds: 2
+                """);
+        var wrapper = List.of("sh", "-c", "echo $$ > \"$0\" && exec \"$@\"", cgroup.resolve("cgroup.procs").toString());
+        try (var core = ImageProcess.launchUnder(wrapper, work, Map.of())) {
+            core.awaitHealthy(Instant.now(), Duration.ofSeconds(30));
+            core.awaitReady(Duration.ofSeconds(30));
+            long limit = pidsCurrent(cgroup) + 64;
+            Files.writeString(cgroup.resolve("pids.max"), Long.toString(limit));
+            assertEquals(200, core.request("POST", "/api/start", "{}").status());
+            Instant deadline = Instant.now().plusSeconds(30);
+            while (refusedForks(cgroup) == 0 && Instant.now().isBefore(deadline)) {
+                ImageProcess.sleep(20);
+            }
+            assertTrue(refusedForks(cgroup) > 0, "the workload took every place: " + pidsCurrent(cgroup) + " of " + limit);
+            long refusedBefore = refusedForks(cgroup);
+            var answers = new java.util.LinkedHashMap<String, Integer>();
+            for (String path : List.of("/api/metrics", "/metrics", "/metrics?name[]=container_pids", "/api/status")) {
+                ImageProcess.Reply reply;
+                try {
+                    reply = core.request("GET", path, null);
+                } catch (java.io.IOException e) {
+                    throw new AssertionError(path + " was not answered (" + e + "); the core "
+                            + (core.process.isAlive() ? "runs" : "exited with " + core.process.exitValue()) + ": " + core.output(), e);
+                }
+                assertTrue(reply.status() == 200 || reply.status() == 503 && reply.body().contains("\"detail\""), path + ": " + reply);
+                answers.put(path, reply.status());
+            }
+            assertTrue(refusedForks(cgroup) > refusedBefore, "the places were still all taken while the core answered");
+            assertTrue(core.process.isAlive(), "the core runs: " + core.output());
+            assertEquals(200, core.request("POST", "/api/stop", "{}").status());
+            deadline = Instant.now().plusSeconds(20);
+            while (!core.request("GET", "/api/status", null).body().contains("\"phase\":\"stopped\"") && Instant.now().isBefore(deadline)) {
+                ImageProcess.sleep(20);
+            }
+            assertTrue(core.request("GET", "/api/status", null).body().contains("\"phase\":\"stopped\""), core.output());
+            long left = pidsCurrent(cgroup);
+            assertTrue(left < limit - 32, "the bomb's processes ended: " + left + " of " + limit + " places taken");
+            assertEquals(200, core.request("GET", "/api/metrics", null).status());
+            System.out.printf("a workload holding all %d places of its cgroup: the core answered %s and stopped it; %d places taken after%n",
+                    limit, answers, left);
+        } finally {
+            removeCgroup(cgroup);
+        }
+    }
+
+    /** A new pids cgroup (v1, or v2 under the root), or null where none can be made. */
+    private static Path newPidsCgroup(String name) throws java.io.IOException {
+        Path v1 = Path.of("/sys/fs/cgroup/pids");
+        Path v2 = Path.of("/sys/fs/cgroup");
+        Path parent;
+        if (Files.isWritable(v1.resolve("cgroup.procs"))) {
+            parent = v1;
+        } else if (Files.isReadable(v2.resolve("cgroup.subtree_control"))
+                && List.of(Files.readString(v2.resolve("cgroup.subtree_control")).trim().split(" ")).contains("pids")) {
+            parent = v2;
+        } else {
+            return null;
+        }
+        try {
+            return Files.createDirectory(parent.resolve(name));
+        } catch (java.io.IOException e) {
+            return null;
+        }
+    }
+
+    private static long pidsCurrent(Path cgroup) throws java.io.IOException {
+        return Long.parseLong(Files.readString(cgroup.resolve("pids.current")).trim());
+    }
+
+    /** How many forks and clones the cgroup's limit refused ({@code pids.events}' {@code max}). */
+    private static long refusedForks(Path cgroup) throws java.io.IOException {
+        return Files.readAllLines(cgroup.resolve("pids.events")).stream()
+                .filter(line -> line.startsWith("max "))
+                .mapToLong(line -> Long.parseLong(line.substring(4).trim()))
+                .sum();
+    }
+
+    /** Removes the cgroup once whatever was in it has ended. */
+    private static void removeCgroup(Path cgroup) throws java.io.IOException {
+        if (cgroup == null) {
+            return;
+        }
+        Instant deadline = Instant.now().plusSeconds(10);
+        while (pidsCurrent(cgroup) > 0 && Instant.now().isBefore(deadline)) {
+            // A core that did not end its workload leaves it here.
+            Files.readAllLines(cgroup.resolve("cgroup.procs")).forEach(pid -> ProcessHandle.of(Long.parseLong(pid.trim())).ifPresent(ProcessHandle::destroyForcibly));
+            ImageProcess.sleep(20);
+        }
+        Files.delete(cgroup);
+    }
+
+    /**
      * The SDK's configuration file is the workload's to replace: it swaps a FIFO and a file at its
      * name without pause while the core is sent SIGHUP after SIGHUP, on one CPU (one carrier for
      * the core's virtual threads). A read that opened the FIFO would wait for a writer in the

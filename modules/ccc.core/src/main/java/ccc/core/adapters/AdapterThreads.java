@@ -1,5 +1,6 @@
 package ccc.core.adapters;
 
+import ccc.core.log.FatalErrors;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -28,7 +29,10 @@ public final class AdapterThreads {
         this.limit = limit;
     }
 
-    /** No thread was started: {@code limit} calls are still running, and adapter code that never returns holds them. */
+    /**
+     * No thread was started: {@code limit} calls are still running, and adapter code that never
+     * returns holds them; or the system would create no thread ({@link FatalErrors#noThreadLeft}).
+     */
     public static final class Saturated extends Exception {
         private static final long serialVersionUID = 1L;
 
@@ -40,7 +44,7 @@ public final class AdapterThreads {
     /**
      * Runs {@code action} on a daemon platform thread named {@code name}.
      *
-     * @throws Saturated when {@code limit} calls are running still
+     * @throws Saturated when {@code limit} calls are running still, or no thread could be created
      */
     public Thread start(String name, Runnable action) throws Saturated {
         int now;
@@ -61,6 +65,9 @@ public final class AdapterThreads {
             });
         } catch (RuntimeException | Error e) {
             running.decrementAndGet();
+            if (FatalErrors.noThreadLeft(e)) {
+                throw new Saturated("no thread could be started for " + purpose + " (" + e.getMessage() + ")");
+            }
             throw e;
         }
     }

@@ -15,6 +15,9 @@ import java.util.Map;
  */
 public final class Request {
 
+    /** How many times {@code server.max_body_bytes} of an oversized body are read and thrown away before its 413. */
+    static final long DRAIN_LIMIT_TIMES = 4;
+
     private final HttpExchange exchange;
     private final long maxBodyBytes;
     private final BodyBudget budget;
@@ -70,7 +73,9 @@ public final class Request {
                 throw new HttpError(400, "Content-Length is not a number: '" + declared + "'");
             }
             if (length > maxBodyBytes) {
-                drainIfSmall(length);
+                if (length <= DRAIN_LIMIT_TIMES * maxBodyBytes) {
+                    drain();
+                }
                 throw tooLarge();
             }
             expected = Math.max(0, length);
@@ -80,7 +85,7 @@ public final class Request {
         try (InputStream in = exchange.getRequestBody()) {
             byte[] body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBodyBytes + 1));
             if (body.length > maxBodyBytes) {
-                drainIfSmall(Long.MAX_VALUE);
+                drain();
                 throw tooLarge();
             }
             return body;
@@ -110,14 +115,12 @@ public final class Request {
     }
 
     /**
-     * Reads and discards a moderately oversized body, so the client gets its 413 instead of a
-     * connection reset; a body far over the limit is not worth reading and the connection closes.
+     * Reads and discards up to {@link #DRAIN_LIMIT_TIMES} times the limit of an oversized body
+     * (one declared no larger, or of unknown length), so the client gets its 413 instead of a
+     * connection reset; a body declared larger is not worth reading and the connection closes.
      */
-    private void drainIfSmall(long declaredLength) {
-        long cap = 4 * maxBodyBytes;
-        if (declaredLength > cap && declaredLength != Long.MAX_VALUE) {
-            return;
-        }
+    private void drain() {
+        long cap = DRAIN_LIMIT_TIMES * maxBodyBytes;
         try (InputStream in = exchange.getRequestBody()) {
             long skipped = 0;
             byte[] buffer = new byte[16 * 1024];

@@ -52,6 +52,17 @@ public final class FatalErrors {
     }
 
     /**
+     * Whether {@code error} is {@link Thread#start()}'s refusal because the system would create no
+     * more threads: a limit on processes and threads that the core shares with its workload (a
+     * container's {@code pids.max}), which the workload can take whole by forking. Nothing in the
+     * virtual machine failed, so the caller fails only what needed the thread. Meaningful only for
+     * an error that {@code start()} threw.
+     */
+    public static boolean noThreadLeft(Throwable error) {
+        return error instanceof OutOfMemoryError && String.valueOf(error.getMessage()).startsWith("unable to create native thread");
+    }
+
+    /**
      * Throws {@code error} on when it is fatal, so that it reaches the uncaught exception handler
      * instead of being reported as one more failed call. For code that must catch {@link Throwable}.
      */

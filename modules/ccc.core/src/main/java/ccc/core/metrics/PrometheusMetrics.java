@@ -6,6 +6,7 @@ import ccc.core.lifecycle.Snapshot;
 import ccc.core.log.BackgroundLoop;
 import ccc.core.log.FatalErrors;
 import ccc.core.log.Log;
+import ccc.core.json.Json;
 import io.prometheus.client.Collector;
 import io.prometheus.client.CollectorRegistry;
 import io.prometheus.client.Counter;
@@ -133,16 +134,33 @@ public final class PrometheusMetrics {
 
     private void scrapeFiltered(HttpExchange exchange, HTTPServer.HTTPMetricHandler simpleclient) throws java.io.IOException {
         var connectionFailed = new java.util.concurrent.atomic.AtomicReference<java.io.IOException>();
-        boolean scraped;
+        java.util.concurrent.Future<Boolean> scrape;
         try {
-            scraped = scrapeThreads.submit(() -> scrapes.iteration(() -> {
+            scrape = scrapeThreads.submit(() -> scrapes.iteration(() -> {
                 try {
                     simpleclient.handle(exchange);
                 } catch (java.io.IOException e) {
                     // The client went away: no failure of the scrape's.
                     connectionFailed.set(e);
                 }
-            })).get();
+            }));
+        } catch (OutOfMemoryError e) {
+            // The pool starts its threads at its first scrapes, and a workload can take every place.
+            if (!FatalErrors.noThreadLeft(e)) {
+                throw e;
+            }
+            byte[] refusal = Json.write(Map.of("detail", "metrics could not be collected: no thread could be started for"
+                    + " a filtered scrape (" + e.getMessage() + "); the unfiltered /metrics needs none"));
+            exchange.getResponseHeaders().set("Content-Type", "application/json");
+            exchange.sendResponseHeaders(503, refusal.length);
+            try (var out = exchange.getResponseBody()) {
+                out.write(refusal);
+            }
+            return;
+        }
+        boolean scraped;
+        try {
+            scraped = scrape.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new java.io.IOException("interrupted", e);

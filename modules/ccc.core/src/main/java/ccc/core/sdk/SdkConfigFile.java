@@ -1,6 +1,7 @@
 package ccc.core.sdk;
 
 import ccc.core.json.Json;
+import ccc.core.log.FatalErrors;
 import ccc.core.process.NoFollowFiles;
 import java.io.IOException;
 import java.nio.file.NoSuchFileException;
@@ -70,7 +71,15 @@ public final class SdkConfigFile {
         var reading = new FutureTask<>(this::readNow);
         // A platform thread: a read that blocks in the kernel (a stalled network file system) holds
         // only this thread, never a carrier the HTTP server's virtual threads need.
-        Thread.ofPlatform().name("sdk-config-read").daemon(true).start(reading);
+        try {
+            Thread.ofPlatform().name("sdk-config-read").daemon(true).start(reading);
+        } catch (OutOfMemoryError e) {
+            // A workload that takes every place of the container's process limit can cause it.
+            if (!FatalErrors.noThreadLeft(e)) {
+                throw e;
+            }
+            return new Refused(path + " could not be read: no thread could be started for the read (" + e.getMessage() + ")");
+        }
         try {
             return reading.get(READ_TIMEOUT.toNanos(), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {

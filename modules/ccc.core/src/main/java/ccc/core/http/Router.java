@@ -133,6 +133,10 @@ public final class Router implements HttpHandler {
             }
             try {
                 handler.handle(exchange);
+            } catch (HttpError.Raised raised) {
+                if (exchange.getResponseCode() == -1) {
+                    send(exchange, raised.error().status(), Json.write(Response.detail(raised.error().status(), raised.error().detail()).body()));
+                }
             } catch (RuntimeException e) {
                 LOG.error("request failed", e, "path", path);
                 if (exchange.getResponseCode() == -1) {

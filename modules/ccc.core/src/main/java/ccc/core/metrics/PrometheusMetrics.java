@@ -6,7 +6,7 @@ import ccc.core.lifecycle.Snapshot;
 import ccc.core.log.BackgroundLoop;
 import ccc.core.log.FatalErrors;
 import ccc.core.log.Log;
-import ccc.core.json.Json;
+import ccc.core.http.HttpError;
 import io.prometheus.client.Collector;
 import io.prometheus.client.CollectorRegistry;
 import io.prometheus.client.Counter;
@@ -149,14 +149,8 @@ public final class PrometheusMetrics {
             if (!FatalErrors.noThreadLeft(e)) {
                 throw e;
             }
-            byte[] refusal = Json.write(Map.of("detail", "metrics could not be collected: no thread could be started for"
-                    + " a filtered scrape (" + e.getMessage() + "); the unfiltered /metrics needs none"));
-            exchange.getResponseHeaders().set("Content-Type", "application/json");
-            exchange.sendResponseHeaders(503, refusal.length);
-            try (var out = exchange.getResponseBody()) {
-                out.write(refusal);
-            }
-            return;
+            throw new HttpError(503, "metrics could not be collected: no thread could be started for a filtered scrape ("
+                    + e.getMessage() + "); the unfiltered /metrics needs none").raised();
         }
         boolean scraped;
         try {

@@ -35,12 +35,17 @@ class SignalsIT {
 
     /** A core supervising {@code sleep <marker>}, running. */
     private ImageProcess coreWithRunningWorkload() throws IOException {
+        return coreWithRunningWorkload(List.of());
+    }
+
+    /** As {@link #coreWithRunningWorkload()}, the core started by {@code wrapper}. */
+    private ImageProcess coreWithRunningWorkload(List<String> wrapper) throws IOException {
         Files.writeString(work.resolve("config.yaml"), """
                 process_management:
                   enabled: true
                   command: [sleep, '%s']
                 """.formatted(marker));
-        var core = ImageProcess.launch(work, Map.of());
+        var core = ImageProcess.launchUnder(wrapper, work, Map.of());
         core.awaitHealthy(Instant.now(), Duration.ofSeconds(30));
         assertEquals(200, core.request("POST", "/api/start", "{}").status());
         return core;
@@ -76,6 +81,24 @@ class SignalsIT {
 
             send("INT", core.process.pid());
             assertEndsCleanly(core, workload, "INT");
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"TERM", "INT"})
+    void aCoreStartedWithItsSignalsIgnoredStillHandlesThem(String signal) throws Exception {
+        // nohup, or a script's background job, starts the core with HUP or INT ignored; the JVM then leaves them ignored
+        // (and TERM, should a parent ignore it), so that no stop or reload would ever reach the core.
+        try (var core = coreWithRunningWorkload(List.of("sh", "-c", "trap '' TERM INT HUP; exec \"$0\" \"$@\""))) {
+            long workload = awaitRunningPid(core);
+            assertEquals(java.util.Optional.of(core.process.pid()), ProcessHandle.of(workload).flatMap(ProcessHandle::parent).map(ProcessHandle::pid),
+                    "the shell exec'd the core: the workload is the core's child");
+            send("HUP", core.process.pid());
+            awaitOutput(core, "signal received and ignored signal=SIGHUP");
+            send(signal, core.process.pid());
+            assertEndsCleanly(core, workload, signal);
+            assertTrue(core.output().contains("signals ignored when the core started are handled as any other signals=SIGHUP,SIGINT,SIGTERM"),
+                    core.output());
         }
     }
 

@@ -369,6 +369,18 @@ public final class Main {
             Map.entry("IO", OnSignal.SHUT_DOWN), Map.entry("PWR", OnSignal.SHUT_DOWN),
             Map.entry("XCPU", OnSignal.SHUT_DOWN), Map.entry("STKFLT", OnSignal.SHUT_DOWN));
 
+    /**
+     * The signals the JVM leaves ignored when the core was started with them ignored (nohup
+     * ignores HUP, a script's background job INT): it installs no handler for them then, and a
+     * core that could not hear TERM or INT could not be stopped in order, nor reload on HUP. The
+     * core gives them their default action back and handles them as the table says; the JVM
+     * installs the others whatever their inherited action.
+     */
+    private static final java.util.Set<String> JVM_KEEPS_IGNORED = java.util.Set.of("HUP", "INT", "TERM");
+
+    // The signals of JVM_KEEPS_IGNORED the core was started with ignored and now handles, for the log.
+    private static final java.util.Set<String> NO_LONGER_IGNORED = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     // Set once, by the first signal that ends the core or by the end of an ephemeral workload: whichever comes first exits.
     private static final java.util.concurrent.atomic.AtomicBoolean SHUTTING_DOWN = new java.util.concurrent.atomic.AtomicBoolean();
 
@@ -391,7 +403,7 @@ public final class Main {
         SIGNALS.forEach((name, action) -> {
             if (action == OnSignal.SHUT_DOWN) {
                 try {
-                    Signal.handle(new Signal(name), hold);
+                    handle(name, hold);
                 } catch (IllegalArgumentException e) {
                     // The JVM keeps this one; handleSignals says so.
                 }
@@ -424,7 +436,7 @@ public final class Main {
         }).orElse(ignore);
         SIGNALS.forEach((name, action) -> {
             try {
-                Signal.handle(new Signal(name), switch (action) {
+                handle(name, switch (action) {
                     case SHUT_DOWN -> shutDown;
                     case RELOAD -> reload;
                     case IGNORE -> ignore;
@@ -434,6 +446,20 @@ public final class Main {
                 LOG.warn("signal left to the JVM", "signal", "SIG" + name, "reason", e.getMessage());
             }
         });
+        if (!NO_LONGER_IGNORED.isEmpty()) {
+            LOG.info("signals ignored when the core started are handled as any other",
+                    "signals", String.join(",", NO_LONGER_IGNORED.stream().map(name -> "SIG" + name).sorted().toList()));
+        }
+    }
+
+    /** Installs {@code handler} for the signal {@code name}, also when the core was started with it ignored ({@link #JVM_KEEPS_IGNORED}). */
+    private static void handle(String name, SignalHandler handler) {
+        var signal = new Signal(name);
+        if (Signal.handle(signal, handler) == SignalHandler.SIG_IGN && JVM_KEEPS_IGNORED.contains(name)
+                && ccc.core.process.Native.restoreDefaultAction(signal.getNumber())) {
+            Signal.handle(signal, handler);
+            NO_LONGER_IGNORED.add(name);
+        }
     }
 
     /**

@@ -64,6 +64,11 @@ public final class Native {
         }
     }
 
+    private static final class SignalDisposition {
+        static final MethodHandle HANDLE = downcall("signal", FunctionDescriptor.of(ADDRESS, JAVA_INT, ADDRESS));
+        static final long SIG_ERR = -1;
+    }
+
     private static final class Kill {
         static final MethodHandle HANDLE = downcall("kill", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), Errno.CAPTURE);
     }
@@ -217,6 +222,21 @@ public final class Native {
             int result = (int) Kill.HANDLE.invokeExact(state, (int) pid, signal);
             return result == 0 ? 0 : (int) Errno.ERRNO.get(state, 0L);
         });
+    }
+
+    /**
+     * Gives {@code signal} its default action again in this process ({@code signal(2)} with
+     * {@code SIG_DFL}): for a signal the process was started with ignored, which the JVM would
+     * otherwise leave ignored; whether it was done.
+     */
+    public static boolean restoreDefaultAction(int signal) {
+        try {
+            var previous = (MemorySegment) SignalDisposition.HANDLE.invokeExact(signal, MemorySegment.NULL);
+            return previous.address() != SignalDisposition.SIG_ERR;
+        } catch (Throwable e) {
+            FatalErrors.rethrowIfFatal(e);
+            return false;
+        }
     }
 
     /**

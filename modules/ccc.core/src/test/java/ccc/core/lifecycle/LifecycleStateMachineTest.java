@@ -145,6 +145,28 @@ class LifecycleStateMachineTest {
     }
 
     @Test
+    void aWorkloadWhosePidIsTheCoresOwnOrNoProcessIsNeverSignalledThroughIt() throws Exception {
+        // An adapter whose workload runs inside the core may hand back the core's own pid, and a careless one 0 or -1 for
+        // "unknown": signalled, the first would make a stop send SIGTERM and then SIGSTOP to the core itself (which then
+        // hangs, stopped), and at a fatal error kill(-pid) with -1 would be SIGKILL to every process the core may signal.
+        lifecycle("");
+        for (long claimed : new long[] {ProcessHandle.current().pid(), 1, 0, -1}) {
+            processes.nextPid.set(claimed - 1);
+            processes.ends.clear();
+            lifecycle.start(plan("claims-" + claimed));
+            Snapshot running = settled();
+            assertEquals(Phase.RUNNING, running.phase(), "claimed pid " + claimed);
+            assertEquals(OptionalLong.empty(), running.pid(), "claimed pid " + claimed + " is published");
+            assertEquals(SignalOutcome.NOT_RUNNING, lifecycle.signal(Signals.number("HUP").orElseThrow()), "claimed pid " + claimed);
+            lifecycle.stop(false);
+            settled();
+            assertTrue(processes.ends.stream().allMatch(end -> end.tree().pid().isEmpty()),
+                    "claimed pid " + claimed + " was signalled to end: " + processes.ends);
+        }
+        assertEquals(List.of(), processes.signals, "signals sent to a claimed pid");
+    }
+
+    @Test
     void aVirtualMachineErrorWhileWatchingTheWorkloadReachesTheFatalErrorHandler() throws Exception {
         lifecycle("");
         lifecycle.start(plan("a"));

@@ -13,6 +13,7 @@ import ccc.core.traffic.TrafficPlan;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 
 /**
  * The start sequence: privileged pre-start commands, traffic control, the adapter's pre-start
@@ -84,7 +85,19 @@ final class StartSequence {
     }
 
     private WorkloadTree treeOf(Workload workload) {
-        return workload instanceof ManagedProcess managed ? managed.tree() : new WorkloadTree(workload.pid(), false);
+        if (workload instanceof ManagedProcess managed) {
+            return managed.tree();
+        }
+        OptionalLong pid = workload.pid();
+        // Every stop, signal and fatal error reaches the tree through this number: the core's own (an adapter whose
+        // workload runs inside it) would have the core stop itself, and 0, 1 or -1 name the core's group, init or
+        // every process to kill(2). Such a workload is watched through its exit alone, as one with no pid.
+        if (pid.isPresent() && (pid.getAsLong() <= 1 || pid.getAsLong() == ProcessHandle.current().pid())) {
+            log.warn("the adapter's workload gave a pid that is not a process of its own; it is never signalled through it",
+                    "pid", pid.getAsLong());
+            return WorkloadTree.NONE;
+        }
+        return new WorkloadTree(pid, false);
     }
 
     private void shape(StartPlan plan) throws Failed {

@@ -63,7 +63,11 @@ public interface Adapter {
         return UpdateResult.NOT_SUPPORTED;
     }
 
-    /** The adapter's own figures, served under {@code metrics} and {@code adapter_metrics}. */
+    /**
+     * The adapter's own figures, served under {@code metrics} and {@code adapter_metrics}. Values
+     * are maps, collections, arrays, strings, numbers, booleans or null; the JDK's atomic numbers
+     * and adders are served as their value and any other object as its {@code toString()}.
+     */
     default Map<String, Object> metrics() {
         return Map.of();
     }

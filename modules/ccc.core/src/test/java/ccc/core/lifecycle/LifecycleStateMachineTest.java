@@ -34,6 +34,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -196,6 +197,21 @@ class LifecycleStateMachineTest {
         Snapshot failed = settled();
         assertEquals(Phase.FAILED, failed.phase());
         assertTrue(failed.failures().getFirst().message().startsWith("workload watch failed: "), failed.failures().toString());
+        assertEquals(OptionalInt.empty(), failed.exitCode(), "a workload whose watch failed has no exit code (/api/status showed -1)");
+    }
+
+    @Test
+    void aWorkloadEndingWithNoCodeOrANegativeOneHasNoExitCode() throws Exception {
+        // As the exit event renders them: exit_code null. /api/status showed -1 and -5, codes no process can have.
+        lifecycle("");
+        for (Integer code : new Integer[] {null, -5}) {
+            lifecycle.start(plan("a"));
+            settled();
+            adapter.started.getLast().exit.complete(code);
+            Snapshot ended = settled();
+            assertEquals(Phase.FAILED, ended.phase(), "code " + code);
+            assertEquals(OptionalInt.empty(), ended.exitCode(), "code " + code);
+        }
     }
 
     @Test

@@ -175,6 +175,29 @@ class FaultsTest {
     }
 
     @Test
+    void whatAFailedStartLaunchedIsEndedWithIt() throws Exception {
+        // A start that launches its workload and then throws, or hangs past its timeout, never hands it back: nothing
+        // stopped it, and it ran on beside every later workload until the core ended.
+        adapter = new SleepAdapter() {
+            @Override
+            public ccc.api.Workload start(Payload payload, ccc.api.AdapterContext context) throws Exception {
+                context.launch(ccc.api.Launch.of("sleep", marker));
+                if (payload.has("hang")) {
+                    Thread.sleep(Duration.ofHours(1));
+                }
+                throw new IllegalStateException("configuration push failed after the launch");
+            }
+        };
+        core = TestCore.start(adapter, "");
+        for (String payload : List.of("{}", "{\"hang\": true}")) {
+            core.post("/api/start", payload);
+            var failed = core.awaitPhase("failed");
+            assertTrue(String.valueOf(failed.get("last_error")).startsWith("adapter start "), failed.toString());
+            assertEquals(List.of(), Processes.settledWithArgument(adapter.marker, List.of()), "left running after " + payload);
+        }
+    }
+
+    @Test
     void aThrowingOrHangingExitHookDoesNotStopTheLifecycle() throws Exception {
         adapter = new SleepAdapter() {
             @Override

@@ -59,15 +59,23 @@ final class StartSequence {
         try {
             AdapterCalls.hook(setup, "pre_start hook", () -> setup.adapter().preStart(plan.payload(), setup.context()));
             timeline.step("pre_start_hook");
-            Workload workload = plan.launch().isPresent()
-                    ? AdapterCalls.callHere("start", () -> setup.processAdapter().orElseThrow().start(plan.launch().get(), plan.payload()))
-                    : AdapterCalls.call("start", setup.timeouts().startTimeout(), () -> setup.adapter().start(plan.payload(), setup.context()),
-                            late -> {
-                                log.warn("adapter start returned after its timeout; ending the workload it started");
-                                stopping.endAtOnce(treeOf(late));
-                            });
+            long launchesBefore = setup.context() instanceof LaunchRecord record ? record.launches() : 0;
+            Workload workload;
+            try {
+                workload = plan.launch().isPresent()
+                        ? AdapterCalls.callHere("start", () -> setup.processAdapter().orElseThrow().start(plan.launch().get(), plan.payload()))
+                        : AdapterCalls.call("start", setup.timeouts().startTimeout(), () -> setup.adapter().start(plan.payload(), setup.context()),
+                                late -> {
+                                    log.warn("adapter start returned after its timeout; ending the workload it started");
+                                    stopping.endAtOnce(treeOf(late));
+                                });
+            } catch (AdapterCallException e) {
+                endLaunchedSince(launchesBefore);
+                throw e;
+            }
             timeline.step("launch");
             if (workload == null) {
+                endLaunchedSince(launchesBefore);
                 throw new Failed(Failure.of(Failure.Kind.ADAPTER, "adapter start returned no workload"));
             }
             WorkloadTree tree = treeOf(workload);
@@ -75,6 +83,16 @@ final class StartSequence {
             return new RunningWorkload(workload, tree, stopPolicy(), generation, began);
         } catch (AdapterCallException e) {
             throw new Failed(e.failure());
+        }
+    }
+
+    /** Ends what the adapter launched through its context in a start that failed: it never handed it back to be stopped. */
+    private void endLaunchedSince(long mark) {
+        if (setup.context() instanceof LaunchRecord record) {
+            for (WorkloadTree tree : record.runningSince(mark)) {
+                log.warn("ending a process the adapter launched in its failed start", "pid", tree.pid().orElse(-1));
+                stopping.endAtOnce(tree);
+            }
         }
     }
 

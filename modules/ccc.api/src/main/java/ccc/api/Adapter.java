@@ -37,7 +37,9 @@ public interface Adapter {
 
     /**
      * Starts the workload and returns a handle the core watches to notice when it exits.
-     * Returning {@code null} fails the start ({@code adapter start returned no workload}).
+     * Returning {@code null} fails the start ({@code adapter start returned no workload}). A start
+     * that fails (throws, times out or returns null) has the processes it launched through
+     * {@link AdapterContext#launch} killed.
      *
      * @param payload the body of {@code /api/start}
      * @param context the core's services: privilege drop, launching, configuration
@@ -63,7 +65,11 @@ public interface Adapter {
         return UpdateResult.NOT_SUPPORTED;
     }
 
-    /** The adapter's own figures, served under {@code metrics} and {@code adapter_metrics}. */
+    /**
+     * The adapter's own figures, served under {@code metrics} and {@code adapter_metrics}. Values
+     * are maps, collections, arrays, strings, numbers, booleans or null; the JDK's atomic numbers
+     * and adders are served as their value and any other object as its {@code toString()}.
+     */
     default Map<String, Object> metrics() {
         return Map.of();
     }

@@ -16,7 +16,10 @@ import java.util.function.IntSupplier;
  */
 public interface Workload {
 
-    /** The workload's process id, when it is a process. */
+    /**
+     * The workload's process id, when it is a process. The core's own pid, or one of 1 or less, is
+     * taken for none: the core never signals itself, a whole process group or init through it.
+     */
     default OptionalLong pid() {
         return OptionalLong.empty();
     }

@@ -127,7 +127,9 @@ class FaultsTest {
     }
 
     @Test
-    void aSelfReferencingMetricsMapIsA500WithADetailAndTheCoreGoesOn() throws Exception {
+    void aSelfReferencingMetricsMapFailsOnlyTheAdapterFigures() throws Exception {
+        // Written as it was, the map recursed until the stack overflowed, in whatever the writer was doing then: a class
+        // being initialised there stays broken for the life of the JVM ("Could not initialize class java.util.Formatter").
         adapter = new SleepAdapter() {
             @Override
             public Map<String, Object> metrics() {
@@ -138,9 +140,61 @@ class FaultsTest {
         };
         core = TestCore.start(adapter, "");
         var metrics = core.get("/api/metrics");
-        assertEquals(500, metrics.status(), metrics.body());
-        assertTrue(((String) metrics.json().get("detail")).startsWith("response could not be serialised"));
+        assertEquals(200, metrics.status(), metrics.body());
+        assertTrue(metrics.json().get("system") instanceof Map<?, ?>, "the container's figures are served: " + metrics.body());
+        var adapterMetrics = (Map<?, ?>) metrics.json().get("adapter_metrics");
+        assertEquals(Map.of("error", "adapter metrics nest deeper than " + ccc.core.json.Json.MAX_NESTING_DEPTH
+                + " levels (a map or list that holds itself?)"), adapterMetrics);
+        assertEquals(adapterMetrics, metrics.json().get("metrics"));
         assertEquals(200, core.get("/api/health").status());
+    }
+
+    @Test
+    void figuresOfTypesJsonLacksAreWrittenAsTheirValueAndNeverChanged() throws Exception {
+        // The JSON writer took these for beans and called their getters: an AtomicLong came out as
+        // {"acquire":5,"andDecrement":5,"andIncrement":4,...}, its getAndIncrement and getAndDecrement called by each request.
+        var sent = new java.util.concurrent.atomic.AtomicLong(5);
+        var received = new java.util.concurrent.atomic.LongAdder();
+        received.add(7);
+        var started = java.time.Instant.parse("2026-11-29T10:00:00Z");
+        adapter = new SleepAdapter() {
+            @Override
+            public Map<String, Object> metrics() {
+                return Map.of("sent", sent, "received", received, "started", started,
+                        "stats_file", java.nio.file.Path.of("/srv/app/stats.json"), "uptime", java.time.Duration.ofSeconds(90),
+                        "ratios", new double[] {0.5, 0.25}, "nested", Map.of("open", java.util.Optional.of(3)));
+            }
+        };
+        core = TestCore.start(adapter, "");
+        var metrics = core.get("/api/metrics");
+        assertEquals(200, metrics.status(), metrics.body());
+        assertEquals(Map.of("sent", 5, "received", 7, "started", "2026-11-29T10:00:00Z", "stats_file", "/srv/app/stats.json",
+                "uptime", "PT1M30S", "ratios", List.of(0.5, 0.25), "nested", Map.of("open", "Optional[3]")),
+                metrics.json().get("adapter_metrics"));
+        assertEquals(5, sent.get(), "the adapter's counter was changed by writing it");
+    }
+
+    @Test
+    void whatAFailedStartLaunchedIsEndedWithIt() throws Exception {
+        // A start that launches its workload and then throws, or hangs past its timeout, never hands it back: nothing
+        // stopped it, and it ran on beside every later workload until the core ended.
+        adapter = new SleepAdapter() {
+            @Override
+            public ccc.api.Workload start(Payload payload, ccc.api.AdapterContext context) throws Exception {
+                context.launch(ccc.api.Launch.of("sleep", marker));
+                if (payload.has("hang")) {
+                    Thread.sleep(Duration.ofHours(1));
+                }
+                throw new IllegalStateException("configuration push failed after the launch");
+            }
+        };
+        core = TestCore.start(adapter, "");
+        for (String payload : List.of("{}", "{\"hang\": true}")) {
+            core.post("/api/start", payload);
+            var failed = core.awaitPhase("failed");
+            assertTrue(String.valueOf(failed.get("last_error")).startsWith("adapter start "), failed.toString());
+            assertEquals(List.of(), Processes.settledWithArgument(adapter.marker, List.of()), "left running after " + payload);
+        }
     }
 
     @Test

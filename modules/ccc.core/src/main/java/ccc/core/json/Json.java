@@ -108,6 +108,68 @@ public final class Json {
         }
     }
 
+    /**
+     * A copy of {@code figures} (an adapter's, of any types) made of the values {@link #write} is
+     * given by the core alone: maps with string keys, lists, strings, numbers, booleans and null.
+     * Arrays and collections become lists; the JDK's atomic numbers and adders their value; any
+     * other object its {@code toString()}, since the writer would take it for a bean and call
+     * whatever its getters do ({@code AtomicLong.getAndIncrement}) and follow its references
+     * without end. Nothing of {@code figures} is kept, so the adapter may change it afterwards.
+     *
+     * @throws IllegalArgumentException when maps and lists nest deeper than {@link #MAX_NESTING_DEPTH}
+     */
+    public static Map<String, Object> plainCopy(Map<?, ?> figures) {
+        return plainMap(figures, 1);
+    }
+
+    private static Map<String, Object> plainMap(Map<?, ?> map, int depth) {
+        if (depth > MAX_NESTING_DEPTH) {
+            throw new IllegalArgumentException("nest deeper than " + MAX_NESTING_DEPTH + " levels (a map or list that holds itself?)");
+        }
+        var copy = new java.util.LinkedHashMap<String, Object>();
+        map.forEach((key, value) -> copy.put(String.valueOf(key), plainValue(value, depth)));
+        return copy;
+    }
+
+    private static List<Object> plainList(Iterable<?> values, int depth) {
+        if (depth > MAX_NESTING_DEPTH) {
+            throw new IllegalArgumentException("nest deeper than " + MAX_NESTING_DEPTH + " levels (a map or list that holds itself?)");
+        }
+        var copy = new java.util.ArrayList<Object>();
+        values.forEach(value -> copy.add(plainValue(value, depth)));
+        return copy;
+    }
+
+    private static Object plainValue(Object value, int depth) {
+        return switch (value) {
+            case null -> null;
+            case String text -> text;
+            case Boolean flag -> flag;
+            case Integer number -> number;
+            case Long number -> number;
+            case Double number -> number;
+            case Float number -> number;
+            case Short number -> number;
+            case Byte number -> number;
+            case java.math.BigInteger number -> number;
+            case java.math.BigDecimal number -> number;
+            case java.util.concurrent.atomic.AtomicInteger number -> number.get();
+            case java.util.concurrent.atomic.AtomicLong number -> number.get();
+            case java.util.concurrent.atomic.LongAdder number -> number.sum();
+            case java.util.concurrent.atomic.LongAccumulator number -> number.get();
+            case java.util.concurrent.atomic.DoubleAdder number -> number.sum();
+            case java.util.concurrent.atomic.DoubleAccumulator number -> number.get();
+            case java.util.concurrent.atomic.AtomicBoolean flag -> flag.get();
+            case Map<?, ?> map -> plainMap(map, depth + 1);
+            case java.util.Collection<?> values -> plainList(values, depth + 1);
+            case Object[] values -> plainList(java.util.Arrays.asList(values), depth + 1);
+            case int[] values -> java.util.Arrays.stream(values).boxed().toList();
+            case long[] values -> java.util.Arrays.stream(values).boxed().toList();
+            case double[] values -> java.util.Arrays.stream(values).boxed().toList();
+            default -> value.toString();
+        };
+    }
+
     /** Serialises maps, lists, strings, numbers, booleans and null. */
     public static byte[] write(Object value) {
         try {

@@ -472,15 +472,19 @@ public final class Lifecycle {
             return;
         }
         Timeline timeline = Timeline.begin("exit");
-        int exitCode = code != null ? code : -1;
+        OptionalInt known = error == null ? StopSequence.knownExitCode(code) : OptionalInt.empty();
+        // Unknown counts as a failure, for the restart policy too.
+        int exitCode = known.orElse(-1);
         var failures = new ArrayList<Failure>();
         if (error != null) {
             failures.add(new Failure(Failure.Kind.CORE, "workload watch failed: " + Log.describe(error), Optional.of(error)));
+        } else if (known.isEmpty()) {
+            failures.add(Failure.of(Failure.Kind.WORKLOAD_EXIT, "workload ended with no exit code"));
         } else if (exitCode != 0) {
             failures.add(Failure.of(Failure.Kind.WORKLOAD_EXIT, "workload exited with code " + exitCode + signalSuffix(exitCode)));
         }
         boolean stableRun = Duration.between(active.get().since(), Instant.now()).compareTo(STABLE_RUN) >= 0;
-        log.warn("workload exited on its own", "exit_code", exitCode);
+        log.warn("workload exited on its own", "exit_code", known.isPresent() ? exitCode : "unknown");
         failures.addAll(endActive(StopSequence.Reason.EXITED, timeline).problems());
         if (stableRun) {
             restartsInARow = 0;
@@ -491,7 +495,7 @@ public final class Lifecycle {
                 Duration wait = restartPolicy.backoff(restartsInARow);
                 long token = restartToken;
                 StartPlan plan = lastPlan.get();
-                publish(published.get().ended(Phase.BACKOFF, OptionalInt.of(exitCode), failures, Instant.now()));
+                publish(published.get().ended(Phase.BACKOFF, known, failures, Instant.now()));
                 tell(observer -> observer.restartScheduled(restartsInARow, wait));
                 log.info("restarting after backoff", "attempt", restartsInARow, "backoff_ms", wait.toMillis());
                 delays.after(wait, () -> submitAutomaticRestart(token, plan));
@@ -500,7 +504,7 @@ public final class Lifecycle {
             }
             failures.add(Failure.of(Failure.Kind.RESTARTS_EXHAUSTED, "gave up after " + restartsInARow + " restarts in a row"));
         }
-        publish(published.get().ended(failures.isEmpty() ? Phase.EXITED : Phase.FAILED, OptionalInt.of(exitCode), failures, Instant.now()));
+        publish(published.get().ended(failures.isEmpty() ? Phase.EXITED : Phase.FAILED, known, failures, Instant.now()));
         timeline.step("ended");
         timeline.end();
         endedForGood();

@@ -13,6 +13,7 @@ import ccc.core.traffic.TrafficPlan;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 
 /**
  * The start sequence: privileged pre-start commands, traffic control, the adapter's pre-start
@@ -58,15 +59,23 @@ final class StartSequence {
         try {
             AdapterCalls.hook(setup, "pre_start hook", () -> setup.adapter().preStart(plan.payload(), setup.context()));
             timeline.step("pre_start_hook");
-            Workload workload = plan.launch().isPresent()
-                    ? AdapterCalls.callHere("start", () -> setup.processAdapter().orElseThrow().start(plan.launch().get(), plan.payload()))
-                    : AdapterCalls.call("start", setup.timeouts().startTimeout(), () -> setup.adapter().start(plan.payload(), setup.context()),
-                            late -> {
-                                log.warn("adapter start returned after its timeout; ending the workload it started");
-                                stopping.endAtOnce(treeOf(late));
-                            });
+            long launchesBefore = setup.context() instanceof LaunchRecord record ? record.launches() : 0;
+            Workload workload;
+            try {
+                workload = plan.launch().isPresent()
+                        ? AdapterCalls.callHere("start", () -> setup.processAdapter().orElseThrow().start(plan.launch().get(), plan.payload()))
+                        : AdapterCalls.call("start", setup.timeouts().startTimeout(), () -> setup.adapter().start(plan.payload(), setup.context()),
+                                late -> {
+                                    log.warn("adapter start returned after its timeout; ending the workload it started");
+                                    stopping.endAtOnce(treeOf(late));
+                                });
+            } catch (AdapterCallException e) {
+                endLaunchedSince(launchesBefore);
+                throw e;
+            }
             timeline.step("launch");
             if (workload == null) {
+                endLaunchedSince(launchesBefore);
                 throw new Failed(Failure.of(Failure.Kind.ADAPTER, "adapter start returned no workload"));
             }
             WorkloadTree tree = treeOf(workload);
@@ -77,6 +86,16 @@ final class StartSequence {
         }
     }
 
+    /** Ends what the adapter launched through its context in a start that failed: it never handed it back to be stopped. */
+    private void endLaunchedSince(long mark) {
+        if (setup.context() instanceof LaunchRecord record) {
+            for (WorkloadTree tree : record.runningSince(mark)) {
+                log.warn("ending a process the adapter launched in its failed start", "pid", tree.pid().orElse(-1));
+                stopping.endAtOnce(tree);
+            }
+        }
+    }
+
     private RunningWorkload.StopPolicy stopPolicy() {
         return setup.processAdapter()
                 .map(managed -> new RunningWorkload.StopPolicy(false, managed.stopSignal(), managed.stopGrace()))
@@ -84,7 +103,19 @@ final class StartSequence {
     }
 
     private WorkloadTree treeOf(Workload workload) {
-        return workload instanceof ManagedProcess managed ? managed.tree() : new WorkloadTree(workload.pid(), false);
+        if (workload instanceof ManagedProcess managed) {
+            return managed.tree();
+        }
+        OptionalLong pid = workload.pid();
+        // Every stop, signal and fatal error reaches the tree through this number: the core's own (an adapter whose
+        // workload runs inside it) would have the core stop itself, and 0, 1 or -1 name the core's group, init or
+        // every process to kill(2). Such a workload is watched through its exit alone, as one with no pid.
+        if (pid.isPresent() && (pid.getAsLong() <= 1 || pid.getAsLong() == ProcessHandle.current().pid())) {
+            log.warn("the adapter's workload gave a pid that is not a process of its own; it is never signalled through it",
+                    "pid", pid.getAsLong());
+            return WorkloadTree.NONE;
+        }
+        return new WorkloadTree(pid, false);
     }
 
     private void shape(StartPlan plan) throws Failed {

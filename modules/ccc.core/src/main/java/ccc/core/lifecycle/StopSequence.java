@@ -166,7 +166,16 @@ final class StopSequence {
 
     static OptionalInt exitCodeIfEnded(Workload workload) {
         var future = workload.exit().toCompletableFuture();
-        return future.isDone() && !future.isCompletedExceptionally() ? OptionalInt.of(future.join()) : OptionalInt.empty();
+        return future.isDone() && !future.isCompletedExceptionally() ? knownExitCode(future.join()) : OptionalInt.empty();
+    }
+
+    /**
+     * The code a workload's exit completed with, when it is one a process can have: an adapter's own
+     * {@link Workload} may complete with null or a negative number, which say nothing (and null, unboxed, would
+     * throw on the lifecycle's writer and leave the workload shown running for good).
+     */
+    static OptionalInt knownExitCode(Integer code) {
+        return code != null && code >= 0 ? OptionalInt.of(code) : OptionalInt.empty();
     }
 
     /**
@@ -188,7 +197,7 @@ final class StopSequence {
 
     private static OptionalInt awaitExitCode(Workload workload) {
         try {
-            return OptionalInt.of(workload.exit().toCompletableFuture().get(EXIT_CODE_WAIT.toNanos(), TimeUnit.NANOSECONDS));
+            return knownExitCode(workload.exit().toCompletableFuture().get(EXIT_CODE_WAIT.toNanos(), TimeUnit.NANOSECONDS));
         } catch (TimeoutException | ExecutionException e) {
             return OptionalInt.empty();
         } catch (InterruptedException e) {

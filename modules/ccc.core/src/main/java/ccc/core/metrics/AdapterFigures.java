@@ -3,6 +3,7 @@ package ccc.core.metrics;
 import ccc.api.Adapter;
 import ccc.api.MetricFamily;
 import ccc.core.adapters.AdapterThreads;
+import ccc.core.json.Json;
 import ccc.core.log.FatalErrors;
 import ccc.core.log.Log;
 import java.time.Duration;
@@ -75,10 +76,19 @@ final class AdapterFigures {
     /** The adapter's map, or {@code {"error": ...}} when it threw or did not answer in time. */
     Map<String, Object> metrics() {
         try {
-            Map<String, Object> metrics = call(metricsCall, adapter::metrics, "metrics", MetricsService.READINGS_FRESH_FOR);
-            return metrics == null ? Map.of() : metrics;
+            // Made plain JSON on the adapter's thread: what cannot be written fails these figures, never the whole answer.
+            return call(metricsCall, this::plainMetrics, "metrics", MetricsService.READINGS_FRESH_FOR);
         } catch (Exception e) {
             return Map.of("error", Log.describe(e));
+        }
+    }
+
+    private Map<String, Object> plainMetrics() {
+        Map<String, Object> metrics = adapter.metrics();
+        try {
+            return metrics == null ? Map.of() : Json.plainCopy(metrics);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("adapter metrics " + e.getMessage(), e);
         }
     }
 

@@ -31,7 +31,7 @@ public final class EphemeralExit implements LifecycleObserver {
             return START_FAILED;
         }
         int code = last.exitCode().getAsInt();
-        // A workload whose watch failed has no exit code of its own (-1): the core's failure.
+        // A code no process exits with (an adapter's own workload may give one) is the core's failure too.
         return code >= 0 && code <= 255 ? code : START_FAILED;
     }
 

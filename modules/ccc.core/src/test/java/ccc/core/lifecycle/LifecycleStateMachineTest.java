@@ -34,6 +34,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -145,6 +146,28 @@ class LifecycleStateMachineTest {
     }
 
     @Test
+    void aWorkloadWhosePidIsTheCoresOwnOrNoProcessIsNeverSignalledThroughIt() throws Exception {
+        // An adapter whose workload runs inside the core may hand back the core's own pid, and a careless one 0 or -1 for
+        // "unknown": signalled, the first would make a stop send SIGTERM and then SIGSTOP to the core itself (which then
+        // hangs, stopped), and at a fatal error kill(-pid) with -1 would be SIGKILL to every process the core may signal.
+        lifecycle("");
+        for (long claimed : new long[] {ProcessHandle.current().pid(), 1, 0, -1}) {
+            processes.nextPid.set(claimed - 1);
+            processes.ends.clear();
+            lifecycle.start(plan("claims-" + claimed));
+            Snapshot running = settled();
+            assertEquals(Phase.RUNNING, running.phase(), "claimed pid " + claimed);
+            assertEquals(OptionalLong.empty(), running.pid(), "claimed pid " + claimed + " is published");
+            assertEquals(SignalOutcome.NOT_RUNNING, lifecycle.signal(Signals.number("HUP").orElseThrow()), "claimed pid " + claimed);
+            lifecycle.stop(false);
+            settled();
+            assertTrue(processes.ends.stream().allMatch(end -> end.tree().pid().isEmpty()),
+                    "claimed pid " + claimed + " was signalled to end: " + processes.ends);
+        }
+        assertEquals(List.of(), processes.signals, "signals sent to a claimed pid");
+    }
+
+    @Test
     void aVirtualMachineErrorWhileWatchingTheWorkloadReachesTheFatalErrorHandler() throws Exception {
         lifecycle("");
         lifecycle.start(plan("a"));
@@ -174,6 +197,21 @@ class LifecycleStateMachineTest {
         Snapshot failed = settled();
         assertEquals(Phase.FAILED, failed.phase());
         assertTrue(failed.failures().getFirst().message().startsWith("workload watch failed: "), failed.failures().toString());
+        assertEquals(OptionalInt.empty(), failed.exitCode(), "a workload whose watch failed has no exit code (/api/status showed -1)");
+    }
+
+    @Test
+    void aWorkloadEndingWithNoCodeOrANegativeOneHasNoExitCode() throws Exception {
+        // As the exit event renders them: exit_code null. /api/status showed -1 and -5, codes no process can have.
+        lifecycle("");
+        for (Integer code : new Integer[] {null, -5}) {
+            lifecycle.start(plan("a"));
+            settled();
+            adapter.started.getLast().exit.complete(code);
+            Snapshot ended = settled();
+            assertEquals(Phase.FAILED, ended.phase(), "code " + code);
+            assertEquals(OptionalInt.empty(), ended.exitCode(), "code " + code);
+        }
     }
 
     @Test

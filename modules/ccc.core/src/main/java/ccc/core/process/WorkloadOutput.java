@@ -89,6 +89,7 @@ public final class WorkloadOutput {
     // start at the core's start time in microseconds, so they go on increasing across runs of the
     // core and a follower resuming after a line of an earlier run is never taken for one of this.
     private final Line[] slots;
+    private final long firstOfThisRun;
     private long first;
     private long next;
     private long bufferedChars;
@@ -100,7 +101,8 @@ public final class WorkloadOutput {
         this.slots = new Line[capacity];
         this.redactor = redactor;
         this.log = Log.named("workload", redactor);
-        this.first = ccc.core.events.StreamIds.firstOfThisRun();
+        this.firstOfThisRun = ccc.core.events.StreamIds.firstOfThisRun();
+        this.first = firstOfThisRun;
         this.next = first;
     }
 
@@ -166,7 +168,9 @@ public final class WorkloadOutput {
             return new Follower(sequence + 1, only);
         }
         var follower = new Follower(first, only);
-        follower.skipped = sequence < first ? first - sequence - 1 : -1;
+        // Below this run's first line the numbers are an earlier run's: how many of its lines the client missed is unknown.
+        boolean thisRuns = sequence >= firstOfThisRun - 1 && sequence < next;
+        follower.skipped = thisRuns ? first - sequence - 1 : -1;
         return follower;
     }
 

@@ -167,6 +167,30 @@ class WorkloadOutputTest {
     }
 
     @Test
+    void aLineOfAnEarlierRunOfTheCoreIsNoneOfThisRunsNotLinesThatLeftTheBuffer() throws Exception {
+        // Line numbers start at the run's start time in microseconds: a line of an earlier run is a
+        // number far below this run's first, and the lines between were never this run's to lose.
+        var output = new WorkloadOutput(10, new Redactor());
+        output.add(line("l0"));
+        long l0 = output.follow(1, null).next(1000, Duration.ZERO).getFirst().sequence();
+        long earlierRun = l0 - 60_000_000L;
+
+        var beforeAnyLeft = output.followAfter(earlierRun, null);
+        assertEquals(-1, beforeAnyLeft.skipped(), "no line of this run left the buffer, and the id is of another run");
+        assertEquals("l0", texts(beforeAnyLeft.next(1000, Duration.ZERO)).getFirst());
+
+        for (int i = 1; i < 30; i++) {
+            output.add(line("l" + i));
+        }
+        var afterSomeLeft = output.followAfter(earlierRun, null);
+        assertEquals(-1, afterSomeLeft.skipped(), "the id is of another run: how many of its lines were lost is unknown");
+        assertEquals("l20", texts(afterSomeLeft.next(1000, Duration.ZERO)).getFirst());
+
+        var thisRunsFirst = output.followAfter(l0, null);
+        assertEquals(19, thisRunsFirst.skipped(), "l1 to l19 left the buffer");
+    }
+
+    @Test
     void wakingAFollowerEndsItsWaitAtOnce() throws Exception {
         var output = new WorkloadOutput(10, new Redactor());
         var follower = output.follow(0, null);

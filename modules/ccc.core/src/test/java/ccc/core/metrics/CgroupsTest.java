@@ -174,6 +174,28 @@ class CgroupsTest {
         assertEquals(Map.of("cpu_percent", 66.7, "memory_percent", 50.0), reading.containerJson(), "the host's, as system has them");
     }
 
+    @Test
+    void aMonitoredInterfaceThatIsNotThereIsSaidOnceNotReadAsZeroesInSilence() throws IOException {
+        hostProc();
+        var logged = new java.io.ByteArrayOutputStream();
+        ccc.core.log.Log.redirect(new java.io.PrintStream(logged, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            var metrics = new SystemMetrics(new HostReader(root, 2), Optional.empty(),
+                    new CoreConfig.MetricsSection(true, Optional.of("eth9"), true), new AtomicLong()::get);
+            metrics.read();
+            new SystemMetrics(new HostReader(root, 2), Optional.empty(),
+                    new CoreConfig.MetricsSection(true, Optional.of("eth1"), true), new AtomicLong()::get);
+            new SystemMetrics(new HostReader(root, 2), Optional.empty(),
+                    new CoreConfig.MetricsSection(false, Optional.of("eth9"), true), new AtomicLong()::get);
+        } finally {
+            ccc.core.log.Log.redirect(System.out);
+        }
+        String log = logged.toString(java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(1, log.lines().filter(line -> line.contains("WARN")).count(), "only the monitored interface that is missing: " + log);
+        assertTrue(log.contains("metrics.network_monitoring.interface names no interface here; its figures read 0 until it appears"
+                + " interface=eth9 interfaces=eth0,eth1,lo"), log);
+    }
+
     private void netDev(long eth0Received, long eth0Sent) throws IOException {
         write("proc/net/dev", """
                 Inter-|   Receive                                                |  Transmit

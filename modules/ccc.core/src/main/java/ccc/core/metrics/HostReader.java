@@ -73,7 +73,7 @@ public final class HostReader {
             if (colon < 0) {
                 continue;
             }
-            String name = line.substring(0, colon).trim();
+            String name = interfaceOf(line, colon);
             boolean wanted = onlyInterface.map(name::equals).orElse(!name.equals("lo"));
             if (!wanted) {
                 continue;
@@ -88,6 +88,23 @@ public final class HostReader {
             packetsSent += Long.parseLong(fields[9]);
         }
         return new NetworkCounters(bytesSent, bytesRecv, packetsSent, packetsRecv);
+    }
+
+    /** The names of the interfaces {@code /proc/net/dev} lists. */
+    public List<String> interfaces() {
+        var names = new java.util.ArrayList<String>();
+        for (String line : lines("proc/net/dev")) {
+            int colon = line.indexOf(':');
+            if (colon >= 0) {
+                names.add(interfaceOf(line, colon));
+            }
+        }
+        return names;
+    }
+
+    /** The interface a line of {@code /proc/net/dev} is about: what comes before its colon. */
+    private static String interfaceOf(String line, int colon) {
+        return line.substring(0, colon).trim();
     }
 
     /** The CPUs this process may run on (the JVM honours the container's CPU set). */

@@ -2,6 +2,7 @@ package ccc.core.metrics;
 
 import ccc.core.config.CoreConfig;
 import ccc.core.log.BackgroundLoop;
+import ccc.core.log.Log;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.LinkedHashMap;
@@ -18,6 +19,7 @@ import java.util.function.LongSupplier;
  */
 public final class SystemMetrics {
 
+    private static final Log LOG = Log.named("metrics");
     private static final Duration SAMPLE_EVERY = Duration.ofSeconds(1);
     private static final long MIN_WINDOW_NANOS = Duration.ofMillis(200).toNanos();
     private static final int SAMPLES_KEPT = 5;
@@ -37,7 +39,20 @@ public final class SystemMetrics {
         this.cgroup = cgroup;
         this.config = config;
         this.nanoTime = nanoTime;
+        config.networkInterface().filter(name -> config.networkMonitoring()).ifPresent(this::warnIfMissing);
         remember(takeSample(cgroup.map(Cgroups.Reader::cpuUsageNanos).orElse(-1L)));
+    }
+
+    /**
+     * Says once when the interface to monitor is not there: its counters then read 0 (and follow
+     * it from the moment it appears), which would otherwise pass for an idle network.
+     */
+    private void warnIfMissing(String name) {
+        var present = host.interfaces();
+        if (!present.contains(name)) {
+            LOG.warn("metrics.network_monitoring.interface names no interface here; its figures read 0 until it appears",
+                    "interface", name, "interfaces", String.join(",", present.stream().sorted().toList()));
+        }
     }
 
     /** Keeps sampling CPU use and network counters in the background, so the window stays short however rarely figures are asked for. */

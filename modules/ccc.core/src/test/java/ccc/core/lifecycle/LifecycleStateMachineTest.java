@@ -668,7 +668,12 @@ class LifecycleStateMachineTest {
         final List<End> ends = new CopyOnWriteArrayList<>();
         final List<String> signals = new CopyOnWriteArrayList<>();
         final Map<Long, FakeWorkload> alive = new ConcurrentHashMap<>();
-        final AtomicLong nextPid = new AtomicLong(1000);
+        /**
+         * Made-up pids start above the largest pid_max Linux allows (2^22), so none is the test's own process (which
+         * the lifecycle rightly refuses to signal: on a fresh machine the test JVM's pid can be 1001) or any real one.
+         */
+        static final long FIRST_PID = (1L << 22) + 1000;
+        final AtomicLong nextPid = new AtomicLong(FIRST_PID);
         final java.util.concurrent.atomic.AtomicInteger sweeps = new java.util.concurrent.atomic.AtomicInteger();
 
         FakeWorkload spawn(String name) {

@@ -69,7 +69,8 @@ class FuzzTest {
                 "{\"a\":[1,2}", "{\"a\":{\"b\":1]}", "/* comment */ {}", "{\"a\":1 // comment\n}", "\uFEFF[1]");
         for (String route : bodyRoutes) {
             for (String json : badJson) {
-                if (route.equals("/api/stop") && json.isEmpty()) {
+                // /api/stop's body is optional, and a JSON null is none given (ApiContractTest).
+                if (route.equals("/api/stop") && json.equals("null")) {
                     continue;
                 }
                 attacks.add(new Attack("bad JSON", post(route, json.getBytes(StandardCharsets.UTF_8), "application/json"), false, 0));

@@ -125,7 +125,7 @@ class FuzzTest {
                 "/metrics", List.of("POST", "PUT", "DELETE", "PATCH")));
         routes.forEach((path, methods) -> methods.forEach(method -> attacks.add(new Attack("wrong method",
                 bytes(method + " " + path + " HTTP/1.1\r\nHost: f\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"), false, 0))));
-        for (String path : List.of("/api/../etc/passwd", "/%00", "/api/start/", "/API/START", "/api/" + "a".repeat(8000), "/api/st%C3%A4rt",
+        for (String path : List.of("/api/../etc/passwd", "/%00", "/api/start//", "/api/nothing/", "/API/START", "/api/" + "a".repeat(8000), "/api/st%C3%A4rt",
                 "/metrics/x", "//api/health", "/api/health;x=1", "/.env", "/api", "/favicon.ico")) {
             attacks.add(new Attack("unknown path", bytes("GET " + path + " HTTP/1.1\r\nHost: f\r\nConnection: close\r\n\r\n"), false, 0));
         }

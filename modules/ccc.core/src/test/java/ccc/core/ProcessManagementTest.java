@@ -266,6 +266,25 @@ class ProcessManagementTest {
     }
 
     @Test
+    void aCommandThatCannotRunFailsTheStartWithTheReasonAndIsNotRestarted() throws Exception {
+        // It ran as a workload that exited 127 at once: shown running, restarted by the policy until it gave up, and
+        // last_error said only "exited with code 127". A JDK process start, and v2.0's Popen, fail instead.
+        start("command: [no-such-program-" + marker + ", x]\n"
+                + "restart: {policy: on-failure, max_retries: 3, backoff_initial_ms: 20}\n");
+        assertEquals(200, core.post("/api/start", "{}").status());
+        var failed = core.awaitPhase("failed");
+        assertEquals("adapter start failed: cannot run 'no-such-program-" + marker + "': No such file or directory", failed.get("last_error"));
+        assertEquals("error", failed.get("app_status"));
+        assertEquals(null, failed.get("started_at"), "never running: " + failed);
+        assertEquals(null, failed.get("exit_code"));
+        // Several backoffs' time: a restart would have shown by now.
+        Thread.sleep(200);
+        var later = core.status();
+        assertEquals("failed", later.get("phase"), later.toString());
+        assertEquals(0, ((Number) later.get("restarts")).intValue(), later.toString());
+    }
+
+    @Test
     void aStopDuringTheBackoffCancelsTheRestart() throws Exception {
         start("command: " + yamlList("sh", "-c", "exit 1", marker) + "\n"
                 + "restart: {policy: always, backoff_initial_ms: 1000}\n");

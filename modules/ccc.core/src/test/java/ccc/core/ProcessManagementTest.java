@@ -161,6 +161,30 @@ class ProcessManagementTest {
     }
 
     @Test
+    void whatTheWorkloadStartsToCleanUpOnItsStopSignalIsNotSentTheSignalInTurn() throws Exception {
+        // As systemd and Docker stop: the signal goes to what runs when it is sent, and KILL only at the timeout. The
+        // core sent it again to every process it found during the stop, so a trap's cleanup was killed as it began.
+        for (int stop = 0; stop < 5; stop++) {
+            Path cleaned = work.resolve("cleaned-" + stop);
+            Path trapped = work.resolve("trap-set-" + stop);
+            start("command: " + yamlList("sh", "-c", "trap 'sh -c \"sleep 0.3 && touch " + cleaned + "\"; exit 0' TERM; touch " + trapped
+                    + "; while :; do sleep 0.02; done", marker) + "\n" + "stop_timeout_seconds: 10\n");
+            core.post("/api/start", "{}");
+            core.awaitPhase("running");
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (!Files.exists(trapped) && System.nanoTime() < deadline) {
+                TestCore.sleep(10);
+            }
+            core.post("/api/stop", null);
+            var status = core.awaitPhase("stopped");
+            assertTrue(Files.exists(cleaned), "stop " + stop + ": the cleanup ran to its end");
+            assertEquals(0, status.get("exit_code"), "stop " + stop);
+            core.close();
+            core = null;
+        }
+    }
+
+    @Test
     void aWorkloadIgnoringSigtermIsKilledAfterTheStopTimeout() throws Exception {
         start("command: " + yamlList("sh", "-c", "trap '' TERM; while :; do sleep 0.02; done", marker) + "\n"
                 + "stop_timeout_seconds: 0.5\n");

@@ -29,13 +29,18 @@
  * the program and its arguments) and the workload's whole environment from descriptor 3, as
  * NUL-terminated strings: the number of arguments, the arguments, then NAME=VALUE entries,
  * at most MAX_COMMAND_MESSAGE bytes, up to the end of the pipe; then it goes on as above. An
- * end of descriptor 3 with nothing read means it is not needed: it exits 0.
+ * end of descriptor 3 with nothing read means it is not needed: it exits 0. Its descriptor 4, if
+ * open, is the core's exec-status pipe, closed by the exec: a failure before the exec is written
+ * there too (the line without its "ccc-exec: "), so the core knows at once that the workload did
+ * not start, and why; an end of the pipe with nothing in it means the exec happened.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,16 +53,44 @@
 /* Must stay at least the core's bound on a command and its environment (ReadyHelper.MAX_COMMAND_MESSAGE). */
 #define MAX_COMMAND_MESSAGE (4 * 1024 * 1024)
 #define COMMAND_FD 3
+#define STATUS_FD 4
+/* The longest reason written to the status pipe; the core reads no more (ReadyHelper.MAX_REFUSAL_BYTES). */
+#define MAX_REFUSAL 1024
 
 extern char **environ;
 
-static void fail(const char *what, const char *detail) {
-    if (detail != NULL) {
-        fprintf(stderr, "ccc-exec: %s '%s': %s\n", what, detail, strerror(errno));
-    } else {
-        fprintf(stderr, "ccc-exec: %s\n", what);
+/* The exec-status pipe of a helper that awaited its command, or -1. */
+static int status_fd = -1;
+
+/* Says why the workload is not started, on stderr and on the exec-status pipe, and exits 127. */
+static void refuse(const char *format, ...) {
+    char reason[MAX_REFUSAL];
+    va_list arguments;
+    va_start(arguments, format);
+    vsnprintf(reason, sizeof reason, format, arguments);
+    va_end(arguments);
+    fprintf(stderr, "ccc-exec: %s\n", reason);
+    if (status_fd >= 0) {
+        for (size_t written = 0, length = strlen(reason); written < length;) {
+            ssize_t wrote = write(status_fd, reason + written, length - written);
+            if (wrote < 0 && errno == EINTR) {
+                continue;
+            }
+            if (wrote <= 0) {
+                break;
+            }
+            written += (size_t) wrote;
+        }
     }
     exit(127);
+}
+
+static void fail(const char *what, const char *detail) {
+    if (detail != NULL) {
+        refuse("%s '%s': %s", what, detail, strerror(errno));
+    } else {
+        refuse("%s", what);
+    }
 }
 
 /* The largest user or group id: one more, (uid_t) -1, means "leave unchanged" to the set*id calls. */
@@ -72,8 +105,7 @@ static unsigned long long number(const char *text, const char *option, unsigned 
         value = strtoull(text, &end, 10);
     }
     if (end == NULL || errno != 0 || *end != '\0' || value > max) {
-        fprintf(stderr, "ccc-exec: %s expects a number from 0 to %llu, got '%s'\n", option, max, text);
-        exit(127);
+        refuse("%s expects a number from 0 to %llu, got '%s'", option, max, text);
     }
     return value;
 }
@@ -179,6 +211,10 @@ int main(int argc, char **argv) {
     pid_t parent = getppid();
     int awaited = 0;
     if (argc == 2 && strcmp(argv[1], "--await-command") == 0) {
+        /* The exec closes the status pipe: its end, with nothing written, is the core's sign that the workload runs. */
+        if (fcntl(STATUS_FD, F_SETFD, FD_CLOEXEC) == 0) {
+            status_fd = STATUS_FD;
+        }
         /* Until its command comes it belongs to the core alone: it dies with it, and no signal to the core's group reaches it. */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
             fail("cannot set", "parent-death signal");
@@ -233,8 +269,7 @@ int main(int argc, char **argv) {
             continue;
         }
         if (i + 1 >= argc) {
-            fprintf(stderr, "ccc-exec: %s needs a value\n", option);
-            return 127;
+            refuse("%s needs a value", option);
         }
         char *value = argv[++i];
         if (strcmp(option, "--chdir") == 0) {
@@ -242,8 +277,7 @@ int main(int argc, char **argv) {
         } else if (strcmp(option, "--env") == 0) {
             const char *equals = strchr(value, '=');
             if (equals == NULL || equals == value) {
-                fprintf(stderr, "ccc-exec: --env expects NAME=VALUE, got '%s'\n", value);
-                return 127;
+                refuse("--env expects NAME=VALUE, got '%s'", value);
             }
             variables[variable_count++] = value;
         } else if (strcmp(option, "--groups") == 0) {
@@ -255,8 +289,7 @@ int main(int argc, char **argv) {
             uid = (uid_t) number(value, "--uid", MAX_ID);
             uid_given = 1;
         } else {
-            fprintf(stderr, "ccc-exec: unknown option '%s'\n", option);
-            return 127;
+            refuse("unknown option '%s'", option);
         }
     }
     if (i >= argc) {

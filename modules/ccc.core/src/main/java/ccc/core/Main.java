@@ -254,9 +254,9 @@ public final class Main {
     private static int probe(Map<String, String> environment) {
         int port;
         try {
-            port = Integer.parseInt(environment.getOrDefault("CCC_PORT", "8080").trim());
-        } catch (NumberFormatException e) {
-            return fail("CCC_PORT is not a port: " + environment.get("CCC_PORT"), 1);
+            port = ConfigLoader.port("CCC_PORT", environment.getOrDefault("CCC_PORT", "8080"));
+        } catch (ConfigException e) {
+            return fail(e.getMessage(), 1);
         }
         int status = request(port, "GET", "/api/health", null);
         if (status != 200) {

@@ -158,6 +158,20 @@ class ApiContractTest {
     }
 
     @Test
+    void stopTakesAJsonNullAsNoBodyAsVersionTwoDid() {
+        // Its body is optional; FastAPI read the JSON null a client sends for "no options" as none given.
+        assertEquals(Map.of("message", "nothing to stop"), core.post("/api/stop", "null").json());
+        startWorkload();
+        long pid = ((Number) core.status().get("pid")).longValue();
+        assertEquals(Map.of("message", "stop initiated"), core.post("/api/stop", " null\n").json());
+        core.awaitPhase("stopped");
+        assertFalse(Processes.alive(pid));
+        for (String notAnObject : List.of("[]", "\"null\"", "nul", "null null")) {
+            assertEquals(422, core.post("/api/stop", notAnObject).status(), notAnObject);
+        }
+    }
+
+    @Test
     void stopRefusesAForceThatIsNotABoolean() {
         var reply = core.post("/api/stop", "{\"force\": \"yes\"}");
         assertEquals(422, reply.status());

@@ -57,6 +57,24 @@ class CheckConfigTest {
         assertTrue(output.endsWith("configuration OK\n"), output);
     }
 
+    @Test
+    void theHealthProbeNamesACccPortThatIsNoPort() {
+        // The probe a container's health check runs: 70000 was thrown out of the socket as a stack trace.
+        for (String notAPort : java.util.List.of("abc", "70000")) {
+            var printed = new ByteArrayOutputStream();
+            PrintStream original = System.err;
+            System.setErr(new PrintStream(printed, true, StandardCharsets.UTF_8));
+            int status;
+            try {
+                status = Main.run(new String[] {"--probe"}, Map.of("CCC_PORT", notAPort));
+            } finally {
+                System.setErr(original);
+            }
+            assertEquals(1, status, notAPort);
+            assertEquals("ccc: CCC_PORT: expected a port from 0 to 65535, got '" + notAPort + "'\n", printed.toString(StandardCharsets.UTF_8));
+        }
+    }
+
     private String describeLine(String yaml, String prefix) throws Exception {
         return Main.describe(TestCore.config(yaml), "test.Adapter", Optional.empty(), Optional.empty(), UserDirectory.system()).lines()
                 .filter(line -> line.startsWith(prefix)).findFirst().orElseThrow();

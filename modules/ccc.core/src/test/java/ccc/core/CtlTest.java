@@ -198,6 +198,16 @@ class CtlTest {
         assertEquals(Ctl.UNREACHABLE, ctl(Map.of(), "", "--url", "http://127.0.0.1:" + nothingListens, "events").code());
     }
 
+    @Test
+    void aCccPortThatIsNoPortIsNamedAsTheVariableNotAsAnAddress() {
+        // The core refuses such a CCC_PORT under its name; ctl named a URL the user never wrote, or tried port 70000.
+        for (String notAPort : List.of("abc", "70000", "-1", "80 80")) {
+            Run run = ctl(Map.of("CCC_PORT", notAPort), "", "status");
+            assertEquals(Ctl.USAGE, run.code(), notAPort + ": " + run.err());
+            assertEquals("ccc ctl: CCC_PORT: expected a port from 0 to 65535, got '" + notAPort + "'; see ccc ctl --help\n", run.err());
+        }
+    }
+
     /** A port nothing listens on. */
     private static final class ImageLessPorts {
         static int free() throws java.io.IOException {

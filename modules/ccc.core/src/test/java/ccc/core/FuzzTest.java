@@ -69,7 +69,8 @@ class FuzzTest {
                 "{\"a\":[1,2}", "{\"a\":{\"b\":1]}", "/* comment */ {}", "{\"a\":1 // comment\n}", "\uFEFF[1]");
         for (String route : bodyRoutes) {
             for (String json : badJson) {
-                if (route.equals("/api/stop") && json.isEmpty()) {
+                // /api/stop's body is optional, and a JSON null is none given (ApiContractTest).
+                if (route.equals("/api/stop") && json.equals("null")) {
                     continue;
                 }
                 attacks.add(new Attack("bad JSON", post(route, json.getBytes(StandardCharsets.UTF_8), "application/json"), false, 0));
@@ -124,7 +125,7 @@ class FuzzTest {
                 "/metrics", List.of("POST", "PUT", "DELETE", "PATCH")));
         routes.forEach((path, methods) -> methods.forEach(method -> attacks.add(new Attack("wrong method",
                 bytes(method + " " + path + " HTTP/1.1\r\nHost: f\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"), false, 0))));
-        for (String path : List.of("/api/../etc/passwd", "/%00", "/api/start/", "/API/START", "/api/" + "a".repeat(8000), "/api/st%C3%A4rt",
+        for (String path : List.of("/api/../etc/passwd", "/%00", "/api/start//", "/api/nothing/", "/API/START", "/api/" + "a".repeat(8000), "/api/st%C3%A4rt",
                 "/metrics/x", "//api/health", "/api/health;x=1", "/.env", "/api", "/favicon.ico")) {
             attacks.add(new Attack("unknown path", bytes("GET " + path + " HTTP/1.1\r\nHost: f\r\nConnection: close\r\n\r\n"), false, 0));
         }

@@ -161,6 +161,30 @@ class ProcessManagementTest {
     }
 
     @Test
+    void whatTheWorkloadStartsToCleanUpOnItsStopSignalIsNotSentTheSignalInTurn() throws Exception {
+        // As systemd and Docker stop: the signal goes to what runs when it is sent, and KILL only at the timeout. The
+        // core sent it again to every process it found during the stop, so a trap's cleanup was killed as it began.
+        for (int stop = 0; stop < 5; stop++) {
+            Path cleaned = work.resolve("cleaned-" + stop);
+            Path trapped = work.resolve("trap-set-" + stop);
+            start("command: " + yamlList("sh", "-c", "trap 'sh -c \"sleep 0.3 && touch " + cleaned + "\"; exit 0' TERM; touch " + trapped
+                    + "; while :; do sleep 0.02; done", marker) + "\n" + "stop_timeout_seconds: 10\n");
+            core.post("/api/start", "{}");
+            core.awaitPhase("running");
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (!Files.exists(trapped) && System.nanoTime() < deadline) {
+                TestCore.sleep(10);
+            }
+            core.post("/api/stop", null);
+            var status = core.awaitPhase("stopped");
+            assertTrue(Files.exists(cleaned), "stop " + stop + ": the cleanup ran to its end");
+            assertEquals(0, status.get("exit_code"), "stop " + stop);
+            core.close();
+            core = null;
+        }
+    }
+
+    @Test
     void aWorkloadIgnoringSigtermIsKilledAfterTheStopTimeout() throws Exception {
         start("command: " + yamlList("sh", "-c", "trap '' TERM; while :; do sleep 0.02; done", marker) + "\n"
                 + "stop_timeout_seconds: 0.5\n");
@@ -263,6 +287,25 @@ class ProcessManagementTest {
         assertEquals("workload exited with code 3; gave up after 4 restarts in a row", status.get("last_error"));
         assertTrue(took >= 100 + 200 + 400 + 400, "backoffs of 100, 200, 400, 400 ms were waited, took " + took);
         assertEquals(5, logLines("stderr").stream().filter("crashing"::equals).count());
+    }
+
+    @Test
+    void aCommandThatCannotRunFailsTheStartWithTheReasonAndIsNotRestarted() throws Exception {
+        // It ran as a workload that exited 127 at once: shown running, restarted by the policy until it gave up, and
+        // last_error said only "exited with code 127". A JDK process start, and v2.0's Popen, fail instead.
+        start("command: [no-such-program-" + marker + ", x]\n"
+                + "restart: {policy: on-failure, max_retries: 3, backoff_initial_ms: 20}\n");
+        assertEquals(200, core.post("/api/start", "{}").status());
+        var failed = core.awaitPhase("failed");
+        assertEquals("adapter start failed: cannot run 'no-such-program-" + marker + "': No such file or directory", failed.get("last_error"));
+        assertEquals("error", failed.get("app_status"));
+        assertEquals(null, failed.get("started_at"), "never running: " + failed);
+        assertEquals(null, failed.get("exit_code"));
+        // Several backoffs' time: a restart would have shown by now.
+        Thread.sleep(200);
+        var later = core.status();
+        assertEquals("failed", later.get("phase"), later.toString());
+        assertEquals(0, ((Number) later.get("restarts")).intValue(), later.toString());
     }
 
     @Test

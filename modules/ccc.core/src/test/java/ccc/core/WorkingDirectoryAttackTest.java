@@ -64,8 +64,11 @@ class WorkingDirectoryAttackTest {
 
         String logs = core.get("/api/logs").body();
         assertFalse(logs.contains(SECRET), logs);
-        assertEquals(127, ((Number) ended.get("exit_code")).intValue(), ended.toString());
-        assertTrue(logs.contains("ccc-exec: cannot change directory to '" + app.resolve("cwd") + "': Permission denied"), logs);
+        // The start fails with the helper's reason: the workload never ran.
+        assertEquals("failed", ended.get("phase"), ended.toString());
+        assertEquals(null, ended.get("pid"), ended.toString());
+        assertEquals("adapter start failed: cannot change directory to '" + app.resolve("cwd") + "': Permission denied",
+                ended.get("last_error"), ended.toString());
     }
 
     @Test

@@ -415,7 +415,14 @@ public final class ConfigLoader {
     }
 
     private int environmentPort(String variable) throws ConfigException {
-        String value = environment.get(variable);
+        return port(variable, environment.get(variable));
+    }
+
+    /**
+     * The port an environment variable names, as the core reads it: {@code CCC_PORT} for the core, its probe and
+     * {@code ccc ctl}, {@code SHOWRUNNER_METRICS_PORT} for the SDK's server.
+     */
+    public static int port(String variable, String value) throws ConfigException {
         try {
             int port = Integer.parseInt(value.strip());
             if (port >= 0 && port <= 65535) {

@@ -1,5 +1,7 @@
 package ccc.core.ctl;
 
+import ccc.core.config.ConfigException;
+import ccc.core.config.ConfigLoader;
 import ccc.core.json.Json;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -296,7 +298,13 @@ public final class Ctl {
     }
 
     private URI base(Optional<String> url) throws UsageError {
-        String text = url.orElseGet(() -> "http://127.0.0.1:" + environment.getOrDefault("CCC_PORT", "8080").strip());
+        String text;
+        try {
+            text = url.isPresent() ? url.get()
+                    : "http://127.0.0.1:" + ConfigLoader.port("CCC_PORT", environment.getOrDefault("CCC_PORT", "8080"));
+        } catch (ConfigException e) {
+            throw new UsageError(e.getMessage());
+        }
         try {
             URI uri = new URI(text.endsWith("/") ? text : text + "/");
             if (!"http".equals(uri.getScheme()) && !"https".equals(uri.getScheme()) || uri.getHost() == null) {

@@ -101,10 +101,13 @@ public final class Request {
         }
     }
 
-    /** The body as a JSON object; an empty body reads as {@code {}} when {@code optional}. */
+    /**
+     * The body as a JSON object; when {@code optional}, an empty body or a JSON {@code null} reads as {@code {}}, as
+     * FastAPI read an optional body (clients send {@code null} for "no options").
+     */
     public Map<String, Object> jsonObject(boolean optional) throws HttpError {
         byte[] body = body();
-        if (optional && isBlank(body)) {
+        if (optional && (isBlank(body) || isNull(body))) {
             return Map.of();
         }
         try {
@@ -140,6 +143,11 @@ public final class Request {
     private static boolean isJson(String contentType) {
         String type = contentType.split(";", 2)[0].trim().toLowerCase(Locale.ROOT);
         return type.equals("application/json") || (type.startsWith("application/") && type.endsWith("+json"));
+    }
+
+    private static boolean isNull(byte[] body) {
+        // Only a short body can be the literal: a large one is never turned into text here.
+        return body.length <= 64 && new String(body, java.nio.charset.StandardCharsets.US_ASCII).strip().equals("null");
     }
 
     private static boolean isBlank(byte[] body) {

@@ -112,13 +112,17 @@ public final class Router implements HttpHandler {
         String method = exchange.getRequestMethod();
         String methodLabel = methodLabel(method);
         try (exchange) {
+            Map<String, HttpHandler> methods = routes.get(path);
+            if (methods == null && redirectedToRoute(exchange, path)) {
+                observer.answered("other", methodLabel, 307);
+                return;
+            }
             if (token.isPresent() && needsToken(path) && !authorized(exchange)) {
                 exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer realm=\"ccc\"");
                 send(exchange, 401, UNAUTHORIZED);
                 observer.answered(routes.containsKey(path) ? path : "other", methodLabel, 401);
                 return;
             }
-            Map<String, HttpHandler> methods = routes.get(path);
             if (methods == null) {
                 send(exchange, 404, NOT_FOUND);
                 observer.answered("other", methodLabel, 404);
@@ -149,6 +153,26 @@ public final class Router implements HttpHandler {
         } finally {
             lastAnswered = System.nanoTime();
         }
+    }
+
+    /**
+     * Answers a route's path with one trailing slash, {@code /api/health/}, with a 307 to the route, query kept, as
+     * FastAPI did: clients follow it with the same method and body. The route is public knowledge (/openapi.json),
+     * so this comes before the token check, which the followed request then meets.
+     */
+    private boolean redirectedToRoute(HttpExchange exchange, String path) throws IOException {
+        if (path.length() < 2 || !path.endsWith("/")) {
+            return false;
+        }
+        String route = path.substring(0, path.length() - 1);
+        if (!routes.containsKey(route)) {
+            return false;
+        }
+        String query = exchange.getRequestURI().getRawQuery();
+        // The route's own text, never the request's, goes into the header.
+        exchange.getResponseHeaders().set("Location", query == null ? route : route + "?" + query);
+        sendHeaders(exchange, 307, -1);
+        return true;
     }
 
     /** The {@link System#nanoTime()} at which the latest request was answered (or the router was made). */

@@ -98,11 +98,12 @@ final class PosixSpawn {
 
     /**
      * Starts {@code helper --await-command} with no environment, from this thread (see
-     * {@link #start(List, List, int...)}), its descriptor 3 {@code commandReadEnd}, the read end
-     * of a pipe whose write end stays the caller's. See {@link ReadyHelper}.
+     * {@link #start(List, List, int...)}), its descriptor 3 {@code commandReadEnd} and its
+     * descriptor 4 {@code statusWriteEnd}, ends of pipes whose other ends stay the caller's. See
+     * {@link ReadyHelper}.
      */
-    static SpawnedProcess startAwaiting(String helper, int commandReadEnd) throws IOException {
-        return start(List.of(helper, "--await-command"), List.of(), commandReadEnd);
+    static SpawnedProcess startAwaiting(String helper, int commandReadEnd, int statusWriteEnd) throws IOException {
+        return start(List.of(helper, "--await-command"), List.of(), commandReadEnd, statusWriteEnd);
     }
 
     /** Throws if any of {@code texts} holds a NUL, which C strings cannot carry. */
@@ -232,7 +233,7 @@ final class PosixSpawn {
      * A stream on the pipe {@code readEnd} belongs to, opened anew through {@code /proc}: the
      * write end is still open here, so opening the pipe's read side does not wait for a writer.
      */
-    private static InputStream reopen(int readEnd) throws IOException {
+    static InputStream reopen(int readEnd) throws IOException {
         return new FileInputStream(OWN_DESCRIPTORS.resolve(Integer.toString(readEnd)).toFile());
     }
 

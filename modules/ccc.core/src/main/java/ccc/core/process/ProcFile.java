@@ -91,6 +91,43 @@ final class ProcFile implements AutoCloseable {
         return value;
     }
 
+    /**
+     * The clock ticks since boot now, from {@code /proc/uptime}, in the unit and from the origin of a {@code stat}
+     * file's start time (field 22, {@link ProcessTree}'s {@code STAT_START_TIME}): hundredths of a second, both cut
+     * down from the boot-time clock; {@link Long#MAX_VALUE} if it cannot be read.
+     */
+    static long uptimeTicks() {
+        try (ProcFile uptime = open("/proc/uptime")) {
+            long ticks = 0;
+            int decimals = -1;
+            for (int at = 0; at < uptime.length && uptime.bytes[at] != ' ' && decimals < 2; at++) {
+                byte character = uptime.bytes[at];
+                if (character == '.') {
+                    decimals = 0;
+                    continue;
+                }
+                ticks = ticks * 10 + (character - '0');
+                if (decimals >= 0) {
+                    decimals++;
+                }
+            }
+            return decimals == 2 ? ticks : Long.MAX_VALUE;
+        } catch (IOException | RuntimeException e) {
+            return Long.MAX_VALUE;
+        }
+    }
+
+    /** The last pid the kernel handed out in the core's pid namespace; {@link Long#MAX_VALUE} if it cannot be read. */
+    static long lastPid() {
+        try (ProcFile lastPid = open("/proc/sys/kernel/ns_last_pid")) {
+            var numbers = new java.util.ArrayList<Long>(1);
+            lastPid.numbersInto(numbers);
+            return numbers.isEmpty() ? Long.MAX_VALUE : numbers.getFirst();
+        } catch (IOException | RuntimeException e) {
+            return Long.MAX_VALUE;
+        }
+    }
+
     /** Where the state letter is: after the last ')' (a command may hold any character) and a space. */
     private int afterCommand() {
         int close = length - 1;

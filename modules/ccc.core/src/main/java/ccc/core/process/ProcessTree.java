@@ -66,6 +66,9 @@ public final class ProcessTree {
      */
     static final Duration FIRST_LOOK_WITHIN = Duration.ofMillis(10);
 
+    /** A process's start, in clock ticks since boot: field 22 of {@code stat} (proc(5)), as {@link ProcFile#statField} counts. */
+    static final int STAT_START_TIME = 19;
+
     private ProcessTree() {
     }
 
@@ -242,8 +245,14 @@ public final class ProcessTree {
         private static final int ENDED = -1;
         private static final int NO_PIDFD = -2;
 
+        private static final long NOT_SIGNALLED = Long.MAX_VALUE;
+
         private final WorkloadTree tree;
         private final Map<Long, Integer> pidfds = new LinkedHashMap<>();
+        // The clock tick since boot at which the graceful signal went out (NOT_SIGNALLED before), as a process's start is
+        // counted, and the last pid the kernel had handed out just before it.
+        private long signalledAtTick = NOT_SIGNALLED;
+        private long lastPidBeforeTheSignal = Long.MAX_VALUE;
         private boolean pidfdsWork = true;
         private boolean rootOpened;
         // Only where the kernel keeps no child lists: the parent links of the current look.
@@ -296,7 +305,7 @@ public final class ProcessTree {
                     if (!running) {
                         continue;
                     }
-                    if (onSight != NO_SIGNAL) {
+                    if (onSight != NO_SIGNAL && (!graceful(onSight) || startedBeforeTheSignal(pid))) {
                         sendTo(pid, onSight);
                         if (onSight != Signals.STOP && onSight != Signals.KILL) {
                             // Continued, as the members known at the signal were: a stopped process acts on nothing else.
@@ -385,11 +394,38 @@ public final class ProcessTree {
          * runs, its number, and so its group's, is no other process's), and to every member that has not ended.
          */
         void send(int signal) {
+            if (graceful(signal) && signalledAtTick == NOT_SIGNALLED) {
+                lastPidBeforeTheSignal = ProcFile.lastPid();
+                signalledAtTick = ProcFile.uptimeTicks();
+            }
             if (tree.ownProcessGroup() && tree.pid().isPresent() && pidfds.containsKey(tree.pid().getAsLong())
                     && running(tree.pid().getAsLong())) {
                 Native.kill(-tree.pid().getAsLong(), signal);
             }
             List.copyOf(pidfds.keySet()).forEach(pid -> sendTo(pid, signal));
+        }
+
+        private static boolean graceful(int signal) {
+            return signal != Signals.KILL && signal != Signals.STOP && signal != Signals.CONT;
+        }
+
+        /**
+         * Whether {@code pid} was started before the graceful signal went out: a member found only during the stop (one
+         * outside the main process's group) gets the signal on sight only then. One started since, such as the cleanup
+         * a trap on the signal runs, is left to finish, as systemd and Docker leave it, until the deadline's SIGKILL.
+         * Starts are counted in ticks of 10 ms; within the tick of the signal, the pids handed out before it tell (they
+         * grow until they wrap, which takes far longer than a tick). One whose start cannot be read gets the signal.
+         */
+        private boolean startedBeforeTheSignal(long pid) {
+            try (ProcFile stat = ProcFile.open("/proc/" + pid + "/stat")) {
+                long startedAtTick = stat.statField(STAT_START_TIME);
+                if (startedAtTick < 0) {
+                    return true;
+                }
+                return startedAtTick == signalledAtTick ? pid <= lastPidBeforeTheSignal : startedAtTick < signalledAtTick;
+            } catch (IOException | RuntimeException e) {
+                return true;
+            }
         }
 
         private void sendTo(long pid, int signal) {

@@ -62,6 +62,17 @@ class PayloadTemplateTest {
         assertEquals(expected, fill(template));
     }
 
+    /** README, "What behaves differently": numbers as their plain value (v2.0 wrote 30.0 and 1e-05), booleans as JSON writes them. */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "30.0|30", "2.50|2.5", "0.1|0.1", "1e2|100", "0.00001|0.00001", "1E-999999999|0", "-7|-7",
+            "123456789012345678901234567890|123456789012345678901234567890", "true|true", "false|false",
+    })
+    void writesAValueOfTheRequestAsItsPlainText(String value, String expected) throws Exception {
+        var payload = Payload.of(ccc.core.json.Json.readObject(("{\"v\": " + value + "}").getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        assertEquals(expected, PayloadTemplate.parse("$v").fill(payload));
+    }
+
     @Test
     void aDollarThatStartsNoPlaceholderReadsNoKey() {
         for (String template : List.of("$1", "$@", "\"$(date)\"", "cost: 5 $ each", "${1}", "${abc", "${a-b}", "$$x")) {

@@ -38,6 +38,38 @@ class RouterTest {
         }, 503, "{\"detail\":\"no thread could be started\"}");
     }
 
+    @Test
+    void aRoutesPathWithATrailingSlashIsRedirectedToItAsFastApiDid() throws Exception {
+        // Starlette answered /api/health/ with a 307 to /api/health (method and body kept); a 404 broke such clients.
+        com.sun.net.httpserver.HttpHandler ok = exchange -> Router.send(exchange, 200, "{}".getBytes(StandardCharsets.UTF_8));
+        var router = new Router(1024, (path, method, code) -> { }, Optional.of(ccc.core.config.Secret.of("token")), false)
+                .raw("GET", "/api/health", ok).raw("POST", "/api/start", ok).raw("GET", "/", ok);
+        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/", router);
+        server.start();
+        try {
+            String base = "http://127.0.0.1:" + server.getAddress().getPort();
+            for (String[] request : new String[][] {
+                    {"GET", "/api/health/", "307", "/api/health"},
+                    {"GET", "/api/health/?verbose=1&x=%2F", "307", "/api/health?verbose=1&x=%2F"},
+                    {"POST", "/api/start/", "307", "/api/start"},
+                    {"GET", "/nothing/", "404", null},
+                    // No route: as for any unknown path under /api/, the token is asked for first.
+                    {"GET", "/api/health//", "401", null},
+                    {"GET", "/api/nothing/", "401", null},
+                    {"GET", "/api/health", "200", null},
+                    {"GET", "/", "200", null}}) {
+                var connection = (HttpURLConnection) URI.create(base + request[1]).toURL().openConnection();
+                connection.setInstanceFollowRedirects(false);
+                connection.setRequestMethod(request[0]);
+                assertEquals(Integer.parseInt(request[2]), connection.getResponseCode(), request[0] + " " + request[1]);
+                assertEquals(request[3], connection.getHeaderField("Location"), request[0] + " " + request[1]);
+            }
+        } finally {
+            server.stop(0);
+        }
+    }
+
     /** Serves {@code handler} at {@code /broken} through a router; its answer must be {@code status} and {@code body}, and be counted. */
     private static void assertAnswered(com.sun.net.httpserver.HttpHandler handler, int status, String body) throws Exception {
         var answered = new ConcurrentLinkedQueue<String>();

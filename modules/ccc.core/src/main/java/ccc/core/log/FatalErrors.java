@@ -26,6 +26,8 @@ public final class FatalErrors {
      * workload's descendants takes three {@code long}s a process, 24 KiB for a thousand.
      */
     static final int RESERVE_BYTES = 512 * 1024;
+    /** How many frames of a fatal error the log line names. */
+    static final int WHERE_FRAMES = 12;
 
     private static final Log LOG = Log.named("core");
     private static final AtomicBoolean HANDLING = new AtomicBoolean();
@@ -74,7 +76,7 @@ public final class FatalErrors {
 
     private static void uncaught(Thread thread, Throwable error) {
         if (isFatal(error)) {
-            halt(error);
+            halt(thread, error);
         }
         try {
             LOG.error("a thread ended on an uncaught exception", "thread", thread.getName(), "error", Log.describe(error));
@@ -83,7 +85,18 @@ public final class FatalErrors {
         }
     }
 
-    private static void halt(Throwable error) {
+    /** The innermost frames of {@code error}, innermost first: the one chance to learn where a fatal error came from. */
+    private static String where(Throwable error) {
+        StackTraceElement[] frames = error.getStackTrace();
+        var text = new StringBuilder();
+        for (int i = 0; i < Math.min(frames.length, WHERE_FRAMES); i++) {
+            text.append(i == 0 ? "" : " < ").append(frames[i].getClassName()).append('.').append(frames[i].getMethodName())
+                    .append(':').append(frames[i].getLineNumber());
+        }
+        return text.toString();
+    }
+
+    private static void halt(Thread thread, Throwable error) {
         if (!HANDLING.compareAndSet(false, true)) {
             // Another thread is already ending the core; this one waits for the halt.
             while (true) {
@@ -97,7 +110,8 @@ public final class FatalErrors {
             // Halt regardless: a workload left running is what this handler exists to prevent, but it cannot do more.
         }
         try {
-            LOG.error("fatal error: the workload's processes were killed and the core exits", "error", error.toString(), "exit_code", EXIT_CODE);
+            LOG.error("fatal error: the workload's processes were killed and the core exits", "error", error.toString(),
+                    "exit_code", EXIT_CODE, "thread", thread.getName(), "at", where(error));
         } catch (Throwable e) {
             // The log line is a courtesy; the exit is not.
         }

@@ -195,7 +195,12 @@ class HostileWorkloadIT {
             }
             assertTrue(refusedForks(cgroup) > refusedBefore, "the places were still all taken while the core answered");
             assertTrue(core.process.isAlive(), "the core runs: " + core.output());
-            assertEquals(200, core.request("POST", "/api/stop", "{}").status());
+            try {
+                assertEquals(200, core.request("POST", "/api/stop", "{}").status());
+            } catch (java.io.IOException e) {
+                throw new AssertionError("/api/stop was not answered (" + e + "); the core "
+                        + (core.process.isAlive() ? "runs" : "exited with " + core.process.exitValue()) + ": " + core.output(), e);
+            }
             deadline = Instant.now().plusSeconds(20);
             while (!core.request("GET", "/api/status", null).body().contains("\"phase\":\"stopped\"") && Instant.now().isBefore(deadline)) {
                 ImageProcess.sleep(20);

@@ -12,8 +12,10 @@ import ccc.core.lifecycle.LifecycleSetup;
 import ccc.core.lifecycle.NoAdapter;
 import ccc.core.lifecycle.Planner;
 import ccc.core.lifecycle.Snapshot;
+import ccc.core.log.Log;
 import ccc.core.log.Redactor;
 import ccc.core.metrics.LifecycleTimings;
+import ccc.core.os.VirtualThreadServices;
 import ccc.core.process.PrivilegeDrop;
 import ccc.core.process.ProcessAdapter;
 import ccc.core.process.ProcessLauncher;
@@ -50,6 +52,7 @@ public record Supervisor(
         ProcessLauncher launcher) {
 
     private static final int OUTPUT_LINES_KEPT = 2000;
+    private static final Log LOG = Log.named("core");
 
     /**
      * Wires the parts. With {@code process_management.enabled} the core runs the configured
@@ -78,10 +81,16 @@ public record Supervisor(
             throw new IllegalArgumentException("an adapter is needed unless process_management is enabled");
         }
         // The reaper is set up, then the calls that start a workload and end a tree are linked (kill(2) among them, which the
-        // fatal-error handler needs), each off the start-up path; launches wait for both.
+        // fatal-error handler needs) and the virtual threads' own platform threads started, each off the start-up path;
+        // launches wait for all of it, so a workload that takes every place for a thread finds them there.
         var reaperReady = setUpAfter.thenCompose(ignored -> Reaper.startInBackground()).thenApplyAsync(adopting -> {
             ProcessLauncher.linkSystemCalls();
             ProcessTree.linkSystemCalls();
+            try {
+                VirtualThreadServices.start();
+            } catch (java.io.IOException | InterruptedException e) {
+                LOG.warn("the virtual threads' poller and timer were not started ahead; their first use starts them", "reason", e.toString());
+            }
             return adopting;
         }, runnable -> Thread.ofVirtual().name("link-system-calls").start(runnable)).toCompletableFuture();
         // This supervisor's secrets: its components' log lines, its answers and its workload's output are masked with them.

@@ -150,7 +150,17 @@ class WorkloadIsolationIT {
         throw new AssertionError("never running: " + status + "\n" + core.output());
     }
 
-    private static Map<String, String> environmentOf(long pid) throws IOException {
+    /**
+     * The environment {@code pid} was exec'd with, once it runs the workload's command: an adapter's own process
+     * ({@code ensureUser}) is reported running while {@code ccc-exec} may still be setting it up, and until its exec
+     * {@code environ} shows the helper's own, which its exec leaves behind.
+     */
+    private Map<String, String> environmentOf(long pid) throws IOException {
+        Path commandLine = Path.of("/proc", Long.toString(pid), "cmdline");
+        Instant deadline = Instant.now().plusSeconds(10);
+        while (!new String(Files.readAllBytes(commandLine), StandardCharsets.UTF_8).contains(marker) && Instant.now().isBefore(deadline)) {
+            ImageProcess.sleep(5);
+        }
         var environment = new TreeMap<String, String>();
         for (String entry : new String(Files.readAllBytes(Path.of("/proc", Long.toString(pid), "environ")), StandardCharsets.UTF_8).split("\0")) {
             if (!entry.isEmpty()) {

@@ -144,20 +144,24 @@ class ProcessManagementTest {
     @Test
     void theConfiguredStopSignalIsSent() throws Exception {
         Path got = work.resolve("got-int");
-        Path trapped = work.resolve("trap-set");
-        start("command: " + yamlList("sh", "-c", "trap 'touch " + got + "; exit 0' INT; touch " + trapped
-                + "; while :; do sleep 0.02; done", marker) + "\n" + "stop_signal: INT\n");
+        var status = startWithATrapAndStop("touch " + got + "; exit 0", "INT", work.resolve("trap-set"), "stop_signal: INT\n");
+        assertTrue(Files.exists(got), "the workload received SIGINT");
+        assertEquals(0, status.get("exit_code"));
+    }
+
+    /** Starts a shell that runs {@code action} on {@code signal}, stops it once the trap is set, and returns its end. */
+    private Map<String, Object> startWithATrapAndStop(String action, String signal, Path trapped, String config) throws Exception {
+        start("command: " + yamlList("sh", "-c", "trap '" + action + "' " + signal + "; touch " + trapped
+                + "; while :; do sleep 0.02; done", marker) + "\n" + config);
         core.post("/api/start", "{}");
         core.awaitPhase("running");
-        // `running` comes when the workload is handed its command, perhaps before its shell has set the trap.
+        // `running` comes once the shell runs, perhaps before it has set the trap.
         long deadline = System.nanoTime() + 10_000_000_000L;
         while (!Files.exists(trapped) && System.nanoTime() < deadline) {
             TestCore.sleep(10);
         }
         core.post("/api/stop", null);
-        var status = core.awaitPhase("stopped");
-        assertTrue(Files.exists(got), "the workload received SIGINT");
-        assertEquals(0, status.get("exit_code"));
+        return core.awaitPhase("stopped");
     }
 
     @Test
@@ -166,17 +170,8 @@ class ProcessManagementTest {
         // core sent it again to every process it found during the stop, so a trap's cleanup was killed as it began.
         for (int stop = 0; stop < 5; stop++) {
             Path cleaned = work.resolve("cleaned-" + stop);
-            Path trapped = work.resolve("trap-set-" + stop);
-            start("command: " + yamlList("sh", "-c", "trap 'sh -c \"sleep 0.3 && touch " + cleaned + "\"; exit 0' TERM; touch " + trapped
-                    + "; while :; do sleep 0.02; done", marker) + "\n" + "stop_timeout_seconds: 10\n");
-            core.post("/api/start", "{}");
-            core.awaitPhase("running");
-            long deadline = System.nanoTime() + 10_000_000_000L;
-            while (!Files.exists(trapped) && System.nanoTime() < deadline) {
-                TestCore.sleep(10);
-            }
-            core.post("/api/stop", null);
-            var status = core.awaitPhase("stopped");
+            var status = startWithATrapAndStop("sh -c \"sleep 0.3 && touch " + cleaned + "\"; exit 0", "TERM",
+                    work.resolve("trap-set-" + stop), "stop_timeout_seconds: 10\n");
             assertTrue(Files.exists(cleaned), "stop " + stop + ": the cleanup ran to its end");
             assertEquals(0, status.get("exit_code"), "stop " + stop);
             core.close();

@@ -109,7 +109,12 @@ class CtlTest {
         assertEquals("warning from-a-file\n", logs.err(), "stderr lines to stderr, as docker logs writes them");
         var follow = inBackground("logs", "-f", "--tail", "0");
         var followJson = inBackground("logs", "--follow", "--json", "--tail", "1", "--stream", "stderr");
-        Thread.sleep(500);
+        // Both must follow before the signal, or the first would miss its line: a stream is counted once its follower is placed.
+        Instant following = Instant.now().plusSeconds(15);
+        while (core.core.streams().active() < 4 && Instant.now().isBefore(following)) {
+            TestCore.sleep(10);
+        }
+        assertEquals(4, core.core.streams().active(), "two event streams and two log followers");
 
         assertEquals(new Run(Ctl.OK, "signal HUP delivered\n", ""), ctl("signal", "HUP"));
         awaitOutput("got HUP");

@@ -141,6 +141,8 @@ class PayloadFileAttackTest {
                     for my $temporary (glob "run/.[!.]*") { unlink $temporary; symlink "$root/secret", $temporary; }
                 }
                 """);
+        // Readable by the workload's user whatever the umask of the test run.
+        Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rw-r--r--"));
         String attack = "[perl, " + script + ", " + app + ", " + rootOnly + ", '" + marker + "']";
         // The chained attack: a root-run hook must never become the workload's to rewrite.
         core = startCore(attack, "privileged_commands:\n  pre_start: [['" + rootOnly.resolve("hook.sh") + "']]\n");

@@ -310,11 +310,13 @@ class ProcessManagementTest {
         core.post("/api/start", "{}");
         var backoff = core.awaitPhase("backoff");
         assertEquals("initializing", backoff.get("app_status"));
+        // On a loaded machine the first backoff can run out before it is seen: the stop cancels the one it meets.
+        Object restartsBefore = backoff.get("restarts");
         assertEquals(Map.of("message", "stop initiated"), core.post("/api/stop", null).json());
         core.awaitPhase("stopped");
         TestCore.sleep(1300);
         assertEquals("stopped", core.status().get("phase"));
-        assertEquals(0, core.status().get("restarts"));
+        assertEquals(restartsBefore, core.status().get("restarts"));
     }
 
     @Test

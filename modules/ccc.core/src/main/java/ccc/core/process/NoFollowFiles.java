@@ -275,6 +275,17 @@ public final class NoFollowFiles {
                     if (made != 0 && made != -Native.EEXIST) {
                         check(made, "cannot create", reached);
                     }
+                    if (made == 0) {
+                        // mkdirat takes the core's umask off the mode: under umask 077 the workload's user could not
+                        // reach its payload file through the directory.
+                        int created = check(Native.openat(directory, name,
+                                Native.O_RDONLY | Native.O_DIRECTORY | Native.O_NOFOLLOW | Native.O_CLOEXEC, 0), "cannot open", reached);
+                        try {
+                            handOver(created, Optional.empty(), CREATED_DIRECTORY_MODE, reached);
+                        } finally {
+                            Native.close(created);
+                        }
+                    }
                     next = Native.openat(directory, name, WALK_FLAGS, 0);
                 }
                 check(next, "cannot open", reached);

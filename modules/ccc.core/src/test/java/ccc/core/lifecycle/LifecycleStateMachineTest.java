@@ -56,11 +56,18 @@ class LifecycleStateMachineTest {
             adapter:
               class: test.Adapter
             lifecycle:
-              start_timeout_seconds: 0.2
-              stop_timeout_seconds: %s
-              hook_timeout_seconds: 0.2
-              update_timeout_seconds: 0.2
+              start_timeout_seconds: %1$s
+              stop_timeout_seconds: %2$s
+              hook_timeout_seconds: %1$s
+              update_timeout_seconds: %1$s
             """;
+    /**
+     * The start, hook and update timeouts of the cases that are not about them: a fake call returns
+     * in microseconds, but on a loaded machine its thread can wait far longer than 0.2 s to run.
+     */
+    private static final double CALLS_NEVER_TIME_OUT = 60;
+    /** The start, hook and update timeouts of the cases that wait for one. */
+    private static final double CALLS_TIME_OUT = 0.2;
 
     private final FakeProcesses processes = new FakeProcesses();
     private final FakeAdapter adapter = new FakeAdapter(processes);
@@ -116,8 +123,12 @@ class LifecycleStateMachineTest {
     }
 
     private Lifecycle lifecycle(String extraYaml, double stopTimeoutSeconds) throws Exception {
+        return lifecycle(extraYaml, CALLS_NEVER_TIME_OUT, stopTimeoutSeconds);
+    }
+
+    private Lifecycle lifecycle(String extraYaml, double callTimeoutSeconds, double stopTimeoutSeconds) throws Exception {
         CoreConfig config = new ConfigLoader(Map.of()).parse(new ByteArrayInputStream(
-                (CONFIG.formatted(stopTimeoutSeconds) + extraYaml).getBytes(StandardCharsets.UTF_8)), "test");
+                (CONFIG.formatted(callTimeoutSeconds, stopTimeoutSeconds) + extraYaml).getBytes(StandardCharsets.UTF_8)), "test");
         var output = new WorkloadOutput(100, new Redactor());
         lifecycle = new Lifecycle(new LifecycleSetup("test.Adapter", adapter, Optional.empty(), new FakeContext(),
                 config.lifecycle(), config.privilegedCommands(), true, Optional.empty(), Shaper.system("lo", false), processes,
@@ -233,7 +244,9 @@ class LifecycleStateMachineTest {
         for (int restart = 0; restart < 300; restart++) {
             lifecycle.start(plan("again"));
             Snapshot seen;
+            Instant deadline = Instant.now().plusSeconds(10);
             while ((seen = lifecycle.snapshot()).phase() != Phase.RUNNING) {
+                assertTrue(Instant.now().isBefore(deadline), "restart " + restart + " never showed running: " + seen);
                 Thread.onSpinWait();
             }
             assertNotEquals(previous, seen.pid().orElseThrow(), "restart " + restart + " showed the old workload running");
@@ -274,7 +287,7 @@ class LifecycleStateMachineTest {
         assertEquals(null, superseded.get(), "a queued start that a later one supersedes holds no payload while it waits");
         adapter.releaseStarts();
         assertEquals(Phase.RUNNING, settled().phase());
-        // The calls, not their returns: the collections above can outlast the 0.2 s start timeout, and "first" then returns last.
+        // The calls: the superseded start was never made.
         assertEquals(List.of("first", "last"), adapter.startCalls);
     }
 
@@ -427,7 +440,7 @@ class LifecycleStateMachineTest {
 
     @Test
     void aHangingStartTimesOutAndAWorkloadItReturnsLateIsKilled() throws Exception {
-        lifecycle("");
+        lifecycle("", CALLS_TIME_OUT, 3);
         adapter.blockStarts();
         lifecycle.start(plan("late"));
         Snapshot failed = settled();

@@ -289,7 +289,8 @@ class WorkloadIsolationIT {
         startAndAwaitPid("{\"script\": \"exec sleep 60\"}");
         List<Long> helpers = awaitWaitingHelpers();
         for (long helper : helpers) {
-            // What the workload's user would try: signal it, stop it, read its environment, write a command of its own down its pipe.
+            // What the workload's user would try: signal it, stop it, read its environment, write a command of its own down its
+            // pipe, or a false refusal down its exec-status pipe, so that the next start fails with a reason of its choosing.
             String h = Long.toString(helper);
             String attempts = String.join("\n",
                     "(kill -0 " + h + ") 2>/dev/null && echo REACHED-signal",
@@ -297,6 +298,7 @@ class WorkloadIsolationIT {
                     "(cat /proc/" + h + "/environ >/dev/null) 2>/dev/null && echo REACHED-environ",
                     "(ls /proc/" + h + "/fd >/dev/null) 2>/dev/null && echo REACHED-descriptors",
                     "(printf '4\\0--\\0/bin/sh\\0-c\\0id -u > " + injected + "\\0' > /proc/" + h + "/fd/3) 2>/dev/null && echo REACHED-pipe",
+                    "(printf 'cannot run forged' > /proc/" + h + "/fd/4) 2>/dev/null && echo REACHED-status",
                     "(exec 3>/proc/" + h + "/mem) 2>/dev/null && echo REACHED-memory",
                     "echo attempts-done");
             String outcome = run("setpriv", "--reuid=" + USER, "--regid=" + USER, "--clear-groups", "/bin/sh", "-c", attempts);

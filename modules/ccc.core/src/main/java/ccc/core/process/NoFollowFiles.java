@@ -277,16 +277,19 @@ public final class NoFollowFiles {
                     }
                     if (made == 0) {
                         // mkdirat takes the core's umask off the mode: under umask 077 the workload's user could not
-                        // reach its payload file through the directory.
-                        int created = check(Native.openat(directory, name,
+                        // reach its payload file through the directory. Opened for fchmod (an O_PATH descriptor takes
+                        // none), the walk goes on from this descriptor: the directory given the mode is the one walked.
+                        next = check(Native.openat(directory, name,
                                 Native.O_RDONLY | Native.O_DIRECTORY | Native.O_NOFOLLOW | Native.O_CLOEXEC, 0), "cannot open", reached);
                         try {
-                            handOver(created, Optional.empty(), CREATED_DIRECTORY_MODE, reached);
-                        } finally {
-                            Native.close(created);
+                            handOver(next, Optional.empty(), CREATED_DIRECTORY_MODE, reached);
+                        } catch (IOException | RuntimeException e) {
+                            Native.close(next);
+                            throw e;
                         }
+                    } else {
+                        next = Native.openat(directory, name, WALK_FLAGS, 0);
                     }
-                    next = Native.openat(directory, name, WALK_FLAGS, 0);
                 }
                 check(next, "cannot open", reached);
                 int type = Native.fileType(next);

@@ -59,6 +59,28 @@ final class Processes {
         return seen;
     }
 
+    /**
+     * Waits until {@code pid} runs {@code program} (its {@code comm}), for at most ten seconds: an
+     * adapter's process may still be the helper that execs the command when the core says running.
+     */
+    static void awaitProgram(long pid, String program) {
+        Path comm = Path.of("/proc", Long.toString(pid), "comm");
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        String seen = "";
+        while (System.nanoTime() < deadline) {
+            try {
+                seen = Files.readString(comm).strip();
+            } catch (IOException e) {
+                throw new AssertionError("process " + pid + " ended before it ran " + program, e);
+            }
+            if (seen.equals(program)) {
+                return;
+            }
+            TestCore.sleep(10);
+        }
+        throw new AssertionError("process " + pid + " still runs " + seen + ", not " + program + ", after ten seconds");
+    }
+
     static boolean isZombie(Path procEntry) throws IOException {
         String stat = Files.readString(procEntry.resolve("stat"));
         return stat.substring(stat.lastIndexOf(')') + 2).startsWith("Z");

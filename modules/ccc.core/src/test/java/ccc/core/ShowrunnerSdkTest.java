@@ -132,6 +132,7 @@ class ShowrunnerSdkTest {
         Files.writeString(file(), "{}");
         start("");
         awaitHealth(h -> "running".equals(h.get("status")));
+        Processes.awaitProgram(((Number) core.status().get("pid")).longValue(), "sleep");
         core.get("/api/health");
         var scrape = sdkGet("/metrics");
         assertEquals(200, scrape.status());

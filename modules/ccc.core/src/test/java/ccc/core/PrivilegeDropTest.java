@@ -113,8 +113,7 @@ class PrivilegeDropTest {
                 + "process_management:\n  enabled: true\n  command: [sleep, '" + marker + "']\n  payload_file: " + payload + "\n");
         core.post("/api/start", "{\"secret\": 1}");
         long pid = ((Number) core.awaitPhase("running").get("pid")).longValue();
-        // Handed its command, the helper drops privileges and execs it a moment after `running`.
-        Processes.settledWithArgument(marker, List.of(pid));
+        assertEquals(List.of(pid), Processes.settledWithArgument(marker, List.of(pid)), "one workload runs");
         assertDropped(pid);
         assertEquals(idOf("-u", USER), Files.getAttribute(payload, "unix:uid").toString());
         assertEquals(PosixFilePermissions.fromString("rw-------"), Files.getPosixFilePermissions(payload));
@@ -128,8 +127,9 @@ class PrivilegeDropTest {
         core = TestCore.start(adapter, "  run_as_user: " + USER + "\n");
         core.post("/api/start", "{}");
         long pid = ((Number) core.awaitPhase("running").get("pid")).longValue();
-        // Handed its command, the helper drops privileges and execs it a moment after `running`.
-        Processes.settledWithArgument(adapter.marker, List.of(pid));
+        // The adapter's process is the helper until it has dropped privileges and exec'd sleep,
+        // which may be a moment after `running`: the helper's command line holds the marker too.
+        Processes.awaitProgram(pid, "sleep");
         assertDropped(pid);
         Processes.killAll(adapter.marker);
     }

@@ -12,9 +12,16 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /** The runtime image's launcher run as a real process, and an HTTP client for it. */
 final class ImageProcess implements AutoCloseable {
+
+    private static final Set<Integer> HANDED_OUT = ConcurrentHashMap.newKeySet();
 
     static final Path IMAGE = Path.of(System.getProperty("ccc.image", "target/ccc")).toAbsolutePath();
     static final Path REPOSITORY = Path.of(System.getProperty("ccc.repository", "..")).toAbsolutePath().normalize();
@@ -58,9 +65,18 @@ final class ImageProcess implements AutoCloseable {
         return new ImageProcess(builder.start(), port, log, host.equals("0.0.0.0") ? "127.0.0.1" : host);
     }
 
+    /**
+     * A port free now and never handed out before in this JVM: a test that takes two (the control
+     * API's and the SDK's) would otherwise now and then be given the same one twice, since each is
+     * free again the moment it is handed out.
+     */
     static int freePort() throws IOException {
-        try (var socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
+        while (true) {
+            try (var socket = new ServerSocket(0)) {
+                if (HANDED_OUT.add(socket.getLocalPort())) {
+                    return socket.getLocalPort();
+                }
+            }
         }
     }
 
@@ -141,9 +157,34 @@ final class ImageProcess implements AutoCloseable {
         }
     }
 
+    /**
+     * Kills what the core started, until nothing is left (a process forked just before the kill
+     * comes to the core, which reaps what ends), then the core; returns once they are gone, or
+     * after ten seconds: the test's temporary directory is removed next, and a workload still
+     * writing into it would make that fail.
+     */
     @Override
     public void close() {
-        process.descendants().forEach(ProcessHandle::destroyForcibly);
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        List<ProcessHandle> left;
+        while (!(left = process.descendants().toList()).isEmpty() && System.nanoTime() < deadline) {
+            left.forEach(ProcessHandle::destroyForcibly);
+            for (ProcessHandle handle : left) {
+                try {
+                    handle.onExit().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                } catch (ExecutionException | TimeoutException e) {
+                    break;
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+        }
         process.destroyForcibly();
+        try {
+            process.waitFor(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

@@ -7,12 +7,12 @@ import org.junit.jupiter.api.Assumptions;
  * Tests that need root or a system tool skip with a message on a developer's machine, and fail
  * on CI (env {@code CI=true}), where .ci/run installs everything and nothing may skip.
  */
-final class Requirements {
+public final class Requirements {
 
     private Requirements() {
     }
 
-    static void require(boolean available, String reason) {
+    public static void require(boolean available, String reason) {
         if ("true".equalsIgnoreCase(System.getenv("CI"))) {
             Assertions.assertTrue(available, "required on CI: " + reason);
         }

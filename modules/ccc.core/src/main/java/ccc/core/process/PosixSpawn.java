@@ -251,12 +251,13 @@ final class PosixSpawn {
         }
     }
 
-    private static void closeQuietly(InputStream in) {
+    /** Closes {@code in}, if any: a pipe's read end, of a process that never started or is gone. */
+    static void closeQuietly(InputStream in) {
         if (in != null) {
             try {
                 in.close();
             } catch (IOException e) {
-                // Nothing was started with it.
+                // Nothing more can come of it.
             }
         }
     }

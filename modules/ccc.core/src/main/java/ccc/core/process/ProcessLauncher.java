@@ -3,6 +3,7 @@ package ccc.core.process;
 import ccc.api.Launch;
 import ccc.core.log.FatalErrors;
 import ccc.core.log.Log;
+import ccc.core.os.Signals;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -176,11 +177,33 @@ public final class ProcessLauncher {
         Process process = readyHelperUsable() ? runInReadyHelper(command, variables)
                 : onTheForker(starter(command, variables, launch.workingDirectory()), Process::destroyForcibly);
         Reaper.childStarted();
-        var stdout = output.pump(process.getInputStream(), WorkloadOutput.Stream.STDOUT, process.pid());
-        var stderr = output.pump(process.getErrorStream(), WorkloadOutput.Stream.STDERR, process.pid());
+        CompletableFuture<Void> stdout;
+        CompletableFuture<Void> stderr;
+        try {
+            stdout = output.pump(process.getInputStream(), WorkloadOutput.Stream.STDOUT, process.pid());
+            stderr = output.pump(process.getErrorStream(), WorkloadOutput.Stream.STDERR, process.pid());
+        } catch (IOException e) {
+            // It runs, but nobody would read what it writes: it ends with the launch, whatever it has started since.
+            endLaunched(process);
+            throw e;
+        }
         log.info("workload launched", "pid", process.pid(), "command", String.join(" ", launch.command()),
                 "user", effectiveUser().orElse("(core's own)"));
         return new ManagedProcess(process, privilegeDrop.helper().isPresent(), stdout, stderr);
+    }
+
+    /**
+     * Ends a workload whose launch failed after it began to run: its process group too, which the
+     * helper made its own session's (so nothing it started in the meantime stays behind), else
+     * the process alone. Its waiting thread reaps it.
+     */
+    private void endLaunched(Process process) {
+        if (privilegeDrop.helper().isPresent()) {
+            Native.kill(-process.pid(), Signals.KILL);
+        }
+        process.destroyForcibly();
+        PosixSpawn.closeQuietly(process.getInputStream());
+        PosixSpawn.closeQuietly(process.getErrorStream());
     }
 
     /**

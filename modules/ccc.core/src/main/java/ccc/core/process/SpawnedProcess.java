@@ -1,6 +1,7 @@
 package ccc.core.process;
 
 import ccc.core.os.Signals;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.util.concurrent.CompletableFuture;
@@ -29,13 +30,32 @@ final class SpawnedProcess extends Process {
     private int pidfd;
     private boolean reaped;
 
-    SpawnedProcess(long pid, InputStream stdout, InputStream stderr) {
+    /**
+     * Watches {@code pid}, a child just spawned from this thread.
+     *
+     * @throws IOException if no thread can wait for it ({@link WaitingThreads}); it is then killed and reaped here,
+     *     before anyone has used it, since nothing else would ever reap it
+     */
+    SpawnedProcess(long pid, InputStream stdout, InputStream stderr) throws IOException {
         this.pid = pid;
         this.stdout = stdout;
         this.stderr = stderr;
         int opened = Native.pidfdOpen(pid);
         this.pidfd = opened >= 0 ? opened : -1;
-        WaitingThreads.run("exit-of-" + pid, this::awaitExit);
+        try {
+            WaitingThreads.run("exit-of-" + pid, "waiting for process " + pid, this::awaitExit);
+        } catch (IOException e) {
+            synchronized (this) {
+                signal(Signals.KILL);
+                Native.reapExitCode(pid);
+                reaped = true;
+                if (pidfd >= 0) {
+                    Native.close(pidfd);
+                    pidfd = -1;
+                }
+            }
+            throw e;
+        }
     }
 
     /**

@@ -1,8 +1,10 @@
 package ccc.core.process;
 
+import ccc.core.log.FatalErrors;
+import java.io.IOException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadPoolExecutor;
 
 /**
  * The platform threads that block for a workload the core started: the wait for its exit and
@@ -15,16 +17,39 @@ import java.util.concurrent.Executors;
  */
 final class WaitingThreads {
 
-    private static final ExecutorService POOL = Executors.newCachedThreadPool(
+    private static final ThreadPoolExecutor POOL = (ThreadPoolExecutor) Executors.newCachedThreadPool(
             Thread.ofPlatform().name("workload-wait-", 0).daemon(true).factory());
 
     private WaitingThreads() {
     }
 
-    /** Runs {@code task} on a waiting thread named {@code name} while it runs; completes when it has. */
-    static CompletableFuture<Void> run(String name, Runnable task) {
+    /**
+     * Runs {@code task} on a waiting thread named {@code name} while it runs; completes when it has.
+     *
+     * @throws IOException if no thread was idle and none could be started for {@code purpose}: the
+     *     processes and threads the core shares with its workload are all taken (a container's
+     *     {@code pids.max}, which the workload can fill by forking); the caller fails what needed it
+     */
+    static CompletableFuture<Void> run(String name, String purpose, Runnable task) throws IOException {
         var done = new CompletableFuture<Void>();
-        POOL.execute(() -> {
+        try {
+            POOL.execute(waiting(name, task, done));
+        } catch (OutOfMemoryError e) {
+            if (!FatalErrors.noThreadLeft(e)) {
+                throw e;
+            }
+            throw new IOException("no thread could be started for " + purpose + " (" + e.getMessage() + ")", e);
+        }
+        return done;
+    }
+
+    /** How many threads wait idle for a task now (a moment's figure): for tests. */
+    static int idleThreads() {
+        return POOL.getPoolSize() - POOL.getActiveCount();
+    }
+
+    private static Runnable waiting(String name, Runnable task, CompletableFuture<Void> done) {
+        return () -> {
             Thread thread = Thread.currentThread();
             String idle = thread.getName();
             thread.setName(name);
@@ -37,7 +62,6 @@ final class WaitingThreads {
             } finally {
                 thread.setName(idle);
             }
-        });
-        return done;
+        };
     }
 }

@@ -317,9 +317,12 @@ public final class WorkloadOutput {
      * Never a virtual thread: reading a pipe the workload holds blocks in the kernel for as long
      * as the workload likes, and on a virtual thread that holds a carrier the HTTP server needs.
      * Completes once the stream has ended and its last line is in.
+     *
+     * @throws IOException if no thread could be started to read it ({@link WaitingThreads})
      */
-    CompletableFuture<Void> pump(InputStream in, Stream stream, long pid) {
-        return WaitingThreads.run("output-" + pid + "-" + stream.wireName(), () -> read(in, stream, pid));
+    CompletableFuture<Void> pump(InputStream in, Stream stream, long pid) throws IOException {
+        return WaitingThreads.run("output-" + pid + "-" + stream.wireName(), "reading the workload's " + stream.wireName(),
+                () -> read(in, stream, pid));
     }
 
     private void read(InputStream in, Stream stream, long pid) {

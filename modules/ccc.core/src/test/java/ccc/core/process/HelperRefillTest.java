@@ -82,14 +82,17 @@ class HelperRefillTest {
         return workload;
     }
 
-    /** What a machine out of threads throws: each helper ahead needs one of the core's threads to wait for it. */
-    private static OutOfMemoryError outOfThreads() {
-        return new OutOfMemoryError("unable to create native thread: possibly out of memory or process/resource limits reached");
+    /**
+     * A failure of the virtual machine itself. (A machine out of threads is not one: a helper
+     * that no thread can wait for is killed, and its start fails as an IOException.)
+     */
+    private static OutOfMemoryError outOfHeap() {
+        return new OutOfMemoryError("Java heap space");
     }
 
-    /** A launch, after which helper start number {@code failing} runs out of threads: the fatal error handler is told. */
-    private void assertOutOfThreadsAtStartReachesTheHandler(int failing) throws Exception {
-        launcherFailingAt(failing, outOfThreads());
+    /** A launch, after which helper start number {@code failing} fails with a virtual machine error: the fatal error handler is told. */
+    private void assertOutOfHeapAtStartReachesTheHandler(int failing) throws Exception {
+        launcherFailingAt(failing, outOfHeap());
         launch();
         Throwable seen = uncaught.get(10, TimeUnit.SECONDS);
         assertTrue(seen instanceof OutOfMemoryError, "the handler got " + seen);
@@ -97,17 +100,17 @@ class HelperRefillTest {
 
     @Test
     void aVirtualMachineErrorInTheRefillReachesTheFatalErrorHandler() throws Exception {
-        assertOutOfThreadsAtStartReachesTheHandler(3);
+        assertOutOfHeapAtStartReachesTheHandler(3);
     }
 
     @Test
     void aVirtualMachineErrorStartingTheHelperForTheNextLaunchReachesTheFatalErrorHandler() throws Exception {
-        assertOutOfThreadsAtStartReachesTheHandler(2);
+        assertOutOfHeapAtStartReachesTheHandler(2);
     }
 
     @Test
     void aVirtualMachineErrorStartingTheLaunchsOwnHelperIsThrownAsItself() {
-        launcherFailingAt(1, outOfThreads());
+        launcherFailingAt(1, outOfHeap());
         // Not an IOException that the start reports as one more failure: the caller's thread passes it on to the handler.
         assertThrows(OutOfMemoryError.class, this::launch);
     }

@@ -1,11 +1,14 @@
 package ccc.core;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ccc.api.AdapterContext;
 import ccc.api.MetricFamily;
 import ccc.api.Payload;
 import ccc.api.UpdateResult;
+import ccc.api.Workload;
 import ccc.api.WorkloadExit;
 import java.time.Duration;
 import java.util.List;
@@ -47,6 +50,43 @@ class FaultsTest {
         assertEquals("running", core.status().get("phase"));
         assertEquals(Map.of("message", "stop initiated"), core.post("/api/stop", null).json());
         core.awaitPhase("stopped");
+    }
+
+    /**
+     * An adapter that starts threads of its own (an HTTP client's, say) is refused one when the
+     * workload has filled the container's process limit: that fails the adapter's call, as any
+     * exception would, and never reaches the fatal error handler that would halt the core.
+     */
+    @Test
+    void anAdapterRefusedAThreadOfItsOwnFailsItsCallNotTheCore() throws Exception {
+        var outOfThreads = new OutOfMemoryError("unable to create native thread: possibly out of memory or process/resource limits reached");
+        adapter = new SleepAdapter() {
+            @Override
+            public Workload start(Payload payload, AdapterContext context) {
+                throw outOfThreads;
+            }
+
+            @Override
+            public Map<String, Object> metrics() {
+                throw outOfThreads;
+            }
+        };
+        var uncaught = new java.util.concurrent.CompletableFuture<Throwable>();
+        Thread.UncaughtExceptionHandler previous = Thread.getDefaultUncaughtExceptionHandler();
+        // In the core the default handler is FatalErrors', which halts; here it only records.
+        Thread.setDefaultUncaughtExceptionHandler((thread, error) -> uncaught.complete(error));
+        try {
+            core = TestCore.start(adapter, "");
+            core.post("/api/start", "{}");
+            var failed = core.awaitPhase("failed");
+            assertEquals("adapter start failed: " + outOfThreads.getMessage(), failed.get("last_error"));
+            var metrics = core.get("/api/metrics");
+            assertEquals(200, metrics.status());
+            assertEquals(Map.of("error", outOfThreads.getMessage()), metrics.json().get("adapter_metrics"), "as the start's last_error says it");
+            assertFalse(uncaught.isDone(), "the fatal error handler was given " + uncaught.getNow(null));
+        } finally {
+            Thread.setDefaultUncaughtExceptionHandler(previous);
+        }
     }
 
     @Test

@@ -51,7 +51,7 @@ final class AdapterCalls {
                 } catch (Throwable error) {
                     result.completeExceptionally(error);
                     // An error of the virtual machine is no failure of the adapter's: it ends the core.
-                    FatalErrors.rethrowIfFatal(error);
+                    FatalErrors.rethrowIfFatalForAdapter(error);
                 }
             });
         } catch (AdapterThreads.Saturated e) {

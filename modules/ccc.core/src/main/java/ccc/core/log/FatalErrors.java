@@ -58,7 +58,7 @@ public final class FatalErrors {
      * more threads: a limit on processes and threads that the core shares with its workload (a
      * container's {@code pids.max}), which the workload can take whole by forking. Nothing in the
      * virtual machine failed, so the caller fails only what needed the thread. Meaningful only for
-     * an error that {@code start()} threw.
+     * an error that {@code start()} threw, the core's or an adapter's (no other error has that message).
      */
     public static boolean noThreadLeft(Throwable error) {
         return error instanceof OutOfMemoryError && String.valueOf(error.getMessage()).startsWith("unable to create native thread");
@@ -71,6 +71,17 @@ public final class FatalErrors {
     public static void rethrowIfFatal(Throwable error) {
         if (error instanceof VirtualMachineError fatal) {
             throw fatal;
+        }
+    }
+
+    /**
+     * As {@link #rethrowIfFatal}, for what an adapter's own code threw: an adapter that starts
+     * threads (an HTTP client's, say) meets {@link #noThreadLeft} there when the workload has filled
+     * the container's process limit, and that fails the call, as any exception of the adapter's would.
+     */
+    public static void rethrowIfFatalForAdapter(Throwable error) {
+        if (!noThreadLeft(error)) {
+            rethrowIfFatal(error);
         }
     }
 

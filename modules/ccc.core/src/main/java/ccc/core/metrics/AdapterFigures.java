@@ -131,7 +131,7 @@ final class AdapterFigures {
                     + " when the workload starts again, or " + RETRY_AFTER.toSeconds() + " s after that call began");
         } catch (ExecutionException e) {
             LOG.warn("adapter " + what + " failed", "reason", Log.describe(e.getCause()));
-            throw e.getCause() instanceof Exception cause ? cause : new IllegalStateException(e.getCause());
+            throw e.getCause() instanceof Exception cause ? cause : new IllegalStateException(Log.describe(e.getCause()), e.getCause());
         }
     }
 
@@ -163,7 +163,7 @@ final class AdapterFigures {
                 } catch (Throwable error) {
                     answer.completeExceptionally(error);
                     // An error of the virtual machine is no failure of the adapter's: it ends the core.
-                    FatalErrors.rethrowIfFatal(error);
+                    FatalErrors.rethrowIfFatalForAdapter(error);
                 }
             });
             var started = new Call<>(answer, now, run, worker);

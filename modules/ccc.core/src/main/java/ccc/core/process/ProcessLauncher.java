@@ -97,7 +97,7 @@ public final class ProcessLauncher {
         this(privilegeDrop, runAsUser, envPassthrough, output, ready, helpersAhead, refillWhenQuietFor, ReadyHelper::start);
     }
 
-    /** How a helper is started ahead: {@link ReadyHelper#start(String)}; a test's may fail as a machine out of threads does. */
+    /** How a helper is started ahead: {@link ReadyHelper#start(String)}; a test's may fail as the virtual machine can. */
     @FunctionalInterface
     interface HelperStart {
         ReadyHelper start(String helper) throws IOException;

@@ -19,11 +19,12 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
- * A helper that cannot be started ahead because the virtual machine failed (no thread left to
- * create, which a workload can bring about by filling the user's or the container's process
- * limit) is the core's end, as every such error is: it reaches the fatal error handler, whether
- * the launch, the helper started at once after it, or the refill once launches pause met it.
- * Any other error while refilling ends that refill only: the helpers are replaced after the next launch.
+ * A helper that cannot be started ahead because the virtual machine failed is the core's end, as
+ * every such error is: it reaches the fatal error handler, whether the launch, the helper started
+ * at once after it, or the refill once launches pause met it. (No thread left to wait for the
+ * helper, which a workload can bring about by filling the container's process limit, is no such
+ * failure: the helper is killed and its start fails as an IOException, NoThreadLeftTest.) Any
+ * other error while refilling ends that refill only: the helpers are replaced after the next launch.
  */
 class HelperRefillTest {
 

@@ -58,8 +58,11 @@ public final class ProcessLauncher {
      * thread that lives as long as the core keeps workloads alive until the core itself ends.
      */
     private static final class Forker {
-        static final ScheduledExecutorService THREAD = Executors.newSingleThreadScheduledExecutor(
-                Thread.ofPlatform().name("ccc-launcher").daemon().factory());
+        static final ScheduledExecutorService THREAD = Executors.newSingleThreadScheduledExecutor(task ->
+                Thread.ofPlatform().name("ccc-launcher").daemon().unstarted(() -> {
+                    LauncherChildren.launcherThreadStarted();
+                    task.run();
+                }));
     }
 
     private final PrivilegeDrop privilegeDrop;
@@ -219,7 +222,7 @@ public final class ProcessLauncher {
             // No helper, so no user switch either: the workload is the core's user and may enter what the core enters.
             workingDirectory.ifPresent(dir -> builder.directory(dir.toFile()));
         }
-        return builder::start;
+        return () -> LauncherChildren.started(builder::start, false);
     }
 
     /** Whether workloads start in a {@link ReadyHelper}: with the helper named by its absolute path, where posix_spawn(3) works. */

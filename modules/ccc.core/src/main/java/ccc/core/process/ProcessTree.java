@@ -200,9 +200,16 @@ public final class ProcessTree {
         return children;
     }
 
-    /** The orphans the core adopted: the children of the thread the kernel hands them to, when it hands them to the core at all. */
+    /**
+     * The orphans the core adopted (the children of the thread the kernel hands them to, when it
+     * hands them to the core at all) and the children of the launcher's thread but the helpers
+     * waiting for a launch: workloads' main processes and what they cloned beside themselves
+     * ({@link LauncherChildren}).
+     */
     private static List<Long> adopted() {
-        return Reaper.adopting() ? Reaper.adoptingThreadChildren() : List.of();
+        var found = new ArrayList<Long>(Reaper.adopting() ? Reaper.adoptingThreadChildren() : List.of());
+        found.addAll(LauncherChildren.workloads());
+        return found;
     }
 
     /** Whether the kernel keeps per-thread child lists ({@code CONFIG_PROC_CHILDREN}, on in every common distribution's kernel). */

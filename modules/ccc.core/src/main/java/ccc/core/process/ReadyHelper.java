@@ -79,7 +79,10 @@ final class ReadyHelper {
             InputStream status = null;
             try {
                 status = PosixSpawn.reopen(statusPipe[0]);
-                return new ReadyHelper(PosixSpawn.startAwaiting(helper, pipe[0], statusPipe[1]), command, status);
+                int commandEnd = pipe[0];
+                int statusEnd = statusPipe[1];
+                return new ReadyHelper(LauncherChildren.started(() -> PosixSpawn.startAwaiting(helper, commandEnd, statusEnd), true),
+                        command, status);
             } catch (IOException | RuntimeException e) {
                 command.close();
                 if (status != null) {
@@ -115,6 +118,7 @@ final class ReadyHelper {
     SpawnedProcess run(byte[] message) throws IOException {
         OutputStream out = command;
         command = null;
+        LauncherChildren.helperLeft(process.pid());
         // A write that fills the pipe waits for the helper to read, and the status read for its exec; one that does
         // neither is killed, which ends the write or the read. A virtual thread waits for that (its sleep uses the
         // virtual threads' own timer): the core gains no platform thread.
@@ -158,6 +162,7 @@ final class ReadyHelper {
 
     /** Lets the helper go unused: its command pipe ends empty, so it exits. */
     void discard() {
+        LauncherChildren.helperLeft(process.pid());
         if (command != null) {
             try {
                 command.close();

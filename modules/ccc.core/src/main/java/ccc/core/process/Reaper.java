@@ -161,7 +161,10 @@ public final class Reaper {
         int reaped = 0;
         long now = System.nanoTime();
         var stillWaiting = new java.util.HashSet<Long>();
-        for (long child : adoptingThreadChildren()) {
+        var candidates = new java.util.ArrayList<Long>(adoptingThreadChildren());
+        // What a workload cloned beside its main process (CLONE_PARENT) is the launcher's thread's child, and no owner reaps it.
+        candidates.addAll(LauncherChildren.unowned());
+        for (long child : candidates) {
             if (!unreapedChild(child)) {
                 continue;
             }

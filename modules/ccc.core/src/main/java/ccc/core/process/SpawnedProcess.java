@@ -49,6 +49,7 @@ final class SpawnedProcess extends Process {
                 signal(Signals.KILL);
                 Native.reapExitCode(pid);
                 reaped = true;
+                LauncherChildren.reaped(pid);
                 if (pidfd >= 0) {
                     Native.close(pidfd);
                     pidfd = -1;
@@ -76,6 +77,7 @@ final class SpawnedProcess extends Process {
         synchronized (this) {
             code = Native.reapExitCode(pid);
             reaped = true;
+            LauncherChildren.reaped(pid);
             if (pidfd >= 0) {
                 Native.close(pidfd);
                 pidfd = -1;

@@ -172,11 +172,14 @@ class HostileInputTest {
 
     /** Starts a workload that writes 600 lines of 8,000 characters, and waits until they are all in its output. */
     private void startWithFourMegabytesOfLog() throws Exception {
-        startProcess(yamlList("sh", "-c", "l=$$(head -c 8000 /dev/zero | tr '\\0' x); i=0; "
+        // Lines of control characters, which JSON writes as six bytes each (\u0001): the 4 MiB the buffer keeps make an answer
+        // of 25 MB, which no socket's buffers hold (the send buffer grows to net.ipv4.tcp_wmem's 4 MiB, about one answer of
+        // plain characters), so every answer stalls until it is cut off.
+        startProcess(yamlList("sh", "-c", "l=$$(head -c 8000 /dev/zero | tr '\\0' '\\001'); i=0; "
                 + "while [ $$i -lt 600 ]; do echo \"$$l\"; i=$$((i+1)); done; echo done; exec sleep " + marker));
         assertEquals(200, core.post("/api/start", "{}").status());
-        // Generous: on a loaded machine the 4.8 MB take a while through the pumps, and with less the answers fit the
-        // socket buffers and are never cut short, which the tests below would misread.
+        // Generous: on a loaded machine the 4.8 MB take a while through the pumps, and with less the answers could fit the
+        // socket buffers and never be cut short, which the tests below would misread.
         Instant deadline = Instant.now().plusSeconds(60);
         while (!logLines("tail=1").equals(List.of("done")) && Instant.now().isBefore(deadline)) {
             TestCore.sleep(50);
@@ -186,7 +189,7 @@ class HostileInputTest {
 
     /**
      * As many /api/logs readers as may read at once, which read no further than their answer's
-     * status line: each answer (4 MiB) stops in the socket buffers. Returns once every reader's
+     * status line: each answer (25 MB) stops in the socket buffers. Returns once every reader's
      * answer has begun, so that each holds its slot.
      */
     private void openReadersThatNeverRead(List<Socket> readers) throws IOException {

@@ -3,6 +3,7 @@ package ccc.core.ctl;
 import ccc.core.config.ConfigException;
 import ccc.core.config.ConfigLoader;
 import ccc.core.json.Json;
+import ccc.core.log.Log;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -90,14 +91,14 @@ public final class Ctl {
         try {
             return ctl.dispatch(new ArrayList<>(List.of(args)));
         } catch (UsageError e) {
-            err.println("ccc ctl: " + e.getMessage() + "; see ccc ctl --help");
+            err.println(shown("ccc ctl: " + e.getMessage() + "; see ccc ctl --help"));
             return USAGE;
         } catch (CoreClient.Refused e) {
-            err.println("ccc ctl: " + (e.status() == CoreClient.Refused.STREAM_ENDED ? "" : "the core answered " + e.status() + ": ")
-                    + e.getMessage() + (e.status() == 401 ? " (give the token in CCC_API_TOKEN or with --token-file)" : ""));
+            err.println(shown("ccc ctl: " + (e.status() == CoreClient.Refused.STREAM_ENDED ? "" : "the core answered " + e.status() + ": ")
+                    + e.getMessage() + (e.status() == 401 ? " (give the token in CCC_API_TOKEN or with --token-file)" : "")));
             return REFUSED;
         } catch (CoreClient.Unreachable e) {
-            err.println("ccc ctl: " + e.getMessage());
+            err.println(shown("ccc ctl: " + e.getMessage()));
             return UNREACHABLE;
         } finally {
             out.flush();
@@ -240,7 +241,16 @@ public final class Ctl {
         return out.checkError() | err.checkError();
     }
 
-    /** One event for people: its time, type and fields as {@code key=value}, nulls left out. */
+    /**
+     * Text from outside (the workload's output, the core's answers) as one line that a terminal
+     * shows as it is: escaped as the core's log escapes it, so that no control character the
+     * workload or a server chose can move the cursor, retitle the window or forge a line.
+     */
+    private static String shown(Object text) {
+        return Log.oneLine(String.valueOf(text));
+    }
+
+    /** One event for people: its time, type and fields as {@code key=value}, nulls left out, {@linkplain #shown shown} as one line. */
     static String describe(String type, Map<String, Object> data) {
         var line = new StringBuilder();
         line.append(data.getOrDefault("timestamp", "")).append("  ").append(String.format("%-8s", type));
@@ -249,7 +259,7 @@ public final class Ctl {
                 line.append(' ').append(key).append('=').append(value instanceof String text && text.contains(" ") ? '"' + text + '"' : value);
             }
         });
-        return line.toString();
+        return shown(line);
     }
 
     /** An action that prints a JSON answer for people. */
@@ -269,13 +279,13 @@ public final class Ctl {
 
     private void printMessage(String answer) throws CoreClient.Unreachable {
         Object message = CoreClient.object(answer).get("message");
-        out.println(message == null ? answer.strip() : message);
+        out.println(shown(message == null ? answer.strip() : message));
     }
 
     /** A line of the workload's output: its text, to stderr when the workload wrote it there (as {@code docker logs} does). */
     private void printLine(Object line) {
         if (line instanceof Map<?, ?> fields) {
-            (("stderr".equals(fields.get("stream"))) ? err : out).println(fields.get("line"));
+            (("stderr".equals(fields.get("stream"))) ? err : out).println(shown(fields.get("line")));
         }
     }
 
@@ -284,7 +294,7 @@ public final class Ctl {
         var flat = new LinkedHashMap<String, Object>();
         flatten("", object, flat);
         int width = flat.keySet().stream().mapToInt(String::length).max().orElse(0);
-        flat.forEach((key, value) -> out.println(String.format("%-" + width + "s  %s", key, value == null ? "-" : value)));
+        flat.forEach((key, value) -> out.println(shown(String.format("%-" + width + "s  %s", key, value == null ? "-" : value))));
     }
 
     private static void flatten(String prefix, Map<?, ?> object, Map<String, Object> flat) {

@@ -8,6 +8,7 @@ import ccc.core.ctl.Ctl;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -109,5 +110,42 @@ class CtlHostileTest {
         } catch (TimeoutException e) {
             throw new AssertionError("ccc ctl status still waits for a stalled answer 75 s after it asked (its call timeout is 60 s)");
         }
+    }
+
+    /** A server that answers every request with {@code head} and then {@code body} for as long as the client reads. */
+    private int answeringServer(String head, byte[] body, boolean endless) throws IOException {
+        server = new ServerSocket(0, 5, InetAddress.getLoopbackAddress());
+        Thread.ofVirtual().start(() -> {
+            while (!server.isClosed()) {
+                try {
+                    Socket client = server.accept();
+                    Thread.ofVirtual().start(() -> {
+                        try (client) {
+                            client.getInputStream().read(new byte[8192]);
+                            OutputStream out = client.getOutputStream();
+                            out.write(head.getBytes(StandardCharsets.US_ASCII));
+                            do {
+                                out.write(body);
+                            } while (endless);
+                        } catch (IOException e) {
+                            // The client went.
+                        }
+                    });
+                } catch (IOException e) {
+                    return;
+                }
+            }
+        });
+        return server.getLocalPort();
+    }
+
+    /** An answer that never ends is cut at {@code CoreClient.MAX_ANSWER_BYTES}, not read until the heap runs out. */
+    @Test
+    void aCallWhoseAnswerNeverEndsEndsAsABrokenConnection() throws Exception {
+        int port = answeringServer("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{\"phase\": \"",
+                "a".repeat(64 * 1024).getBytes(StandardCharsets.US_ASCII), true);
+        Run run = ctl(Map.of(), "--url", "http://127.0.0.1:" + port, "status");
+        assertEquals(3, run.code(), run.err());
+        assertTrue(run.err().contains("sent an answer longer than"), run.err());
     }
 }

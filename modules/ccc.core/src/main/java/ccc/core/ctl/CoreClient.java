@@ -99,6 +99,9 @@ final class CoreClient {
             answer.cancel(true);
             throw new Unreachable("the core at " + base + " did not answer within " + CALL_TIMEOUT.toSeconds() + " s");
         } catch (ExecutionException e) {
+            if (e.getCause() instanceof AnswerTooLong) {
+                throw new Unreachable("the core at " + base + " sent an answer longer than " + MAX_ANSWER_BYTES + " bytes");
+            }
             throw new Unreachable("cannot reach the core at " + base + ": "
                     + (e.getCause() instanceof IOException cause ? describe(cause) : String.valueOf(e.getCause())));
         } catch (InterruptedException e) {
@@ -127,6 +130,15 @@ final class CoreClient {
         return response.body();
     }
 
+    /** An answer that grew past {@link #MAX_ANSWER_BYTES}. */
+    private static final class AnswerTooLong extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        AnswerTooLong() {
+            super("the answer is longer than " + MAX_ANSWER_BYTES + " bytes", null);
+        }
+    }
+
     /** Collects an answer's body, and fails the call when it grows past {@link #MAX_ANSWER_BYTES}. */
     private static final class BoundedBody implements HttpResponse.BodySubscriber<byte[]> {
         private final CompletableFuture<byte[]> body = new CompletableFuture<>();
@@ -152,7 +164,7 @@ final class CoreClient {
                 }
                 if (buffer.remaining() > MAX_ANSWER_BYTES - bytes.size()) {
                     subscription.cancel();
-                    body.completeExceptionally(new IOException("the answer is longer than " + MAX_ANSWER_BYTES + " bytes"));
+                    body.completeExceptionally(new AnswerTooLong());
                     return;
                 }
                 byte[] chunk = new byte[buffer.remaining()];

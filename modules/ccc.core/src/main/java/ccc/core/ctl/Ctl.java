@@ -4,10 +4,8 @@ import ccc.core.config.ConfigException;
 import ccc.core.config.ConfigLoader;
 import ccc.core.json.Json;
 import ccc.core.log.Log;
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -176,8 +174,7 @@ public final class Ctl {
             });
         }
         query.append("&follow=true");
-        try (var lines = new BufferedReader(new InputStreamReader(client.stream("/api/logs" + query, "application/x-ndjson"),
-                StandardCharsets.UTF_8))) {
+        try (var lines = new BoundedLineReader(client.stream("/api/logs" + query, "application/x-ndjson"))) {
             String text;
             while ((text = lines.readLine()) != null) {
                 if (text.isEmpty()) {

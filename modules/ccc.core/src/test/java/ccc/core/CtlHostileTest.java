@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ccc.core.ctl.Ctl;
+import ccc.core.json.Json;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -147,5 +148,39 @@ class CtlHostileTest {
         Run run = ctl(Map.of(), "--url", "http://127.0.0.1:" + port, "status");
         assertEquals(3, run.code(), run.err());
         assertTrue(run.err().contains("sent an answer longer than"), run.err());
+    }
+
+    /**
+     * {@code --json} prints JSON, one object a line, with every control character (C0, DEL, C1)
+     * and U+2028/U+2029 escaped inside its strings, as the core's log escapes them: a server's
+     * answer may hold them raw (DEL, C1 and the separators are valid in a JSON string, and a
+     * carriage return is valid between tokens), and a terminal acts on them.
+     */
+    @Test
+    void jsonOutputHoldsNoControlCharacterTheServerSent() throws Exception {
+        String object = "{\"phase\": \"run\u009b2J\u007f\u2028ning\",\r\"n\": 1,\n\"nested\": {\"line\": \"\u0085x\u2029\"}}";
+        byte[] body = object.getBytes(StandardCharsets.UTF_8);
+        int port = answeringServer("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: "
+                + body.length + "\r\n\r\n", body, false);
+        Run status = ctl(Map.of(), "--url", "http://127.0.0.1:" + port, "--json", "status");
+        assertEquals(0, status.code(), status.err());
+        assertPrintsOnlyJsonWithNoControlCharacter(status.out(), object);
+        server.close();
+
+        String line = "{\"stream\": \"stdout\", \"line\": \"a\u009b31mred\u2028b\"}\n";
+        port = answeringServer("HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nConnection: close\r\n\r\n",
+                line.getBytes(StandardCharsets.UTF_8), false);
+        Run follow = ctl(Map.of(), "--url", "http://127.0.0.1:" + port, "--json", "logs", "-f");
+        assertEquals(0, follow.code(), follow.err());
+        assertPrintsOnlyJsonWithNoControlCharacter(follow.out(), line);
+    }
+
+    private static void assertPrintsOnlyJsonWithNoControlCharacter(String out, String sent) throws Json.InvalidJson {
+        String printed = out.substring(0, out.length() - 1);
+        assertEquals('\n', out.charAt(out.length() - 1), out);
+        assertFalse(printed.chars().anyMatch(c -> c < 0x20 || c >= 0x7f && c <= 0x9f || c == 0x2028 || c == 0x2029),
+                () -> "--json printed control characters raw: " + printed);
+        assertEquals(Json.readObject(sent.getBytes(StandardCharsets.UTF_8)), Json.readObject(printed.getBytes(StandardCharsets.UTF_8)),
+                "the same JSON");
     }
 }

@@ -56,7 +56,7 @@ public final class Ctl {
 
               --url URL          the core; default http://127.0.0.1:$CCC_PORT (8080 when CCC_PORT is unset)
               --token-file FILE  the bearer token, from FILE; else the environment's CCC_API_TOKEN
-              --json             print the core's JSON as it is (logs -f and events: one object a line)
+              --json             print the core's JSON, one object a line, control characters escaped
 
             Exit codes: 0 done; 1 the core refused (its detail on stderr); 2 usage error;
             3 the core could not be reached, or the connection broke.
@@ -185,7 +185,7 @@ public final class Ctl {
                     throw new CoreClient.Refused(CoreClient.Refused.STREAM_ENDED, "the core ended the stream: " + line.get("reason"));
                 }
                 if (json) {
-                    out.println(text);
+                    printJson(line);
                 } else {
                     printLine(line);
                 }
@@ -216,7 +216,7 @@ public final class Ctl {
                     line.put("id", event.id() == null ? null : Long.parseLong(event.id()));
                     line.put("event", event.type());
                     line.put("data", data);
-                    out.println(new String(Json.write(line), StandardCharsets.UTF_8));
+                    printJson(line);
                 } else {
                     out.println(describe(event.type(), data));
                 }
@@ -267,11 +267,21 @@ public final class Ctl {
 
     private int print(String answer, boolean json, Printer forPeople) throws CoreClient.Unreachable {
         if (json) {
-            out.println(answer.strip());
+            printJson(CoreClient.object(answer));
         } else {
             forPeople.print();
         }
         return OK;
+    }
+
+    /**
+     * A JSON object as one line, written anew by the core's JSON writer and then {@linkplain
+     * #shown shown}: whatever the server put between tokens (a carriage return is valid there) is
+     * gone, and what JSON lets a string hold raw (DEL, C1, U+2028/U+2029) is escaped, as the same
+     * JSON text.
+     */
+    private void printJson(Map<String, Object> object) {
+        out.println(shown(new String(Json.write(object), StandardCharsets.UTF_8)));
     }
 
     private void printMessage(String answer) throws CoreClient.Unreachable {

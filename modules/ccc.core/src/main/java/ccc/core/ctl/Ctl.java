@@ -32,7 +32,10 @@ public final class Ctl {
     public static final int REFUSED = 1;
     /** The command line was wrong, or a file it names could not be read. */
     public static final int USAGE = 2;
-    /** The core could not be reached, or the connection broke. */
+    /**
+     * The core could not be reached, or the connection broke, or what came was no answer: not
+     * within the call's timeout, longer than a bound, not the core's JSON.
+     */
     public static final int UNREACHABLE = 3;
 
     /** The help text, {@code ccc ctl --help}. */
@@ -59,7 +62,8 @@ public final class Ctl {
               --json             print the core's JSON, one object a line, control characters escaped
 
             Exit codes: 0 done; 1 the core refused (its detail on stderr); 2 usage error;
-            3 the core could not be reached, or the connection broke.
+            3 the core could not be reached, or the connection broke, or sent no answer in time
+            or within bounds.
             """;
 
     private final Map<String, String> environment;

@@ -1,24 +1,41 @@
 package ccc.core.ctl;
 
 import ccc.core.json.Json;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Flow;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /** The HTTP API of a running core, through the JDK's HTTP client, with the bearer token when there is one. */
 final class CoreClient {
 
     /** How long connecting may take. */
     static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
-    /** How long a call that is not a stream may take: an update waits for the adapter, bounded by the core's own timeouts. */
+    /**
+     * How long a call that is not a stream may take, its answer's body included: an update waits
+     * for the adapter, bounded by the core's own timeouts.
+     */
     static final Duration CALL_TIMEOUT = Duration.ofSeconds(60);
+    /**
+     * The longest answer to a call that is not a stream, in bytes: far more than the core sends
+     * (its status, metrics and last log lines), so that only a broken server reaches it.
+     */
+    static final int MAX_ANSWER_BYTES = 16 * 1024 * 1024;
 
     /** The core answered with an error status: {@code detail} is its {@code {"detail": ...}}, or the start of whatever it sent. */
     static final class Refused extends Exception {
@@ -62,15 +79,36 @@ final class CoreClient {
         return base;
     }
 
-    /** A call answered whole: its JSON body, or {@link Refused} with the core's detail. */
+    /**
+     * A call answered whole, within {@link #CALL_TIMEOUT} from asking to the answer's last byte:
+     * its JSON body, or {@link Refused} with the core's detail. The JDK's own request timeout
+     * ends when the headers arrive, so it is not what bounds the call.
+     */
     String call(String method, String path, byte[] body) throws Refused, Unreachable {
-        HttpRequest.Builder request = request(path).timeout(CALL_TIMEOUT);
+        HttpRequest.Builder request = request(path);
         if (body == null) {
             request.method(method, HttpRequest.BodyPublishers.noBody());
         } else {
             request.header("Content-Type", "application/json").method(method, HttpRequest.BodyPublishers.ofByteArray(body));
         }
-        HttpResponse<byte[]> response = send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+        CompletableFuture<HttpResponse<byte[]>> answer = http.sendAsync(request.build(), info -> new BoundedBody());
+        HttpResponse<byte[]> response;
+        try {
+            response = answer.get(CALL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            answer.cancel(true);
+            throw new Unreachable("the core at " + base + " did not answer within " + CALL_TIMEOUT.toSeconds() + " s");
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof AnswerTooLong) {
+                throw new Unreachable("the core at " + base + " sent an answer longer than " + MAX_ANSWER_BYTES + " bytes");
+            }
+            throw new Unreachable("cannot reach the core at " + base + ": "
+                    + (e.getCause() instanceof IOException cause ? describe(cause) : String.valueOf(e.getCause())));
+        } catch (InterruptedException e) {
+            answer.cancel(true);
+            Thread.currentThread().interrupt();
+            throw new Unreachable("interrupted");
+        }
         String text = new String(response.body(), StandardCharsets.UTF_8);
         if (response.statusCode() >= 400) {
             throw refused(response.statusCode(), text);
@@ -90,6 +128,60 @@ final class CoreClient {
             }
         }
         return response.body();
+    }
+
+    /** An answer that grew past {@link #MAX_ANSWER_BYTES}. */
+    private static final class AnswerTooLong extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        AnswerTooLong() {
+            super("the answer is longer than " + MAX_ANSWER_BYTES + " bytes", null);
+        }
+    }
+
+    /** Collects an answer's body, and fails the call when it grows past {@link #MAX_ANSWER_BYTES}. */
+    private static final class BoundedBody implements HttpResponse.BodySubscriber<byte[]> {
+        private final CompletableFuture<byte[]> body = new CompletableFuture<>();
+        private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        private Flow.Subscription subscription;
+
+        @Override
+        public CompletionStage<byte[]> getBody() {
+            return body;
+        }
+
+        @Override
+        public void onSubscribe(Flow.Subscription given) {
+            subscription = given;
+            given.request(Long.MAX_VALUE);
+        }
+
+        @Override
+        public void onNext(List<ByteBuffer> buffers) {
+            for (ByteBuffer buffer : buffers) {
+                if (body.isDone()) {
+                    return;
+                }
+                if (buffer.remaining() > MAX_ANSWER_BYTES - bytes.size()) {
+                    subscription.cancel();
+                    body.completeExceptionally(new AnswerTooLong());
+                    return;
+                }
+                byte[] chunk = new byte[buffer.remaining()];
+                buffer.get(chunk);
+                bytes.writeBytes(chunk);
+            }
+        }
+
+        @Override
+        public void onError(Throwable error) {
+            body.completeExceptionally(error);
+        }
+
+        @Override
+        public void onComplete() {
+            body.complete(bytes.toByteArray());
+        }
     }
 
     private HttpRequest.Builder request(String path) {

@@ -3,10 +3,9 @@ package ccc.core.ctl;
 import ccc.core.config.ConfigException;
 import ccc.core.config.ConfigLoader;
 import ccc.core.json.Json;
-import java.io.BufferedReader;
+import ccc.core.log.Log;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -33,7 +32,10 @@ public final class Ctl {
     public static final int REFUSED = 1;
     /** The command line was wrong, or a file it names could not be read. */
     public static final int USAGE = 2;
-    /** The core could not be reached, or the connection broke. */
+    /**
+     * The core could not be reached, or the connection broke, or what came was no answer: not
+     * within the call's timeout, longer than a bound, not the core's JSON.
+     */
     public static final int UNREACHABLE = 3;
 
     /** The help text, {@code ccc ctl --help}. */
@@ -57,10 +59,11 @@ public final class Ctl {
 
               --url URL          the core; default http://127.0.0.1:$CCC_PORT (8080 when CCC_PORT is unset)
               --token-file FILE  the bearer token, from FILE; else the environment's CCC_API_TOKEN
-              --json             print the core's JSON as it is (logs -f and events: one object a line)
+              --json             print the core's JSON, one object a line, control characters escaped
 
             Exit codes: 0 done; 1 the core refused (its detail on stderr); 2 usage error;
-            3 the core could not be reached, or the connection broke.
+            3 the core could not be reached, or the connection broke, or sent no answer in time
+            or within bounds.
             """;
 
     private final Map<String, String> environment;
@@ -90,14 +93,14 @@ public final class Ctl {
         try {
             return ctl.dispatch(new ArrayList<>(List.of(args)));
         } catch (UsageError e) {
-            err.println("ccc ctl: " + e.getMessage() + "; see ccc ctl --help");
+            err.println(shown("ccc ctl: " + e.getMessage() + "; see ccc ctl --help"));
             return USAGE;
         } catch (CoreClient.Refused e) {
-            err.println("ccc ctl: " + (e.status() == CoreClient.Refused.STREAM_ENDED ? "" : "the core answered " + e.status() + ": ")
-                    + e.getMessage() + (e.status() == 401 ? " (give the token in CCC_API_TOKEN or with --token-file)" : ""));
+            err.println(shown("ccc ctl: " + (e.status() == CoreClient.Refused.STREAM_ENDED ? "" : "the core answered " + e.status() + ": ")
+                    + e.getMessage() + (e.status() == 401 ? " (give the token in CCC_API_TOKEN or with --token-file)" : "")));
             return REFUSED;
         } catch (CoreClient.Unreachable e) {
-            err.println("ccc ctl: " + e.getMessage());
+            err.println(shown("ccc ctl: " + e.getMessage()));
             return UNREACHABLE;
         } finally {
             out.flush();
@@ -175,8 +178,7 @@ public final class Ctl {
             });
         }
         query.append("&follow=true");
-        try (var lines = new BufferedReader(new InputStreamReader(client.stream("/api/logs" + query, "application/x-ndjson"),
-                StandardCharsets.UTF_8))) {
+        try (var lines = new BoundedLineReader(client.stream("/api/logs" + query, "application/x-ndjson"))) {
             String text;
             while ((text = lines.readLine()) != null) {
                 if (text.isEmpty()) {
@@ -187,7 +189,7 @@ public final class Ctl {
                     throw new CoreClient.Refused(CoreClient.Refused.STREAM_ENDED, "the core ended the stream: " + line.get("reason"));
                 }
                 if (json) {
-                    out.println(text);
+                    printJson(line);
                 } else {
                     printLine(line);
                 }
@@ -218,7 +220,7 @@ public final class Ctl {
                     line.put("id", event.id() == null ? null : Long.parseLong(event.id()));
                     line.put("event", event.type());
                     line.put("data", data);
-                    out.println(new String(Json.write(line), StandardCharsets.UTF_8));
+                    printJson(line);
                 } else {
                     out.println(describe(event.type(), data));
                 }
@@ -240,7 +242,16 @@ public final class Ctl {
         return out.checkError() | err.checkError();
     }
 
-    /** One event for people: its time, type and fields as {@code key=value}, nulls left out. */
+    /**
+     * Text from outside (the workload's output, the core's answers) as one line that a terminal
+     * shows as it is: escaped as the core's log escapes it, so that no control character the
+     * workload or a server chose can move the cursor, retitle the window or forge a line.
+     */
+    private static String shown(Object text) {
+        return Log.oneLine(String.valueOf(text));
+    }
+
+    /** One event for people: its time, type and fields as {@code key=value}, nulls left out, {@linkplain #shown shown} as one line. */
     static String describe(String type, Map<String, Object> data) {
         var line = new StringBuilder();
         line.append(data.getOrDefault("timestamp", "")).append("  ").append(String.format("%-8s", type));
@@ -249,7 +260,7 @@ public final class Ctl {
                 line.append(' ').append(key).append('=').append(value instanceof String text && text.contains(" ") ? '"' + text + '"' : value);
             }
         });
-        return line.toString();
+        return shown(line);
     }
 
     /** An action that prints a JSON answer for people. */
@@ -260,22 +271,32 @@ public final class Ctl {
 
     private int print(String answer, boolean json, Printer forPeople) throws CoreClient.Unreachable {
         if (json) {
-            out.println(answer.strip());
+            printJson(CoreClient.object(answer));
         } else {
             forPeople.print();
         }
         return OK;
     }
 
+    /**
+     * A JSON object as one line, written anew by the core's JSON writer and then {@linkplain
+     * #shown shown}: whatever the server put between tokens (a carriage return is valid there) is
+     * gone, and what JSON lets a string hold raw (DEL, C1, U+2028/U+2029) is escaped, as the same
+     * JSON text.
+     */
+    private void printJson(Map<String, Object> object) {
+        out.println(shown(new String(Json.write(object), StandardCharsets.UTF_8)));
+    }
+
     private void printMessage(String answer) throws CoreClient.Unreachable {
         Object message = CoreClient.object(answer).get("message");
-        out.println(message == null ? answer.strip() : message);
+        out.println(shown(message == null ? answer.strip() : message));
     }
 
     /** A line of the workload's output: its text, to stderr when the workload wrote it there (as {@code docker logs} does). */
     private void printLine(Object line) {
         if (line instanceof Map<?, ?> fields) {
-            (("stderr".equals(fields.get("stream"))) ? err : out).println(fields.get("line"));
+            (("stderr".equals(fields.get("stream"))) ? err : out).println(shown(fields.get("line")));
         }
     }
 
@@ -284,7 +305,7 @@ public final class Ctl {
         var flat = new LinkedHashMap<String, Object>();
         flatten("", object, flat);
         int width = flat.keySet().stream().mapToInt(String::length).max().orElse(0);
-        flat.forEach((key, value) -> out.println(String.format("%-" + width + "s  %s", key, value == null ? "-" : value)));
+        flat.forEach((key, value) -> out.println(shown(String.format("%-" + width + "s  %s", key, value == null ? "-" : value))));
     }
 
     private static void flatten(String prefix, Map<?, ?> object, Map<String, Object> flat) {

@@ -1,18 +1,20 @@
 package ccc.core.ctl;
 
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 
 /**
  * Reads a {@code text/event-stream} as the HTML standard's event-stream parser does: lines of
  * {@code field: value} until a blank line dispatches the event; comment lines (the heartbeat)
- * and blank lines with no data are skipped; {@code id} persists as the last event id.
+ * and blank lines with no data are skipped; {@code id} persists as the last event id. A line,
+ * and an event's data, longer than {@link #MAX_DATA_CHARS} end the stream with an
+ * {@link IOException}.
  */
 public final class ServerSentEvents implements AutoCloseable {
+
+    /** The longest data an event may have, over all its {@code data:} lines, in characters: as long as one line may be. */
+    public static final int MAX_DATA_CHARS = BoundedLineReader.MAX_LINE_CHARS;
 
     /**
      * One event.
@@ -24,11 +26,11 @@ public final class ServerSentEvents implements AutoCloseable {
     public record Event(String id, String type, String data) {
     }
 
-    private final BufferedReader reader;
+    private final BoundedLineReader reader;
     private String lastEventId = "";
 
     public ServerSentEvents(InputStream in) {
-        this.reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
+        this.reader = new BoundedLineReader(in);
     }
 
     /** The next event, waiting for it; empty when the stream has ended. */
@@ -60,7 +62,12 @@ public final class ServerSentEvents implements AutoCloseable {
             }
             switch (field) {
                 case "event" -> type = value;
-                case "data" -> data = data == null ? new StringBuilder(value) : data.append('\n').append(value);
+                case "data" -> {
+                    if (data != null && value.length() + 1 > MAX_DATA_CHARS - data.length()) {
+                        throw new IOException("an event's data is longer than " + MAX_DATA_CHARS + " characters");
+                    }
+                    data = data == null ? new StringBuilder(value) : data.append('\n').append(value);
+                }
                 case "id" -> {
                     if (value.indexOf('\0') < 0) {
                         id = value;

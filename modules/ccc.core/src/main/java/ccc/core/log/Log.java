@@ -201,9 +201,9 @@ public record Log(String component, Redactor secrets) {
     /**
      * {@code text} with every control character (C0, DEL, C1) and the Unicode line and paragraph
      * separators escaped as JSON escapes them: a backslash and n, r or t, else a backslash, u and
-     * four hex digits.
+     * four hex digits. {@code ccc ctl} prints outside text for people through this too.
      */
-    static String oneLine(String text) {
+    public static String oneLine(String text) {
         return escaped(text, false);
     }
 

@@ -60,6 +60,7 @@ final class StartSequence {
             AdapterCalls.hook(setup, "pre_start hook", () -> setup.adapter().preStart(plan.payload(), setup.context()));
             timeline.step("pre_start_hook");
             long launchesBefore = setup.context() instanceof LaunchRecord record ? record.launches() : 0;
+            RunOutput output = RunOutput.beginningNow(setup.output());
             Workload workload;
             try {
                 workload = plan.launch().isPresent()
@@ -80,7 +81,7 @@ final class StartSequence {
             }
             WorkloadTree tree = treeOf(workload);
             timeline.step("tree");
-            return new RunningWorkload(workload, tree, stopPolicy(), generation, began);
+            return new RunningWorkload(workload, tree, stopPolicy(), generation, began, output);
         } catch (AdapterCallException e) {
             throw new Failed(e.failure());
         }

@@ -50,6 +50,11 @@ final class StartSequence {
 
     /** Runs the sequence, marking each step on {@code timeline}; returns the workload running. */
     RunningWorkload run(StartPlan plan, long generation, Instant began, Timeline timeline) throws Failed {
+        // Before anything runs for the workload: a refused user refuses the whole start.
+        var refusal = setup.workloadUser().refusal();
+        if (refusal.isPresent()) {
+            throw new Failed(Failure.of(Failure.Kind.CORE, refusal.get()));
+        }
         runPrivilegedPreStart();
         timeline.step("pre_start_commands");
         if (plan.shaping().isPresent()) {

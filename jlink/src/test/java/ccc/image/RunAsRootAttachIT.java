@@ -2,6 +2,7 @@ package ccc.image;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,8 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
  * keeps its attach mechanism, which admits any peer with the JVM's own euid: the workload asks
  * it to load a native agent ({@code jcmd PID JVMTI.agent_load}), and the agent runs inside the
  * core with every capability the core has. The agent here only writes down its capabilities.
- * Either the core refuses (or at least warns of) a uid-0 {@code run_as_user}, or the runtime
- * image's JVM runs with {@code -XX:+DisableAttachMechanism} (or without dynamic agent loading).
+ * The core refuses to start a workload as a uid-0 {@code run_as_user}, so nothing of it runs.
  */
 class RunAsRootAttachIT {
 
@@ -69,13 +69,17 @@ class RunAsRootAttachIT {
             core.awaitReady(Duration.ofSeconds(30));
             assertEquals(200, core.request("POST", "/api/start", "{}").status());
             Instant deadline = Instant.now().plusSeconds(30);
-            while (!Files.exists(proof) && Instant.now().isBefore(deadline)
+            String status = "";
+            while (!Files.exists(proof) && Instant.now().isBefore(deadline) && !status.contains("\"phase\":\"failed\"")
                     && core.request("GET", "/api/logs", null).body().split("\"line\"").length < 3) {
                 ImageProcess.sleep(100);
+                status = core.request("GET", "/api/status", null).body();
             }
             String logs = core.request("GET", "/api/logs", null).body();
             assertFalse(Files.exists(proof), () -> "the workload (uid 0, no capabilities) loaded native code into the core, which ran with "
                     + readQuietly(proof).strip() + "; the workload's output: " + logs);
+            String refused = status;
+            assertTrue(refused.contains("run_as_user 'root' has uid 0"), () -> "the start was not refused: " + refused + "; the workload's output: " + logs);
         }
     }
 

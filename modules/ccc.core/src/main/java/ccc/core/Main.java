@@ -10,6 +10,7 @@ import ccc.core.http.ApiServer;
 import ccc.core.json.Json;
 import ccc.core.log.FatalErrors;
 import ccc.core.lifecycle.Phase;
+import ccc.core.lifecycle.WorkloadUser;
 import ccc.core.log.Level;
 import ccc.core.log.Log;
 import ccc.core.log.Timeline;
@@ -501,11 +502,8 @@ public final class Main {
         adaptersDir.ifPresent(dir -> lines.add("adapters directory: " + dir + (Files.isDirectory(dir) ? "" : " (absent)")));
         var process = config.processManagement();
         lines.add("process_management: " + (process.enabled() ? "enabled, command " + process.command() : "off"));
-        // A warning, not a failure: the image that runs the core may have the user this machine lacks.
-        lines.add("run_as_user: " + config.adapter().runAsUser()
-                .map(user -> users.find(user).isPresent() ? user
-                        : user + " (warning: no such user on this machine; a start as root fails here with run_as_user '" + user + "' does not exist)")
-                .orElse("(none)"));
+        // Warnings, not failures: the image that runs the core may have the user this machine lacks, or have it otherwise.
+        lines.add("run_as_user: " + config.adapter().runAsUser().map(user -> describeRunAsUser(user, users)).orElse("(none)"));
         lines.add("privileged_commands: " + config.privilegedCommands().preStart().size() + " pre_start, "
                 + config.privilegedCommands().postStop().size() + " post_stop");
         lines.add("traffic_control: " + (config.trafficControl().enabled() ? "on " + config.trafficControl().networkInterface() : "off"));
@@ -520,6 +518,17 @@ public final class Main {
                 : "off"));
         lines.add("configuration OK");
         return String.join("\n", lines);
+    }
+
+    /** {@code run_as_user} as {@code --check-config} shows it: the name, and what a start as root would find wrong with it here. */
+    private static String describeRunAsUser(String user, UserDirectory users) {
+        var account = users.find(user);
+        if (account.isEmpty()) {
+            return user + " (warning: no such user on this machine; a start as root fails here with run_as_user '" + user + "' does not exist)";
+        }
+        return WorkloadUser.refusal(user, account)
+                .map(reason -> user + " (warning: a start as root is refused here: " + reason + ")")
+                .orElse(user);
     }
 
     /** {@code ccc appspec [--config PATH]}: a skeleton of Showrunner's {@code appspec.json} for this configuration, on stdout. */

@@ -12,6 +12,7 @@ import ccc.core.lifecycle.LifecycleSetup;
 import ccc.core.lifecycle.NoAdapter;
 import ccc.core.lifecycle.Planner;
 import ccc.core.lifecycle.Snapshot;
+import ccc.core.lifecycle.WorkloadUser;
 import ccc.core.log.Log;
 import ccc.core.log.Redactor;
 import ccc.core.metrics.LifecycleTimings;
@@ -109,7 +110,8 @@ public record Supervisor(
         var restart = processAdapter.isPresent() ? config.processManagement().restart() : CoreConfig.RestartSection.NEVER;
         var timings = new LifecycleTimings();
         var lifecycle = new Lifecycle(new LifecycleSetup(adapterName, hooks, processAdapter, context, config.lifecycle(),
-                config.privilegedCommands(), privilegeDrop.runningAsRoot(), trafficPlan, shaper, new SystemProcessControl(),
+                config.privilegedCommands(), privilegeDrop.runningAsRoot(),
+                new WorkloadUser(config.adapter().runAsUser(), privilegeDrop::account), trafficPlan, shaper, new SystemProcessControl(),
                 output, restart, Stream.<LifecycleObserver>concat(Stream.of(timings, phaseChangesTo(launcher)), observers.stream()).toList(),
                 Delays.onTimerThread()));
         var planner = new Planner(config.adapter().primaryPayloadKey(), processAdapter, trafficPlan);

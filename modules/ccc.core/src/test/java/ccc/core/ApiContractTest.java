@@ -161,12 +161,15 @@ class ApiContractTest {
     void stopTakesAJsonNullAsNoBodyAsVersionTwoDid() {
         // Its body is optional; FastAPI read the JSON null a client sends for "no options" as none given.
         assertEquals(Map.of("message", "nothing to stop"), core.post("/api/stop", "null").json());
+        // A UTF-8 byte order mark before the value is read past, as before an object.
+        assertEquals(Map.of("message", "nothing to stop"), core.post("/api/stop", "\uFEFFnull").json());
+        assertEquals(Map.of("message", "nothing to stop"), core.post("/api/stop", "\uFEFF{}").json());
         startWorkload();
         long pid = ((Number) core.status().get("pid")).longValue();
         assertEquals(Map.of("message", "stop initiated"), core.post("/api/stop", " null\n").json());
         core.awaitPhase("stopped");
         assertFalse(Processes.alive(pid));
-        for (String notAnObject : List.of("[]", "\"null\"", "nul", "null null")) {
+        for (String notAnObject : List.of("[]", "\"null\"", "nul", "null null", "\uFEFFnull null", "\uFEFF\uFEFFnull")) {
             assertEquals(422, core.post("/api/stop", notAnObject).status(), notAnObject);
         }
     }

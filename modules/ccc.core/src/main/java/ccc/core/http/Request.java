@@ -107,11 +107,11 @@ public final class Request {
      */
     public Map<String, Object> jsonObject(boolean optional) throws HttpError {
         byte[] body = body();
-        if (optional && (isBlank(body) || isNull(body))) {
+        if (optional && isBlank(body)) {
             return Map.of();
         }
         try {
-            return Json.readObject(body);
+            return optional ? Json.readOptionalObject(body) : Json.readObject(body);
         } catch (Json.InvalidJson e) {
             throw new HttpError(422, e.getMessage());
         }
@@ -143,11 +143,6 @@ public final class Request {
     private static boolean isJson(String contentType) {
         String type = contentType.split(";", 2)[0].trim().toLowerCase(Locale.ROOT);
         return type.equals("application/json") || (type.startsWith("application/") && type.endsWith("+json"));
-    }
-
-    private static boolean isNull(byte[] body) {
-        // Only a short body can be the literal: a large one is never turned into text here.
-        return body.length <= 64 && new String(body, java.nio.charset.StandardCharsets.US_ASCII).strip().equals("null");
     }
 
     private static boolean isBlank(byte[] body) {

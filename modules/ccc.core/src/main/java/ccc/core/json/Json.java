@@ -44,8 +44,22 @@ public final class Json {
      *
      * @throws InvalidJson when it is not JSON, not an object, or breaks a read limit
      */
-    @SuppressWarnings("unchecked")
     public static Map<String, Object> readObject(byte[] body) throws InvalidJson {
+        return read(body, false);
+    }
+
+    /**
+     * As {@link #readObject}, but a JSON {@code null} reads as an empty object: an optional body, for
+     * which clients send {@code null} to mean "no options". The null is found by the same parse as
+     * any other value, so whatever the parser reads past before a value (a UTF-8 byte order mark,
+     * blanks) it reads past before this one.
+     */
+    public static Map<String, Object> readOptionalObject(byte[] body) throws InvalidJson {
+        return read(body, true);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> read(byte[] body, boolean nullIsEmpty) throws InvalidJson {
         if (body.length == 0) {
             throw new InvalidJson("body must be a JSON object, got an empty body");
         }
@@ -53,6 +67,9 @@ public final class Json {
             Object value = MAPPER.anyFrom(parser);
             if (parser.nextToken() != null) {
                 throw new InvalidJson("body must be a single JSON object, found more content after it");
+            }
+            if (value == null && nullIsEmpty) {
+                return Map.of();
             }
             if (!(value instanceof Map<?, ?> map)) {
                 throw new InvalidJson("body must be a JSON object, got " + kind(value));

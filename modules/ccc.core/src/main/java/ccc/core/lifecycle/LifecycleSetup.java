@@ -18,6 +18,7 @@ import java.util.Optional;
  * @param adapter the adapter: its hooks always, and the workload itself unless {@code processAdapter} runs it
  * @param processAdapter the built-in process adapter, when the core runs the workload itself
  * @param privileged whether the core runs as root, so privileged commands may run
+ * @param workloadUser the user the workload is to run as, which a start refuses when its uid is 0
  * @param trafficPlan how payloads ask for shaping, when {@code traffic_control} is enabled
  * @param processes the operating system, as far as the lifecycle needs it
  * @param output the workload's output, whose last lines reach the exit hook and whose redactor masks errors
@@ -32,6 +33,7 @@ public record LifecycleSetup(
         CoreConfig.LifecycleTimeouts timeouts,
         CoreConfig.PrivilegedCommandsSection privilegedCommands,
         boolean privileged,
+        WorkloadUser workloadUser,
         Optional<TrafficPlan> trafficPlan,
         Shaper shaper,
         ProcessControl processes,

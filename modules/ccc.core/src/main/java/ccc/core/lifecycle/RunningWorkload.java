@@ -12,8 +12,9 @@ import java.time.Instant;
  * @param stop how it is asked to stop
  * @param generation which start it came from: an exit of an earlier one is ignored
  * @param since when its start sequence began
+ * @param output the lines it wrote, whose last ones its exit tells of
  */
-record RunningWorkload(Workload workload, WorkloadTree tree, StopPolicy stop, long generation, Instant since) {
+record RunningWorkload(Workload workload, WorkloadTree tree, StopPolicy stop, long generation, Instant since, RunOutput output) {
 
     /**
      * How a workload is stopped: by the adapter's {@code stop()} first (when {@code adapterStops}),

@@ -50,6 +50,11 @@ final class StartSequence {
 
     /** Runs the sequence, marking each step on {@code timeline}; returns the workload running. */
     RunningWorkload run(StartPlan plan, long generation, Instant began, Timeline timeline) throws Failed {
+        // Before anything runs for the workload: a refused user refuses the whole start.
+        var refusal = setup.workloadUser().refusal();
+        if (refusal.isPresent()) {
+            throw new Failed(Failure.of(Failure.Kind.CORE, refusal.get()));
+        }
         runPrivilegedPreStart();
         timeline.step("pre_start_commands");
         if (plan.shaping().isPresent()) {
@@ -60,6 +65,7 @@ final class StartSequence {
             AdapterCalls.hook(setup, "pre_start hook", () -> setup.adapter().preStart(plan.payload(), setup.context()));
             timeline.step("pre_start_hook");
             long launchesBefore = setup.context() instanceof LaunchRecord record ? record.launches() : 0;
+            RunOutput output = RunOutput.beginningNow(setup.output());
             Workload workload;
             try {
                 workload = plan.launch().isPresent()
@@ -80,7 +86,7 @@ final class StartSequence {
             }
             WorkloadTree tree = treeOf(workload);
             timeline.step("tree");
-            return new RunningWorkload(workload, tree, stopPolicy(), generation, began);
+            return new RunningWorkload(workload, tree, stopPolicy(), generation, began, output);
         } catch (AdapterCallException e) {
             throw new Failed(e.failure());
         }

@@ -76,7 +76,7 @@ final class StopSequence {
                 // The tree is gone, so its pipes are closed: the last lines are read before the exit hook sees them.
                 awaitOutput(running.workload());
                 timeline.step("output");
-                notifyExit(exitCode.orElse(-1), reason != Reason.EXITED);
+                notifyExit(running.output(), exitCode.orElse(-1), reason != Reason.EXITED);
                 timeline.step("exit_hook");
             }
         } else if (setup.processAdapter().isEmpty()) { // the adapter runs the workload: its stop ends it
@@ -107,10 +107,10 @@ final class StopSequence {
         setup.processes().endTree(tree, Signals.KILL, Instant.now());
     }
 
-    /** Tells the observers and the adapter how the workload ended, with its last output lines. */
-    void notifyExit(int exitCode, boolean requested) {
-        var exit = new WorkloadExit(exitCode, requested, setup.output().tailText(EXIT_TAIL_LINES, WorkloadOutput.Stream.STDOUT),
-                setup.output().tailText(EXIT_TAIL_LINES, WorkloadOutput.Stream.STDERR));
+    /** Tells the observers and the adapter how the workload ended, with the last lines it wrote (none of an earlier run's). */
+    private void notifyExit(RunOutput output, int exitCode, boolean requested) {
+        var exit = new WorkloadExit(exitCode, requested, output.lastLines(EXIT_TAIL_LINES, WorkloadOutput.Stream.STDOUT),
+                output.lastLines(EXIT_TAIL_LINES, WorkloadOutput.Stream.STDERR));
         exitObserved.accept(exit);
         try {
             AdapterCalls.hook(setup, "exit hook", () -> setup.adapter().onWorkloadExit(exit));

@@ -131,7 +131,7 @@ class LifecycleStateMachineTest {
                 (CONFIG.formatted(callTimeoutSeconds, stopTimeoutSeconds) + extraYaml).getBytes(StandardCharsets.UTF_8)), "test");
         var output = new WorkloadOutput(100, new Redactor());
         lifecycle = new Lifecycle(new LifecycleSetup("test.Adapter", adapter, Optional.empty(), new FakeContext(),
-                config.lifecycle(), config.privilegedCommands(), true, Optional.empty(), Shaper.system("lo", false), processes,
+                config.lifecycle(), config.privilegedCommands(), true, WorkloadUser.NONE, Optional.empty(), Shaper.system("lo", false), processes,
                 output, config.processManagement().restart(), List.of(observer), delays));
         return lifecycle;
     }

@@ -10,7 +10,6 @@ import ccc.core.http.ApiServer;
 import ccc.core.json.Json;
 import ccc.core.log.FatalErrors;
 import ccc.core.lifecycle.Phase;
-import ccc.core.lifecycle.WorkloadUser;
 import ccc.core.log.Level;
 import ccc.core.log.Log;
 import ccc.core.log.Timeline;
@@ -526,7 +525,7 @@ public final class Main {
         if (account.isEmpty()) {
             return user + " (warning: no such user on this machine; a start as root fails here with run_as_user '" + user + "' does not exist)";
         }
-        return WorkloadUser.refusal(user, account)
+        return PrivilegeDrop.refusal(user, account.get())
                 .map(reason -> user + " (warning: a start as root is refused here: " + reason + ")")
                 .orElse(user);
     }

@@ -2,6 +2,7 @@ package ccc.core;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import ccc.core.process.PrivilegeDrop;
 import ccc.core.process.UserDirectory;
@@ -48,6 +49,18 @@ class RunAsRootTest {
         adapter.command = List.of("sh", "-c", "touch \"" + ran + "\"");
         assertRefused(adapter, "", privileges, ran);
         assertEquals(0, adapter.starts.get(), "the adapter was asked to start a workload as uid 0");
+    }
+
+    @Test
+    void noLaunchSwitchesToAUserWhoseUidIsZeroWhenever() throws Exception {
+        // What an adapter launches or wraps outside a start (in an update, say) meets the same refusal.
+        var privileges = new PrivilegeDrop(users(), PrivilegeDrop.system().helper(), true);
+        var wrapped = assertThrows(IllegalStateException.class, () -> privileges.wrap(List.of("true"), Optional.of("toor")));
+        assertEquals(refusal("toor"), wrapped.getMessage());
+        var launched = assertThrows(IllegalStateException.class,
+                () -> privileges.launchCommand(List.of("true"), Optional.of("root"), Optional.empty()));
+        assertEquals(refusal("root"), launched.getMessage());
+        assertThrows(IllegalStateException.class, () -> privileges.workloadAccount(Optional.of("toor")));
     }
 
     private static void assertRefused(SleepAdapter adapter, String extraYaml, PrivilegeDrop privileges, Path ran) throws Exception {

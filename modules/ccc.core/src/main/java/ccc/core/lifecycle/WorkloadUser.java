@@ -1,16 +1,14 @@
 package ccc.core.lifecycle;
 
+import ccc.core.process.PrivilegeDrop;
 import ccc.core.process.UserAccount;
 import java.util.Optional;
 import java.util.function.Function;
 
 /**
- * The user {@code run_as_user} names, and the rule the core holds it to: no account whose uid is
- * 0. Such a workload looks dropped and is not: it keeps the core's uid (without capabilities),
- * and with it the JVM's attach mechanism, which admits any peer of the same uid and loads code
- * into the core, which has every capability; it can read the core's mode-0600 secrets too. The
- * start is refused (here, for a workload the core or an adapter starts) and {@code --check-config}
- * warns of it, with the same words.
+ * The user {@code run_as_user} names, asked about first at each start: an account the core
+ * refuses to switch to ({@link PrivilegeDrop#refusal}, uid 0) refuses the whole start before
+ * anything runs for it, privileged commands and adapter calls included.
  */
 public final class WorkloadUser {
 
@@ -32,15 +30,6 @@ public final class WorkloadUser {
 
     /** Why a start now is refused for this user, when it is: an unknown user fails later, as its launch finds none. */
     Optional<String> refusal() {
-        return name.flatMap(user -> refusal(user, accounts.apply(name)));
-    }
-
-    /** Why {@code user}, whose account is {@code account}, is refused as {@code run_as_user}: its uid is 0. */
-    public static Optional<String> refusal(String user, Optional<UserAccount> account) {
-        if (account.isEmpty() || account.get().uid() != 0) {
-            return Optional.empty();
-        }
-        return Optional.of("run_as_user '" + user + "' has uid 0, the core's own: a workload run as it could load code into the core"
-                + " and read its secrets; leave run_as_user unset to run the workload as the core's user, or name an unprivileged user");
+        return name.flatMap(user -> accounts.apply(name).flatMap(account -> PrivilegeDrop.refusal(user, account)));
     }
 }

@@ -102,7 +102,27 @@ public final class PrivilegeDrop {
     }
 
     private UserAccount requireAccount(String user) {
-        return users.find(user).orElseThrow(() -> new IllegalStateException("run_as_user '" + user + "' does not exist"));
+        UserAccount account = users.find(user).orElseThrow(() -> new IllegalStateException("run_as_user '" + user + "' does not exist"));
+        refusal(user, account).ifPresent(reason -> {
+            throw new IllegalStateException(reason);
+        });
+        return account;
+    }
+
+    /**
+     * Why {@code user}, whose account is {@code account}, is refused as {@code run_as_user}: its
+     * uid is 0. Such a workload looks dropped and is not: it keeps the core's uid (without
+     * capabilities), and with it the JVM's attach mechanism, which admits any peer of the same uid
+     * and loads code into the core, which has every capability; it could read the core's mode-0600
+     * secrets too. Every switch to it is refused (a start's first step asks too, so that nothing
+     * runs for such a start), and {@code --check-config} warns of it with the same words.
+     */
+    public static Optional<String> refusal(String user, UserAccount account) {
+        if (account.uid() != 0) {
+            return Optional.empty();
+        }
+        return Optional.of("run_as_user '" + user + "' has uid 0, the core's own: a workload run as it could load code into the core"
+                + " and read its secrets; leave run_as_user unset to run the workload as the core's user, or name an unprivileged user");
     }
 
     private static List<String> switchTo(UserAccount account) {

@@ -124,26 +124,24 @@ class CloneParentEscapeTest {
 
     @Test
     void aSiblingClonedByTheMainProcessDiesWithTheStop() throws Exception {
-        startCore("pause", marker);
-        core.post("/api/start", "{}");
-        core.awaitStatus(status -> "running".equals(status.get("phase")), Duration.ofSeconds(15));
-        long sibling = siblingPid();
-        assertTrue(Processes.alive(sibling), "the sibling runs before the stop");
-        core.post("/api/stop", "{}");
-        core.awaitStatus(status -> "stopped".equals(status.get("phase")), STOP_BOUND);
-        awaitNoneAlive("after a graceful stop", Duration.ofSeconds(2));
+        assertTheSiblingDiesWith("{}", "after a graceful stop");
     }
 
     @Test
     void aSiblingClonedByTheMainProcessDiesWithAForcedStop() throws Exception {
+        assertTheSiblingDiesWith("{\"force\": true}", "after a forced stop");
+    }
+
+    /** Starts a main process that clones a sibling and pauses, then stops it with {@code stopBody}: the sibling ends too. */
+    private void assertTheSiblingDiesWith(String stopBody, String when) throws Exception {
         startCore("pause", marker);
         core.post("/api/start", "{}");
         core.awaitStatus(status -> "running".equals(status.get("phase")), Duration.ofSeconds(15));
         long sibling = siblingPid();
         assertTrue(Processes.alive(sibling), "the sibling runs before the stop");
-        core.post("/api/stop", "{\"force\": true}");
+        core.post("/api/stop", stopBody);
         core.awaitStatus(status -> "stopped".equals(status.get("phase")), STOP_BOUND);
-        awaitNoneAlive("after a forced stop", Duration.ofSeconds(2));
+        awaitNoneAlive(when, Duration.ofSeconds(2));
     }
 
     @Test

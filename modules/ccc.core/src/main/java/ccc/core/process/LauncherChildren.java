@@ -27,6 +27,9 @@ final class LauncherChildren {
     private static final Object LOCK = new Object();
     // The launcher's thread's child list (/proc/self/task/TID/children), once that thread runs.
     private static volatile String childList;
+    // Guarded by LOCK: that list, opened at its first read and read again at each (the thread lives as long as the core), so
+    // that the looks of every stop and the sweep of every start make no open of their own.
+    private static ProcFile opened;
     // Guarded by LOCK. Pruned to the children there are at every read, so each holds at most as many as the thread has.
     private static final Set<Long> helpersWaiting = new HashSet<>();
     private static final Set<Long> reapedByOwner = new HashSet<>();
@@ -106,9 +109,14 @@ final class LauncherChildren {
         if (list == null) {
             return children;
         }
-        try (ProcFile file = ProcFile.open(list)) {
-            file.numbersInto(children);
+        try {
+            opened = opened == null ? ProcFile.open(list) : opened.reread();
+            opened.numbersInto(children);
         } catch (IOException | RuntimeException e) {
+            if (opened != null) {
+                opened.close();
+                opened = null;
+            }
             return children;
         }
         var present = new HashSet<>(children);

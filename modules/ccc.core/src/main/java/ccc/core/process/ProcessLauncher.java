@@ -3,7 +3,6 @@ package ccc.core.process;
 import ccc.api.Launch;
 import ccc.core.log.FatalErrors;
 import ccc.core.log.Log;
-import ccc.core.os.Signals;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -196,14 +195,11 @@ public final class ProcessLauncher {
     }
 
     /**
-     * Ends a workload whose launch failed after it began to run: its process group too, which the
-     * helper made its own session's (so nothing it started in the meantime stays behind), else
-     * the process alone. Its waiting thread reaps it.
+     * Ends a workload whose launch failed after it began to run, with everything it started in
+     * the meantime ({@link ProcessTree#kill}). Its waiting thread reaps it.
      */
-    private void endLaunched(Process process) {
-        if (privilegeDrop.helper().isPresent()) {
-            Native.kill(-process.pid(), Signals.KILL);
-        }
+    private static void endLaunched(Process process) {
+        ProcessTree.kill(process.pid());
         process.destroyForcibly();
         PosixSpawn.closeQuietly(process.getInputStream());
         PosixSpawn.closeQuietly(process.getErrorStream());

@@ -113,6 +113,29 @@ class CtlHostileTest {
         }
     }
 
+    /** A stream whose answer never begins (a server that accepts and says nothing) ends once its headers are late. */
+    @Test
+    void aStreamWhoseAnswerNeverBeginsEndsOnceItIsLate() throws Exception {
+        server = new ServerSocket(0, 5, InetAddress.getLoopbackAddress());
+        Thread.ofVirtual().start(() -> {
+            try (Socket client = server.accept()) {
+                client.getInputStream().read(new byte[8192]);
+                Thread.sleep(Duration.ofMinutes(5));
+            } catch (IOException | InterruptedException e) {
+                // The test is over.
+            }
+        });
+        var events = CompletableFuture.supplyAsync(() -> ctl(Map.of(), "--url", "http://127.0.0.1:" + server.getLocalPort(), "events"));
+        try {
+            // Its bound is CoreClient.STREAM_BEGINS_WITHIN, 10 s.
+            Run run = events.get(10 + 15, TimeUnit.SECONDS);
+            assertEquals(3, run.code(), run.err());
+            assertTrue(run.err().contains("did not begin its answer within 10 s"), run.err());
+        } catch (TimeoutException e) {
+            throw new AssertionError("ccc ctl events still waits for an answer that never began");
+        }
+    }
+
     /** A server that answers every request with {@code head} and then {@code body} for as long as the client reads. */
     private int answeringServer(String head, byte[] body, boolean endless) throws IOException {
         server = new ServerSocket(0, 5, InetAddress.getLoopbackAddress());

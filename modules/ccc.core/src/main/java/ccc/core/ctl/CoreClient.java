@@ -36,6 +36,11 @@ final class CoreClient {
      * (its status, metrics and last log lines), so that only a broken server reaches it.
      */
     static final int MAX_ANSWER_BYTES = 16 * 1024 * 1024;
+    /**
+     * How long a stream's answer may take to begin (its headers): the core begins one at once,
+     * and then it runs for as long as the user watches, so only its beginning is bounded.
+     */
+    static final Duration STREAM_BEGINS_WITHIN = Duration.ofSeconds(10);
 
     /** The core answered with an error status: {@code detail} is its {@code {"detail": ...}}, or the start of whatever it sent. */
     static final class Refused extends Exception {
@@ -118,7 +123,8 @@ final class CoreClient {
 
     /** A stream ({@code /api/events}, {@code /api/logs?follow=true}) asked for as {@code accept}: its body as it comes. */
     InputStream stream(String path, String accept) throws Refused, Unreachable {
-        HttpRequest request = request(path).header("Accept", accept).GET().build();
+        // The JDK's request timeout ends when the headers arrive, which is what bounds a stream.
+        HttpRequest request = request(path).header("Accept", accept).timeout(STREAM_BEGINS_WITHIN).GET().build();
         HttpResponse<InputStream> response = send(request, HttpResponse.BodyHandlers.ofInputStream());
         if (response.statusCode() >= 400) {
             try (InputStream body = response.body()) {
@@ -193,6 +199,9 @@ final class CoreClient {
     private <T> HttpResponse<T> send(HttpRequest request, HttpResponse.BodyHandler<T> handler) throws Unreachable {
         try {
             return http.send(request, handler);
+        } catch (java.net.http.HttpTimeoutException e) {
+            throw new Unreachable("the core at " + base + " did not begin its answer within "
+                    + request.timeout().map(Duration::toSeconds).orElse(0L) + " s");
         } catch (IOException e) {
             throw new Unreachable("cannot reach the core at " + base + ": " + describe(e));
         } catch (InterruptedException e) {

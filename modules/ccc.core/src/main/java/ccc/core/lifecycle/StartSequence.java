@@ -73,7 +73,8 @@ final class StartSequence {
                         : AdapterCalls.call("start", setup.timeouts().startTimeout(), () -> setup.adapter().start(plan.payload(), setup.context()),
                                 late -> {
                                     log.warn("adapter start returned after its timeout; ending the workload it started");
-                                    stopping.endAtOnce(treeOf(late));
+                                    // Only its own tree: the workload a later start runs may be running beside it.
+                                    setup.processes().killOnly(treeOf(late));
                                 });
             } catch (AdapterCallException e) {
                 endLaunchedSince(launchesBefore);

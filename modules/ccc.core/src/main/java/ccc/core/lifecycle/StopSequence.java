@@ -100,8 +100,8 @@ final class StopSequence {
     }
 
     /**
-     * SIGKILL to the whole of {@code tree} at once: for a workload an adapter returned after its
-     * start had timed out, for a shutdown whose grace ran out, and for a fatal error in the core.
+     * SIGKILL to the whole of {@code tree} at once: for a process an adapter launched in a start
+     * that failed, for a shutdown whose grace ran out, and for a fatal error in the core.
      */
     void endAtOnce(WorkloadTree tree) {
         setup.processes().endTree(tree, Signals.KILL, Instant.now());

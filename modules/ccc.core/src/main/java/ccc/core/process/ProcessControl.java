@@ -26,6 +26,15 @@ public interface ProcessControl {
     boolean endTree(WorkloadTree tree, int signal, Instant deadline);
 
     /**
+     * SIGKILL to {@code tree} at once, and to nothing else of the workload's (the orphans the core
+     * adopted, what the workload cloned beside itself): for a tree that is not the running
+     * workload's, such as one an adapter's start returned after its timeout.
+     *
+     * @return whether the whole tree is gone
+     */
+    boolean killOnly(WorkloadTree tree);
+
+    /**
      * SIGKILL to every orphan the core adopted and to their descendants, with no workload's tree
      * to end: what a workload left behind after its main process was gone (see
      * {@link ProcessTree#sweepOrphans()}). Cheap when nothing was adopted.

@@ -81,11 +81,22 @@ public final class ProcessTree {
      * @return whether the whole tree is gone
      */
     public static boolean end(WorkloadTree tree, int signal, Instant deadline) {
-        if (tree.pid().isEmpty() && adopted().isEmpty()) {
+        return end(tree, signal, deadline, true);
+    }
+
+    /**
+     * As {@link #end(WorkloadTree, int, Instant)}; with {@code withTheWorkloadsOwn}, the tree is
+     * the workload's, and what is the workload's without descending from its main process (the
+     * orphans the core adopted, what it cloned beside itself: {@link #adopted()}) ends with it.
+     * Without, only the tree itself: a privileged command's, or an earlier start's that an adapter
+     * returned late, beside which the workload may run on.
+     */
+    private static boolean end(WorkloadTree tree, int signal, Instant deadline, boolean withTheWorkloadsOwn) {
+        if (tree.pid().isEmpty() && (!withTheWorkloadsOwn || adopted().isEmpty())) {
             // A sweep with nothing adopted, at every start: one read of one child list.
             return true;
         }
-        try (Members members = new Members(tree)) {
+        try (Members members = new Members(tree, withTheWorkloadsOwn)) {
             boolean graceful = signal != Signals.KILL && Instant.now().isBefore(deadline);
             if (graceful && Reaper.adopting()) {
                 // The main process and its group first, before any look: what the main process's end orphans comes to
@@ -173,9 +184,17 @@ public final class ProcessTree {
         }
     }
 
-    /** SIGKILL to one process and everything it started, at once. */
+    /** SIGKILL to one process and everything it started, at once; nothing else of the workload's. */
     public static boolean kill(long pid) {
-        return end(new WorkloadTree(OptionalLong.of(pid), false), Signals.KILL, Instant.now());
+        return killOnly(new WorkloadTree(OptionalLong.of(pid), false));
+    }
+
+    /**
+     * SIGKILL to {@code tree} at once, and to nothing else of the workload's: for a tree that is
+     * not the running workload's (one an adapter's start returned after its timeout).
+     */
+    public static boolean killOnly(WorkloadTree tree) {
+        return end(tree, Signals.KILL, Instant.now(), false);
     }
 
     /**
@@ -255,6 +274,8 @@ public final class ProcessTree {
         private static final long NOT_SIGNALLED = Long.MAX_VALUE;
 
         private final WorkloadTree tree;
+        // Whether the orphans the core adopted and what the workload cloned beside itself belong to the tree.
+        private final boolean withTheWorkloadsOwn;
         private final Map<Long, Integer> pidfds = new LinkedHashMap<>();
         // The clock tick since boot at which the graceful signal went out (NOT_SIGNALLED before), as a process's start is
         // counted, and the last pid the kernel had handed out just before it.
@@ -265,8 +286,9 @@ public final class ProcessTree {
         // Only where the kernel keeps no child lists: the parent links of the current look.
         private Map<Long, List<Long>> childrenOf;
 
-        Members(WorkloadTree tree) {
+        Members(WorkloadTree tree, boolean withTheWorkloadsOwn) {
             this.tree = tree;
+            this.withTheWorkloadsOwn = withTheWorkloadsOwn;
         }
 
         /**
@@ -288,7 +310,9 @@ public final class ProcessTree {
             childrenOf = ChildLists.KEPT ? null : parentLinks();
             var toVisit = new ArrayDeque<Long>();
             openRootOnce();
-            toVisit.addAll(adopted());
+            if (withTheWorkloadsOwn) {
+                toVisit.addAll(adopted());
+            }
             pidfds.forEach((pid, pidfd) -> {
                 if (pidfd != ENDED) {
                     toVisit.add(pid);

@@ -19,6 +19,11 @@ public final class SystemProcessControl implements ProcessControl {
     }
 
     @Override
+    public boolean killOnly(WorkloadTree tree) {
+        return ProcessTree.killOnly(tree);
+    }
+
+    @Override
     public boolean sweepOrphans() {
         return ProcessTree.sweepOrphans();
     }

@@ -715,6 +715,11 @@ class LifecycleStateMachineTest {
         }
 
         @Override
+        public boolean killOnly(WorkloadTree tree) {
+            return endTree(tree, Signals.KILL, Instant.now());
+        }
+
+        @Override
         public boolean sweepOrphans() {
             sweeps.incrementAndGet();
             return true;

@@ -243,7 +243,16 @@ public record Log(String component, Redactor secrets) {
 
     /** Control characters (C0, DEL, C1) and U+2028 and U+2029, which terminals and log parsers act on; in a JSON string, quotes and backslashes too. */
     private static boolean needsEscape(char c, boolean jsonString) {
-        return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x2028 || c == 0x2029 || jsonString && (c == '"' || c == '\\');
+        return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x2028 || c == 0x2029 || bidiControl(c) || jsonString && (c == '"' || c == '\\');
+    }
+
+    /**
+     * Whether {@code c} changes the direction in which the text around it is shown (the bidi
+     * embeddings, overrides and isolates, and the marks): a line holding one can be shown as
+     * another than it is ("Trojan Source"), so it is escaped as a control character is.
+     */
+    private static boolean bidiControl(char c) {
+        return (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) || c == 0x200e || c == 0x200f || c == 0x061c;
     }
 
     private static void appendUnicodeEscape(StringBuilder out, char c) {

@@ -136,6 +136,32 @@ class CtlHostileTest {
         }
     }
 
+    /** A stream whose answer begins and then brings nothing, not even the heartbeat a core sends every second, ends. */
+    @Test
+    void aStreamThatFallsSilentEnds() throws Exception {
+        server = new ServerSocket(0, 5, InetAddress.getLoopbackAddress());
+        Thread.ofVirtual().start(() -> {
+            try (Socket client = server.accept()) {
+                client.getInputStream().read(new byte[8192]);
+                client.getOutputStream().write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n: hello\n\n"
+                        .getBytes(StandardCharsets.US_ASCII));
+                client.getOutputStream().flush();
+                Thread.sleep(Duration.ofMinutes(5));
+            } catch (IOException | InterruptedException e) {
+                // The test is over.
+            }
+        });
+        var events = CompletableFuture.supplyAsync(() -> ctl(Map.of(), "--url", "http://127.0.0.1:" + server.getLocalPort(), "events"));
+        try {
+            // Its bound is CoreClient.STREAM_SILENT_AT_MOST, 20 s.
+            Run run = events.get(20 + 15, TimeUnit.SECONDS);
+            assertEquals(3, run.code(), run.err());
+            assertTrue(run.err().contains("nothing came for 20 s"), run.err());
+        } catch (TimeoutException e) {
+            throw new AssertionError("ccc ctl events still waits on a stream that fell silent");
+        }
+    }
+
     /** A server that answers every request with {@code head} and then {@code body} for as long as the client reads. */
     private int answeringServer(String head, byte[] body, boolean endless) throws IOException {
         server = new ServerSocket(0, 5, InetAddress.getLoopbackAddress());

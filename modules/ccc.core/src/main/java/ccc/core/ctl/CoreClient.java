@@ -2,6 +2,7 @@ package ccc.core.ctl;
 
 import ccc.core.json.Json;
 import java.io.ByteArrayOutputStream;
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -41,6 +42,11 @@ final class CoreClient {
      * and then it runs for as long as the user watches, so only its beginning is bounded.
      */
     static final Duration STREAM_BEGINS_WITHIN = Duration.ofSeconds(10);
+    /**
+     * How long a stream may bring nothing at all before it is given up: a core writes a heartbeat
+     * into each stream it serves every second ({@code Streams.HEARTBEAT_EVERY}).
+     */
+    static final Duration STREAM_SILENT_AT_MOST = Duration.ofSeconds(20);
 
     /** The core answered with an error status: {@code detail} is its {@code {"detail": ...}}, or the start of whatever it sent. */
     static final class Refused extends Exception {
@@ -126,14 +132,87 @@ final class CoreClient {
         // The JDK's request timeout ends when the headers arrive, which is what bounds a stream.
         HttpRequest request = request(path).header("Accept", accept).timeout(STREAM_BEGINS_WITHIN).GET().build();
         HttpResponse<InputStream> response = send(request, HttpResponse.BodyHandlers.ofInputStream());
+        InputStream stream = SilenceBound.over(response.body());
         if (response.statusCode() >= 400) {
-            try (InputStream body = response.body()) {
+            try (InputStream body = stream) {
                 throw refused(response.statusCode(), new String(body.readNBytes(64 * 1024), StandardCharsets.UTF_8));
             } catch (IOException e) {
                 throw new Refused(response.statusCode(), "(the answer could not be read: " + e.getMessage() + ")");
             }
         }
-        return response.body();
+        return stream;
+    }
+
+    /**
+     * A stream's body that fails its read once nothing has come for {@link #STREAM_SILENT_AT_MOST}:
+     * a read of the JDK's stream waits for ever, and a server that sent its headers and then
+     * nothing is no core. A virtual thread looks once a second.
+     */
+    private static final class SilenceBound extends FilterInputStream {
+        private volatile long lastCame = System.nanoTime();
+        private volatile Thread reading;
+        private volatile boolean closed;
+        private volatile boolean silent;
+
+        private SilenceBound(InputStream in) {
+            super(in);
+        }
+
+        static SilenceBound over(InputStream in) {
+            var bound = new SilenceBound(in);
+            Thread.ofVirtual().name("ctl-stream-silence").start(bound::watch);
+            return bound;
+        }
+
+        private void watch() {
+            try {
+                while (!closed) {
+                    Thread.sleep(Duration.ofSeconds(1));
+                    if (System.nanoTime() - lastCame > STREAM_SILENT_AT_MOST.toNanos()) {
+                        silent = true;
+                        Thread reader = reading;
+                        close();
+                        if (reader != null) {
+                            // The JDK's read waits in a queue that closing does not wake; an interrupt does.
+                            reader.interrupt();
+                        }
+                        return;
+                    }
+                }
+            } catch (InterruptedException | IOException e) {
+                // Nothing more to watch.
+            }
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            int read = read(one, 0, 1);
+            return read < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] bytes, int offset, int length) throws IOException {
+            reading = Thread.currentThread();
+            try {
+                int read = in.read(bytes, offset, length);
+                lastCame = System.nanoTime();
+                return read;
+            } catch (IOException e) {
+                if (silent) {
+                    throw new IOException("nothing came for " + STREAM_SILENT_AT_MOST.toSeconds() + " s (a core sends a heartbeat every second)");
+                }
+                throw e;
+            } finally {
+                reading = null;
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            closed = true;
+            in.close();
+        }
     }
 
     /** An answer that grew past {@link #MAX_ANSWER_BYTES}. */

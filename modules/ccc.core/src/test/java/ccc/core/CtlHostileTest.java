@@ -92,73 +92,56 @@ class CtlHostileTest {
      */
     @Test
     void aCallWhoseAnswerStallsAfterItsHeadersEndsWithinTheCallTimeout() throws Exception {
-        server = new ServerSocket(0, 5, InetAddress.getLoopbackAddress());
-        Thread.ofVirtual().start(() -> {
-            try (Socket client = server.accept()) {
-                client.getInputStream().read(new byte[8192]);
-                client.getOutputStream().write(("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
-                        .getBytes(StandardCharsets.US_ASCII));
-                client.getOutputStream().flush();
-                Thread.sleep(Duration.ofMinutes(5));
-            } catch (IOException | InterruptedException e) {
-                // The test is over.
-            }
-        });
-        var status = CompletableFuture.supplyAsync(() -> ctl(Map.of(), "--url", "http://127.0.0.1:" + server.getLocalPort(), "status"));
-        try {
-            Run run = status.get(60 + 15, TimeUnit.SECONDS);
-            assertEquals(3, run.code(), run.err());
-        } catch (TimeoutException e) {
-            throw new AssertionError("ccc ctl status still waits for a stalled answer 75 s after it asked (its call timeout is 60 s)");
-        }
+        int port = stallingServer("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{");
+        // Its bound is CoreClient.CALL_TIMEOUT, 60 s.
+        Run run = ctlWithin(60 + 15, "ccc ctl status still waits for a stalled answer 75 s after it asked (its call timeout is 60 s)",
+                "--url", "http://127.0.0.1:" + port, "status");
+        assertEquals(3, run.code(), run.err());
     }
 
     /** A stream whose answer never begins (a server that accepts and says nothing) ends once its headers are late. */
     @Test
     void aStreamWhoseAnswerNeverBeginsEndsOnceItIsLate() throws Exception {
-        server = new ServerSocket(0, 5, InetAddress.getLoopbackAddress());
-        Thread.ofVirtual().start(() -> {
-            try (Socket client = server.accept()) {
-                client.getInputStream().read(new byte[8192]);
-                Thread.sleep(Duration.ofMinutes(5));
-            } catch (IOException | InterruptedException e) {
-                // The test is over.
-            }
-        });
-        var events = CompletableFuture.supplyAsync(() -> ctl(Map.of(), "--url", "http://127.0.0.1:" + server.getLocalPort(), "events"));
-        try {
-            // Its bound is CoreClient.STREAM_BEGINS_WITHIN, 10 s.
-            Run run = events.get(10 + 15, TimeUnit.SECONDS);
-            assertEquals(3, run.code(), run.err());
-            assertTrue(run.err().contains("did not begin its answer within 10 s"), run.err());
-        } catch (TimeoutException e) {
-            throw new AssertionError("ccc ctl events still waits for an answer that never began");
-        }
+        int port = stallingServer("");
+        // Its bound is CoreClient.STREAM_BEGINS_WITHIN, 10 s.
+        Run run = ctlWithin(10 + 15, "ccc ctl events still waits for an answer that never began", "--url", "http://127.0.0.1:" + port, "events");
+        assertEquals(3, run.code(), run.err());
+        assertTrue(run.err().contains("did not begin its answer within 10 s"), run.err());
     }
 
     /** A stream whose answer begins and then brings nothing, not even the heartbeat a core sends every second, ends. */
     @Test
     void aStreamThatFallsSilentEnds() throws Exception {
+        int port = stallingServer("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n: hello\n\n");
+        // Its bound is CoreClient.STREAM_SILENT_AT_MOST, 20 s.
+        Run run = ctlWithin(20 + 15, "ccc ctl events still waits on a stream that fell silent", "--url", "http://127.0.0.1:" + port, "events");
+        assertEquals(3, run.code(), run.err());
+        assertTrue(run.err().contains("nothing came for 20 s"), run.err());
+    }
+
+    /** A server that reads one request, sends {@code sent} and then nothing for minutes; its port. */
+    private int stallingServer(String sent) throws IOException {
         server = new ServerSocket(0, 5, InetAddress.getLoopbackAddress());
         Thread.ofVirtual().start(() -> {
             try (Socket client = server.accept()) {
                 client.getInputStream().read(new byte[8192]);
-                client.getOutputStream().write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n: hello\n\n"
-                        .getBytes(StandardCharsets.US_ASCII));
+                client.getOutputStream().write(sent.getBytes(StandardCharsets.US_ASCII));
                 client.getOutputStream().flush();
                 Thread.sleep(Duration.ofMinutes(5));
             } catch (IOException | InterruptedException e) {
                 // The test is over.
             }
         });
-        var events = CompletableFuture.supplyAsync(() -> ctl(Map.of(), "--url", "http://127.0.0.1:" + server.getLocalPort(), "events"));
+        return server.getLocalPort();
+    }
+
+    /** {@code ccc ctl arguments}, which must end within {@code seconds}; else the test fails saying {@code stillWaiting}. */
+    private Run ctlWithin(int seconds, String stillWaiting, String... arguments) throws Exception {
+        var run = CompletableFuture.supplyAsync(() -> ctl(Map.of(), arguments));
         try {
-            // Its bound is CoreClient.STREAM_SILENT_AT_MOST, 20 s.
-            Run run = events.get(20 + 15, TimeUnit.SECONDS);
-            assertEquals(3, run.code(), run.err());
-            assertTrue(run.err().contains("nothing came for 20 s"), run.err());
+            return run.get(seconds, TimeUnit.SECONDS);
         } catch (TimeoutException e) {
-            throw new AssertionError("ccc ctl events still waits on a stream that fell silent");
+            throw new AssertionError(stillWaiting);
         }
     }
 
